@@ -1,0 +1,85 @@
+"""``inventory.yaml``: the machines of a cluster and how to reach them.
+
+It sits at the root of the cluster repository and is read at the same revision
+as the manifests, so adding a node is a commit like any other change.
+
+    apiVersion: gitkube.io/v1alpha1
+    kind: Inventory
+    cluster: homelab
+    nodes:
+      - name: node-1
+        address: 192.168.1.10
+        transport: ssh
+        ssh: {user: deploy, port: 22, identityFile: ~/.ssh/id_ed25519,
+              knownHosts: ~/.ssh/known_hosts, acceptUnknownHostKeys: false}
+        labels: {disktype: ssd}
+        taints: [{key: dedicated, value: gpu, effect: NoSchedule}]
+        capacity: {cpu: "4", memory: 8Gi, pods: "110"}   # optional: detected when left out
+        runtime: {kind: podman}
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from gitkube.api.meta import KubeModel
+
+
+class SSHSettings(KubeModel):
+    user: str = "root"
+    port: int = Field(default=22, ge=1, le=65535)
+    identity_file: str | None = None
+    known_hosts: str = "~/.ssh/known_hosts"
+    #: Accept and remember a host key never seen before (trust on first use). Off by default.
+    accept_unknown_host_keys: bool = False
+    connect_timeout_seconds: float = Field(default=10.0, gt=0)
+    #: Interpreter on the node that runs the agent.
+    python: str = "python3"
+
+
+class RuntimeSettings(KubeModel):
+    kind: Literal["podman", "sim"] = "podman"
+    #: podman storage of this node (several simulated nodes on one machine).
+    root: str | None = None
+    runroot: str | None = None
+    containers_conf: str | None = None
+
+
+class Taint(KubeModel):
+    key: str
+    value: str | None = None
+    effect: Literal["NoSchedule", "PreferNoSchedule", "NoExecute"]
+
+
+class InventoryNode(KubeModel):
+    name: str
+    address: str = "127.0.0.1"
+    transport: Literal["local", "ssh"] = "ssh"
+    ssh: SSHSettings = Field(default_factory=SSHSettings)
+    labels: dict[str, str] = Field(default_factory=dict)
+    taints: list[Taint] = Field(default_factory=list)
+    #: Kubernetes quantities; what is left out is detected by the agent.
+    capacity: dict[str, str] = Field(default_factory=dict)
+    unschedulable: bool = False
+    runtime: RuntimeSettings = Field(default_factory=RuntimeSettings)
+    #: Agent state on the node (default: ~/.gitkube/<cluster>/<node>).
+    state_dir: str | None = None
+
+
+class Settings(KubeModel):
+    #: Seconds without a heartbeat before a node is NotReady.
+    node_grace_period_seconds: float = Field(default=40.0, gt=0)
+    #: Seconds a pod stays on a NotReady node before eviction (unless its tolerations say).
+    pod_eviction_timeout_seconds: float = Field(default=300.0, ge=0)
+    #: Parallel node operations during apply.
+    parallelism: int = Field(default=16, ge=1)
+
+
+class Inventory(KubeModel):
+    api_version: Literal["gitkube.io/v1alpha1"] = "gitkube.io/v1alpha1"
+    kind: Literal["Inventory"] = "Inventory"
+    cluster: str = "gitkube"
+    nodes: list[InventoryNode] = Field(default_factory=list)
+    settings: Settings = Field(default_factory=Settings)
