@@ -1,0 +1,472 @@
+"""One reconcile pass, end to end: source → store → planners → apply → nodes → status.
+
+This is the only module that wires the layers together. ``Cluster`` is the public
+library API the CLI (and ``serve``, cron, tests) use:
+
+    cluster = Cluster.open(Path("demo"))
+    plan = cluster.plan()            # read-only: Git + store + what nodes report
+    result = cluster.apply()         # plan again under the lock, then carry it out
+    cluster.objects("pods")          # what the store holds now
+
+A pass holds the cluster lock (flock in the state dir) from reading the store to
+committing status, so two passes never interleave; a second ``reconcile`` started
+meanwhile gets ``LockHeld``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import socket
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from gitkube import fleet as fleet_mod
+from gitkube import ledger
+from gitkube.api import keys, registry
+from gitkube.api import node as node_api
+from gitkube.api.inventory import Inventory
+from gitkube.api.meta import KubeObject
+from gitkube.clock import Clock, SystemClock, format_time
+from gitkube.controllers import lowering, runner
+from gitkube.controllers.actions import NODE_KINDS, STORE_KINDS, Action, ActionKind
+from gitkube.controllers.snapshot import Snapshot, Stored
+from gitkube.errors import ConfigError, Problem, SourceError, StoreConflict
+from gitkube.source import init as source_init
+from gitkube.source import locks
+from gitkube.source import repo as source_repo
+from gitkube.source import status as source_status
+from gitkube.store import base as store_base
+from gitkube.store import open_store
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a pass would do, computed without side effects."""
+
+    #: The Git commit planned from (the last good one when the newest is invalid).
+    source_revision: str
+    #: The newest commit of the source branch, when it differs because it is invalid.
+    attempted_revision: str
+    store_revision: int
+    actions: list[Action]
+    #: Manifest problems of ``attempted_revision`` (empty when it is valid).
+    problems: list[Problem] = field(default_factory=list)
+    #: Nodes that could not be reached while planning: name → sentence.
+    unreachable: dict[str, str] = field(default_factory=dict)
+    cluster: str = ""
+
+    @property
+    def changes(self) -> list[Action]:
+        return [a for a in self.actions if a.is_change]
+
+    @property
+    def has_changes(self) -> bool:
+        return bool(self.changes)
+
+    def of_kind(self, *kinds: ActionKind) -> list[Action]:
+        return [a for a in self.actions if a.kind in kinds]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "cluster": self.cluster,
+            "sourceRevision": self.source_revision,
+            "attemptedRevision": self.attempted_revision,
+            "storeRevision": self.store_revision,
+            "changes": len(self.changes),
+            "actions": [a.to_dict() for a in self.actions if a.kind is not ActionKind.NOOP
+                        and not a.status_only],
+            "noops": [a.to_dict() for a in self.actions if a.kind is ActionKind.NOOP],
+            "problems": [str(p) for p in self.problems],
+            "unreachable": dict(self.unreachable),
+        }
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Reported while a pass applies: ``stage`` is one of store, node, status."""
+
+    stage: str
+    message: str
+    done: int = 0
+    total: int = 0
+
+
+ProgressCallback = Callable[[Progress], None]
+
+
+@dataclass(frozen=True)
+class PassResult:
+    plan: Plan
+    #: The actions carried out (store writes done, node starts/stops that succeeded).
+    applied: list[Action]
+    #: Sentences for what failed (node errors, CAS conflicts given up on, image problems).
+    errors: list[str]
+    #: The gitkube/status commit written, None when observed state did not change.
+    status_commit: str | None
+    started_at: dt.datetime
+    finished_at: dt.datetime
+    #: One line for logs and commit messages: "3 pods started on node-1; web: 3/3 ready".
+    summary: str
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors and not self.plan.problems
+
+    @property
+    def changed(self) -> bool:
+        return any(a.is_change for a in self.applied)
+
+
+@dataclass(frozen=True)
+class PassRecord:
+    """The last pass, as kept in the store under /gitkube/pass (``gitkube status`` shows it)."""
+
+    time: str
+    source_revision: str
+    attempted_revision: str
+    ok: bool
+    errors: list[str]
+    summary: str
+    status_commit: str | None
+    duration_seconds: float
+
+
+@dataclass(frozen=True)
+class _Source:
+    """The revision to plan from, and what became of the newest one."""
+
+    good: source_repo.Revision | None
+    head: str
+    problems: list[Problem]
+
+
+class Cluster:
+    """A cluster, at home in its Git repository. See the module docstring."""
+
+    def __init__(self, repo_path: Path, state_dir: Path, *, branch: str = "main",
+                 clock: Clock | None = None) -> None:
+        self.repo_path = repo_path
+        self.state_dir = state_dir
+        self.branch = branch
+        self.clock: Clock = clock or SystemClock()
+        state_dir.mkdir(parents=True, exist_ok=True)
+        self.source = source_repo.SourceRepo(repo_path)
+        self.store: store_base.Store = open_store(state_dir / "store.sqlite")
+        self._name: str | None = None
+
+    # ------------------------------------------------------------------ opening
+    @classmethod
+    def open(cls, repo: Path | None = None, *, state: Path | None = None,
+             clock: Clock | None = None) -> Cluster:
+        repo_path = find_repository(repo or Path.cwd())
+        git_dir = _git_dir(repo_path)
+        configured = _git_config(repo_path, "gitkube.state")
+        state_dir = state or (Path(configured) if configured else git_dir / "gitkube")
+        branch = _git_config(repo_path, "gitkube.branch") or "main"
+        return cls(repo_path, state_dir, branch=branch, clock=clock)
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> Cluster:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def name(self) -> str:
+        if self._name is None:
+            record = self.store.get(keys.CLUSTER_KEY)
+            self._name = str(record.value.get("name")) if record else self._inventory_name()
+        return self._name
+
+    def _inventory_name(self) -> str:
+        try:
+            source = self._read_source()
+        except SourceError:
+            return self.repo_path.name
+        return source.good.inventory.cluster if source.good and source.good.inventory else (
+            self.repo_path.name)
+
+    # ------------------------------------------------------------------ reading
+    def validate(self) -> source_repo.Revision:
+        revision = self.source.read_revision(self.source.resolve(self.branch))
+        source_repo.require_valid(revision)
+        return revision
+
+    def objects(self, plural: str) -> list[KubeObject]:
+        kvs, _ = self.store.range(keys.kind_prefix(plural))
+        return [registry.from_stored(kv.value) for kv in kvs]
+
+    def get(self, plural: str, name: str, namespace: str = "default") -> KubeObject | None:
+        cls = registry.model_for_plural(plural)
+        kv = self.store.get(keys.object_key(plural, namespace if cls.namespaced else "", name))
+        return registry.from_stored(kv.value) if kv else None
+
+    def last_pass(self) -> PassRecord | None:
+        kv = self.store.get(keys.PASS_KEY)
+        return PassRecord(**kv.value) if kv else None
+
+    # ------------------------------------------------------------------ planning
+    def plan(self, *, refresh: bool = True) -> Plan:
+        source = self._read_source()
+        inventory = _inventory_of(source)
+        observed: fleet_mod.FleetResult = fleet_mod.FleetResult()
+        if refresh:
+            with fleet_mod.Fleet(inventory) as fleet:
+                observed = fleet.observe()
+        return self._plan(source, inventory, observed)
+
+    def _plan(self, source: _Source, inventory: Inventory,
+              observed: fleet_mod.FleetResult) -> Plan:
+        snapshot = self._snapshot(source, inventory, observed.reports)
+        actions = runner.plan_pass(snapshot, self.clock)
+        return Plan(
+            source_revision=source.good.sha if source.good else "",
+            attempted_revision=source.head,
+            store_revision=snapshot.revision,
+            actions=actions,
+            problems=source.problems,
+            unreachable=dict(observed.errors),
+            cluster=inventory.cluster,
+        )
+
+    def _read_source(self) -> _Source:
+        head = self.source.resolve(self.branch)
+        newest = self.source.read_revision(head)
+        if not newest.problems:
+            return _Source(newest, head, [])
+        record = self.store.get(keys.SOURCE_KEY)
+        last = str(record.value.get("lastAppliedRevision", "")) if record else ""
+        good = self.source.read_revision(last) if last and last != head else None
+        return _Source(good, head, list(newest.problems))
+
+    def _snapshot(self, source: _Source, inventory: Inventory,
+                  reports: dict[str, dict[str, Any]]) -> Snapshot:
+        kvs, revision = self.store.range(keys.REGISTRY)
+        objects = {kv.key: Stored(registry.from_stored(kv.value), kv.mod_revision) for kv in kvs}
+        desired: dict[str, KubeObject] | None = None
+        if source.good is not None:
+            desired = {obj.key: obj for obj in source.good.objects}
+            for inv_node in inventory.nodes:
+                node = node_api.node_from_inventory(inv_node)
+                desired[node.key] = node
+        return Snapshot(
+            revision=revision,
+            objects=objects,
+            desired=desired,
+            source_revision=source.good.sha if source.good else "",
+            observed=reports,
+            cluster=inventory.cluster,
+        )
+
+    # ------------------------------------------------------------------ applying
+    def apply(self, *, progress: ProgressCallback | None = None,
+              wait_for_lock: bool = False) -> PassResult:
+        with locks.cluster_lock(self.state_dir, wait=wait_for_lock):
+            return self._pass(progress or (lambda _p: None))
+
+    def _pass(self, progress: ProgressCallback) -> PassResult:
+        started = self.clock.now()
+        began = time.monotonic()
+        source = self._read_source()
+        inventory = _inventory_of(source)
+        errors: list[str] = []
+        applied: list[Action] = []
+        with fleet_mod.Fleet(inventory) as fleet:
+            progress(Progress("observe", f"observing {len(inventory.nodes)} node(s)"))
+            observed = fleet.observe()
+            plan = self._plan(source, inventory, observed)
+            errors.extend(plan.unreachable.values())
+
+            store_actions = [a for a in plan.actions if a.kind in STORE_KINDS]
+            progress(Progress("store", f"writing {len(store_actions)} object change(s)"))
+            self._write(store_actions, source=source)
+            applied.extend(store_actions)
+
+            snapshot = self._snapshot(source, inventory, observed.reports)
+            pods_by_node = self._pods_by_node(snapshot, observed.reports)
+            total = len(pods_by_node)
+            done: list[str] = []
+
+            def node_done(name: str) -> None:
+                done.append(name)
+                progress(Progress("node", f"{name} converged", len(done), total))
+
+            progress(Progress("node", f"converging {total} node(s)", 0, total))
+            converged = fleet.converge(pods_by_node, on_node_done=node_done)
+            errors.extend(converged.errors.values())
+            applied.extend(a for a in plan.actions
+                           if a.kind in NODE_KINDS and a.node in converged.reports)
+
+            reports = {**observed.reports, **converged.reports}
+            after = self._snapshot(source, inventory, reports)
+            status_updates = [a for a in runner.plan_pass(after, self.clock)
+                              if a.kind in STORE_KINDS and a.status_only]
+            self._write(status_updates, source=None)
+            applied.extend(status_updates)
+
+        progress(Progress("status", "recording status"))
+        ready = self._readiness()
+        summary = ledger.summarize(applied, ready=ready, node_errors=converged.errors
+                                   | observed.errors)
+        commit = self._commit_status(source, inventory, applied, ready,
+                                     converged.errors | observed.errors)
+        finished = self.clock.now()
+        result = PassResult(plan=plan, applied=applied, errors=errors, status_commit=commit,
+                            started_at=started, finished_at=finished, summary=summary)
+        self._record_pass(result, time.monotonic() - began)
+        return result
+
+    def _pods_by_node(self, snapshot: Snapshot,
+                      reports: dict[str, dict[str, Any]]) -> dict[str, list[Any]]:
+        """The pods each reached node should run, lowered into the agent's shape."""
+        from gitkube.api.core import Pod
+
+        by_node: dict[str, list[Any]] = {name: [] for name in reports}
+        for pod in snapshot.of_kind(Pod):
+            node = pod.spec.node_name
+            if node not in by_node or pod.metadata.deletion_timestamp:
+                continue
+            try:
+                by_node[node].append(lowering.lower_pod(pod, snapshot))
+            except lowering.LoweringError:
+                continue  # the planners put the reason in the pod's status
+        return by_node
+
+    def _write(self, actions: list[Action], *, source: _Source | None) -> None:
+        compares: list[store_base.Compare] = []
+        ops: list[store_base.Op] = []
+        for action in actions:
+            key = action.obj.key if action.obj is not None else registry.key_for(
+                action.target.kind, action.target.namespace, action.target.name)
+            if action.expected_revision is not None:
+                compares.append(store_base.Compare(key, action.expected_revision))
+            if action.kind is ActionKind.DELETE:
+                ops.append(store_base.Delete(key))
+            elif action.obj is not None:
+                ops.append(store_base.Put(key, action.obj.to_dict()))
+        if source is not None:
+            ops.append(store_base.Put(keys.SOURCE_KEY, {
+                "lastAppliedRevision": source.good.sha if source.good else "",
+                "lastAttemptedRevision": source.head,
+                "lastAttemptedErrors": [str(p) for p in source.problems],
+            }))
+            ops.append(store_base.Put(keys.CLUSTER_KEY, {"name": self.name}))
+        if not ops:
+            return
+        result = self.store.txn(compares, ops)
+        if not result.succeeded:
+            raise StoreConflict(
+                f"The store changed while this pass planned ({', '.join(result.conflicts)}); "
+                "nothing was written. The next pass will plan again.", retry_after=1.0)
+
+    def _readiness(self) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for deployment in self.objects("deployments"):
+            data = deployment.to_dict()
+            want = data.get("spec", {}).get("replicas", 1)
+            have = data.get("status", {}).get("readyReplicas", 0) or 0
+            out[deployment.name] = f"{have}/{want} ready"
+        return out
+
+    def _commit_status(self, source: _Source, inventory: Inventory, applied: list[Action],
+                       ready: dict[str, str], node_errors: dict[str, str]) -> str | None:
+        kvs, _ = self.store.range(keys.REGISTRY)
+        objects = [registry.from_stored(kv.value) for kv in kvs]
+        revision = source.good.sha if source.good else source.head
+        files = ledger.status_files(objects, source_revision=revision, cluster=inventory.cluster)
+        message = ledger.commit_message(applied, source_revision=revision, ready=ready,
+                                        node_errors=node_errors)
+        return source_status.write_status(self.repo_path, files, message)
+
+    def _record_pass(self, result: PassResult, duration: float) -> None:
+        record = PassRecord(
+            time=format_time(result.finished_at),
+            source_revision=result.plan.source_revision,
+            attempted_revision=result.plan.attempted_revision,
+            ok=result.ok,
+            errors=result.errors + [str(p) for p in result.plan.problems],
+            summary=result.summary,
+            status_commit=result.status_commit,
+            duration_seconds=round(duration, 3),
+        )
+        self.store.txn([], [store_base.Put(keys.PASS_KEY, record.__dict__)])
+
+
+def _inventory_of(source: _Source) -> Inventory:
+    if source.good is not None and source.good.inventory is not None:
+        return source.good.inventory
+    return Inventory()
+
+
+# --------------------------------------------------------------------------- repositories
+
+def find_repository(start: Path) -> Path:
+    """The cluster repository at or above ``start`` (a work tree or a bare repository)."""
+    start = start.resolve()
+    for candidate in (start, *start.parents):
+        if (candidate / ".git").exists() or (
+            (candidate / "HEAD").is_file() and (candidate / "objects").is_dir()
+        ):
+            return candidate
+    raise ConfigError(
+        f"{start} is not inside a cluster repository; run `gitkube init DIR` to make one, "
+        "or pass --repo PATH."
+    )
+
+
+def _git_dir(repo_path: Path) -> Path:
+    dot_git = repo_path / ".git"
+    if dot_git.is_dir():
+        return dot_git
+    if dot_git.is_file():  # a worktree: "gitdir: <path>"
+        return Path(dot_git.read_text().split(":", 1)[1].strip())
+    return repo_path
+
+
+def _git_config(repo_path: Path, name: str) -> str:
+    done = subprocess.run(["git", "-C", str(repo_path), "config", "--get", name],
+                          capture_output=True, text=True, check=False)
+    return done.stdout.strip()
+
+
+def default_node_name() -> str:
+    name = re.sub(r"[^a-z0-9-]+", "-", socket.gethostname().lower()).strip("-")[:63]
+    return name or "node-1"
+
+
+def local_inventory(cluster: str) -> str:
+    """inventory.yaml for a one-node cluster on this machine."""
+    conf = os.environ.get("CONTAINERS_CONF", "")
+    runtime = f"\n      containersConf: {conf}" if conf else ""
+    return (
+        "# The machines of this cluster. See gitkube's inventory.yaml for an SSH example.\n"
+        "apiVersion: gitkube.io/v1alpha1\n"
+        "kind: Inventory\n"
+        f"cluster: {cluster}\n"
+        "nodes:\n"
+        f"  - name: {default_node_name()}\n"
+        "    transport: local\n"
+        "    runtime:\n"
+        f"      kind: podman{runtime}\n"
+    )
+
+
+def init_cluster(directory: Path, *, from_folder: Path | None = None, state: Path | None = None,
+                 bare: bool = False) -> str:
+    """Make ``directory`` a cluster repository; returns the first commit's sha."""
+    cluster = re.sub(r"[^a-z0-9-]+", "-", directory.resolve().name.lower()).strip("-") or "gitkube"
+    sha = source_init.init_repository(directory, from_folder, local_inventory(cluster[:63]),
+                                      bare=bare)
+    if state is not None:
+        subprocess.run(["git", "-C", str(directory), "config", "gitkube.state",
+                        str(state.resolve())], check=True)
+    return sha

@@ -1,0 +1,151 @@
+"""Node operations for one pass, in parallel: observe, ship images, converge.
+
+The engine hands this module the inventory and the pods bound to each node; it
+reaches every node through its transport (one connection per node per pass),
+runs the agent, and returns the nodes' reports. A node that cannot be reached is
+reported by name with a sentence, never raised: one dead node must not stop the
+others from converging.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from gitkube.agent import protocol
+from gitkube.api.inventory import Inventory, InventoryNode
+from gitkube.errors import GitkubeError
+from gitkube.nodes import client as node_client
+from gitkube.nodes import images
+
+T = TypeVar("T")
+
+
+@dataclass
+class FleetResult:
+    #: node name → NodeReport (as the agent sent it).
+    reports: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: node name → why it could not be reached or failed.
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+class Fleet:
+    """The cluster's nodes for the length of one pass (connections are reused, then closed)."""
+
+    def __init__(self, inventory: Inventory) -> None:
+        self.inventory = inventory
+        self._clients: dict[str, node_client.NodeClient] = {}
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> Fleet:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        for client in self._clients.values():
+            with contextlib.suppress(GitkubeError):
+                client.close()
+        self._clients.clear()
+
+    def client(self, node: InventoryNode) -> node_client.NodeClient:
+        with self._lock:
+            existing = self._clients.get(node.name)
+        if existing is not None:
+            return existing
+        transport = node_client.connect(node)
+        made = node_client.NodeClient(transport, node, self.inventory.cluster)
+        with self._lock:
+            self._clients[node.name] = made
+        return made
+
+    def observe(self, nodes: Iterable[InventoryNode] | None = None) -> FleetResult:
+        targets = list(nodes if nodes is not None else self.inventory.nodes)
+        return self._each(targets, lambda n: _report(self.client(n).request("observe")))
+
+    def converge(
+        self,
+        pods_by_node: Mapping[str, list[protocol.PodRun]],
+        *,
+        on_node_done: Callable[[str], None] | None = None,
+    ) -> FleetResult:
+        targets = [n for n in self.inventory.nodes if n.name in pods_by_node]
+
+        def one(node: InventoryNode) -> dict[str, Any]:
+            client = self.client(node)
+            runs = pods_by_node[node.name]
+            self._ship_missing_images(client, runs)
+            report = _report(client.request("converge", pods=runs))
+            if on_node_done is not None:
+                on_node_done(node.name)
+            return report
+
+        return self._each(targets, one)
+
+    def _ship_missing_images(
+        self, client: node_client.NodeClient, runs: list[protocol.PodRun]
+    ) -> None:
+        """Copy images the node lacks from this machine, so no registry is needed."""
+        wanted = {
+            c["image"] for run in runs for c in run.get("containers", [])
+            if c.get("imagePullPolicy") != "Always"
+        }
+        if not wanted:
+            return
+        facts = _report(client.request("info")).get("facts", {})
+        present = {normalize_image(i) for i in facts.get("images", [])}
+        for ref in sorted(wanted):
+            if normalize_image(ref) not in present and images.local_image_exists(ref):
+                images.ship_image(client, ref)
+
+    def _each(
+        self, nodes: list[InventoryNode], work: Callable[[InventoryNode], dict[str, Any]]
+    ) -> FleetResult:
+        result = FleetResult()
+        if not nodes:
+            return result
+        workers = min(self.inventory.settings.parallelism, len(nodes))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="node") as pool:
+            futures = {n.name: pool.submit(_guarded, work, n) for n in nodes}
+        for name, future in futures.items():
+            report, error = future.result()
+            if error is not None:
+                result.errors[name] = error
+            else:
+                result.reports[name] = report
+        return result
+
+
+def _guarded(
+    work: Callable[[InventoryNode], dict[str, Any]], node: InventoryNode
+) -> tuple[dict[str, Any], str | None]:
+    try:
+        return work(node), None
+    except GitkubeError as exc:
+        message = str(exc)
+        if node.name not in message:
+            message = f"node {node.name}: {message}"
+        return {}, message
+
+
+def _report(answer: dict[str, Any]) -> dict[str, Any]:
+    report = answer.get("report", {})
+    return report if isinstance(report, dict) else {}
+
+
+def normalize_image(ref: str) -> str:
+    """``nginx`` → ``docker.io/library/nginx:latest``, the way podman names images."""
+    name, digest = [*ref.split("@", 1), ""][:2]
+    first, _, rest = name.partition("/")
+    if not rest or ("." not in first and ":" not in first and first != "localhost"):
+        name = f"docker.io/{name}" if rest else f"docker.io/library/{name}"
+    if digest:
+        return f"{name}@{digest}"
+    if ":" not in name.rsplit("/", 1)[-1]:
+        name += ":latest"
+    return name

@@ -1,0 +1,124 @@
+"""What the status ledger (branch ``gitkube/status``) holds, computed from the store.
+
+Pure: objects in, ``{path: yaml bytes}`` out, plus the commit message. One file per
+object (``status/<plural>/<namespace>/<name>.yaml``), one per node
+(``status/nodes/<name>.yaml``) and ``status/summary.yaml``. Nothing in these files
+changes unless observed state changed — heartbeat times and ages are left out —
+so the ledger gets a commit only when something happened. Secret values never
+reach it: a Secret is recorded by its keys and a hash of its data.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from ruamel.yaml import YAML
+
+from gitkube.api.meta import KubeObject
+from gitkube.controllers.actions import Action, ActionKind
+
+#: Condition fields that move every pass without meaning a change.
+_VOLATILE = {"lastHeartbeatTime", "lastProbeTime"}
+
+
+def status_files(objects: Iterable[KubeObject], *, source_revision: str,
+                 cluster: str) -> dict[str, bytes]:
+    files: dict[str, bytes] = {}
+    counts: Counter[str] = Counter()
+    for obj in objects:
+        counts[obj.plural] += 1
+        where = f"{obj.namespace}/{obj.name}" if obj.namespaced else obj.name
+        files[f"status/{obj.plural}/{where}.yaml"] = _dump(_record(obj))
+    files["status/summary.yaml"] = _dump({
+        "cluster": cluster,
+        "sourceRevision": source_revision,
+        "objects": dict(sorted(counts.items())),
+    })
+    return files
+
+
+def _record(obj: KubeObject) -> dict[str, Any]:
+    data = obj.to_dict()
+    meta = data.get("metadata", {})
+    record: dict[str, Any] = {
+        "apiVersion": data.get("apiVersion"),
+        "kind": data.get("kind"),
+        "metadata": {k: meta[k] for k in ("name", "namespace", "uid", "labels", "ownerReferences")
+                     if meta.get(k)},
+    }
+    source = meta.get("annotations", {}).get("gitkube.io/source")
+    if source:
+        record["source"] = source
+    if obj.kind == "Secret":
+        values = {**data.get("data", {}), **data.get("stringData", {})}
+        digest = hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest()
+        record["keys"] = sorted(values)
+        record["dataSha256"] = digest[:16]
+        return record
+    if obj.kind == "ConfigMap":
+        record["keys"] = sorted({*data.get("data", {}), *data.get("binaryData", {})})
+        return record
+    spec = data.get("spec", {})
+    if obj.kind == "Pod":
+        record["nodeName"] = spec.get("nodeName")
+        record["images"] = [c.get("image") for c in spec.get("containers", [])]
+    elif "replicas" in spec:
+        record["replicas"] = spec["replicas"]
+    if "status" in data:
+        record["status"] = _strip(data["status"])
+    return record
+
+
+def _strip(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _strip(v) for k, v in value.items() if k not in _VOLATILE}
+    if isinstance(value, list):
+        return [_strip(v) for v in value]
+    return value
+
+
+def _dump(data: Mapping[str, Any]) -> bytes:
+    yaml = YAML(typ="safe", pure=True)
+    yaml.default_flow_style = False
+    buffer = io.StringIO()
+    yaml.dump(dict(data), buffer)
+    return buffer.getvalue().encode()
+
+
+def commit_message(applied: Iterable[Action], *, source_revision: str,
+                   ready: Mapping[str, str], node_errors: Mapping[str, str]) -> str:
+    """``3 pods started on node-1, 1 stopped; web: 3/3 ready`` + the source revision."""
+    return (
+        f"{summarize(applied, ready=ready, node_errors=node_errors)}\n\n"
+        f"Source-Revision: {source_revision}\n"
+    )
+
+
+def summarize(applied: Iterable[Action], *, ready: Mapping[str, str],
+              node_errors: Mapping[str, str]) -> str:
+    started: Counter[str] = Counter()
+    stopped: Counter[str] = Counter()
+    objects: Counter[str] = Counter()
+    for action in applied:
+        if action.kind is ActionKind.START:
+            started[action.node or "?"] += 1
+        elif action.kind is ActionKind.STOP:
+            stopped[action.node or "?"] += 1
+        elif action.kind in (ActionKind.CREATE, ActionKind.UPDATE, ActionKind.DELETE) and (
+            not action.status_only and action.target.kind != "Pod"
+        ):
+            objects[f"{action.target.kind.lower()} {action.kind.value}d"] += 1
+    parts: list[str] = []
+    for verb, counter in (("started", started), ("stopped", stopped)):
+        for node, count in sorted(counter.items()):
+            noun = "pod" if count == 1 else "pods"
+            parts.append(f"{count} {noun} {verb} on {node}")
+    parts.extend(f"{count} {what}" for what, count in sorted(objects.items()))
+    parts.extend(f"{name}: {value}" for name, value in sorted(ready.items()))
+    parts.extend(f"{node} unreachable" for node in sorted(node_errors))
+    return "; ".join(parts) if parts else "status changed"
