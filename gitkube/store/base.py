@@ -78,7 +78,9 @@ class Event:
 
 
 class Store(Protocol):
-    def get(self, key: str) -> KeyValue | None: ...
+    def get(self, key: str) -> KeyValue | None:
+        """The key's current value, or None when it does not exist."""
+        ...
 
     def range(self, prefix: str) -> tuple[list[KeyValue], int]:
         """Every key under ``prefix`` (sorted by key) and the revision they were read at."""
@@ -89,21 +91,41 @@ class Store(Protocol):
         compares: Sequence[Compare],
         success: Sequence[Op],
         failure: Sequence[Op] = (),
-    ) -> TxnResult: ...
+    ) -> TxnResult:
+        """Check every compare; if all hold apply ``success``, else ``failure``, in order.
+
+        Atomic, and the revision moves by exactly one when the applied operations change
+        anything (a delete of a missing key changes nothing). A put to an existing key keeps
+        its create_revision and adds one to its version; a put after a delete starts a new
+        life (version 1). A put on an expired or unknown lease raises ``StoreConflict`` and
+        the transaction writes nothing.
+        """
+        ...
 
     def watch(self, prefix: str, since_revision: int, timeout: float = 0.0) -> list[Event]:
         """Events under ``prefix`` with revision > ``since_revision``; waits up to ``timeout``
         seconds for the first one. Raises ``StoreConflict`` if that history was compacted."""
         ...
 
-    def revision(self) -> int: ...
+    def revision(self) -> int:
+        """The revision of the last write (0 for a new store)."""
+        ...
 
-    def grant_lease(self, ttl_seconds: float) -> int: ...
+    def grant_lease(self, ttl_seconds: float) -> int:
+        """A new lease; keys put with it are deleted (with delete events) when it expires."""
+        ...
 
-    def keepalive(self, lease: int) -> None: ...
+    def keepalive(self, lease: int) -> None:
+        """Restart the lease's TTL. Raises ``StoreConflict`` if it already expired."""
+        ...
 
-    def revoke_lease(self, lease: int) -> None: ...
+    def revoke_lease(self, lease: int) -> None:
+        """Delete the lease and its keys now, in one write; an unknown lease is a no-op."""
+        ...
 
-    def compact(self, revision: int) -> None: ...
+    def compact(self, revision: int) -> None:
+        """Forget history up to and including ``revision`` (capped at the current one);
+        watching from before it then raises ``StoreConflict``."""
+        ...
 
     def close(self) -> None: ...
