@@ -24,6 +24,7 @@ from typing import Literal
 
 from pydantic import Field
 
+from gitkube.api import fields
 from gitkube.api.meta import KubeModel
 
 
@@ -61,7 +62,7 @@ class InventoryNode(KubeModel):
     labels: dict[str, str] = Field(default_factory=dict)
     taints: list[Taint] = Field(default_factory=list)
     #: Kubernetes quantities; what is left out is detected by the agent.
-    capacity: dict[str, str] = Field(default_factory=dict)
+    capacity: dict[str, fields.Quantity] = Field(default_factory=dict)
     unschedulable: bool = False
     runtime: RuntimeSettings = Field(default_factory=RuntimeSettings)
     #: Agent state on the node (default: ~/.gitkube/<cluster>/<node>).

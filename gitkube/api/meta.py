@@ -14,6 +14,8 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
+from gitkube.api.errors import FieldIssue
+
 #: Annotation gitkube puts on objects read from Git: "path:line" of the document.
 SOURCE_ANNOTATION = "gitkube.io/source"
 #: Label (on objects) and podman label (on containers) naming the owning cluster.
@@ -83,6 +85,14 @@ class KubeObject(KubeModel):
         from gitkube.api import keys
 
         return keys.object_key(self.plural, self.namespace, self.name)
+
+    def check(self) -> list[FieldIssue]:
+        """Rules beyond field types (names, cross-field rules); empty when the object is valid.
+
+        Run on objects read from Git (``registry.parse_object``); objects the system
+        derives or reads back from the store are trusted and not checked again.
+        """
+        return []
 
     def controller_ref(self) -> OwnerReference | None:
         for ref in self.metadata.owner_references:

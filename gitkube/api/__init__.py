@@ -1,0 +1,8 @@
+"""gitkube's object model: Kubernetes kinds as pydantic models, and the rules they obey.
+
+Nothing is imported here so that ``import gitkube.api`` stays cheap; import the
+module you need: ``registry`` (parse_object, from_stored, key_for), ``core`` (Pod,
+ConfigMap, Secret, Namespace), ``apps`` (Deployment, ReplicaSet), ``node``,
+``quantities``, ``selectors``, ``hashing``, ``errors``. This package imports
+nothing else of gitkube.
+"""

@@ -1,0 +1,235 @@
+"""Rules of a pod spec that field types cannot say: names, references, ranges, resources.
+
+Run for Pods and for the templates of Deployments and ReplicaSets when they are read
+from Git. Every rule returns ``FieldIssue``s under the path it was given
+(``spec`` or ``spec.template.spec``), and all issues of a spec are reported together.
+"""
+
+from __future__ import annotations
+
+import re
+
+from gitkube.api import errors, names, pods, quantities, validation
+
+#: Resources gitkube schedules by. Extended resources (``example.com/dongle``) are counted
+#: against what the inventory declares for a node.
+SUPPORTED_RESOURCES = ("cpu", "memory")
+
+_FIELD_PATHS = frozenset({
+    "metadata.name", "metadata.namespace", "metadata.uid", "metadata.labels",
+    "metadata.annotations", "spec.nodeName", "status.hostIP", "status.podIP", "status.podIPs",
+})
+_FIELD_PATH_SUBSCRIPT = re.compile(r"metadata\.(labels|annotations)\['[^']+'\]")
+
+Issues = list[errors.FieldIssue]
+
+
+def _issue(path: str, message: str) -> errors.FieldIssue:
+    return errors.FieldIssue(path, message)
+
+
+def check_pod_spec(spec: pods.PodSpec, path: str) -> Issues:
+    issues: Issues = []
+    volume_names = set()
+    for i, volume in enumerate(spec.volumes):
+        where = f"{path}.volumes[{i}]"
+        issues += _check_volume(volume, where)
+        if volume.name in volume_names:
+            issues.append(_issue(f"{where}.name", f"Duplicate value: {volume.name!r}"))
+        volume_names.add(volume.name)
+    container_names: set[str] = set()
+    port_names: set[str] = set()
+    for i, container in enumerate(spec.containers):
+        where = f"{path}.containers[{i}]"
+        if container.name in container_names:
+            issues.append(_issue(f"{where}.name", f"Duplicate value: {container.name!r}"))
+        container_names.add(container.name)
+        issues += _check_container(container, where, volume_names, port_names)
+    for i, toleration in enumerate(spec.tolerations):
+        issues += _check_toleration(toleration, f"{path}.tolerations[{i}]")
+    issues += validation.check_labels(f"{path}.nodeSelector", spec.node_selector)
+    if spec.hostname is not None:
+        issues += [_issue(f"{path}.hostname", p) for p in names.dns1123_label_errors(spec.hostname)]
+    if spec.node_name is not None:
+        issues += [_issue(f"{path}.nodeName", p)
+                   for p in names.dns1123_subdomain_errors(spec.node_name)]
+    return issues
+
+
+def _check_container(
+    container: pods.Container, path: str, volume_names: set[str], port_names: set[str]
+) -> Issues:
+    issues = [_issue(f"{path}.name", p) for p in names.dns1123_label_errors(container.name)]
+    if not container.image.strip():
+        issues.append(_issue(f"{path}.image", "field 'image' is required"))
+    elif container.image != container.image.strip():
+        issues.append(_issue(f"{path}.image", "must not have leading or trailing whitespace"))
+    for i, port in enumerate(container.ports):
+        if port.name is not None:
+            where = f"{path}.ports[{i}].name"
+            issues += [_issue(where, p) for p in names.port_name_errors(port.name)]
+            if port.name in port_names:
+                issues.append(_issue(where, f"Duplicate value: {port.name!r}"))
+            port_names.add(port.name)
+    for i, env in enumerate(container.env):
+        issues += _check_env(env, f"{path}.env[{i}]")
+    for i, source in enumerate(container.env_from):
+        issues += _check_env_from(source, f"{path}.envFrom[{i}]")
+    issues += _check_resources(container.resources, f"{path}.resources")
+    mount_paths = set()
+    for i, mount in enumerate(container.volume_mounts):
+        where = f"{path}.volumeMounts[{i}]"
+        if mount.name not in volume_names:
+            issues.append(_issue(f"{where}.name",
+                                 f"Not found: no volume named {mount.name!r} in the pod's volumes"))
+        if not mount.mount_path:
+            issues.append(_issue(f"{where}.mountPath", "field 'mountPath' is required"))
+        elif mount.mount_path in mount_paths:
+            issues.append(_issue(f"{where}.mountPath", "must be unique"))
+        mount_paths.add(mount.mount_path)
+        if mount.sub_path is not None:
+            issues += _check_relative_path(mount.sub_path, f"{where}.subPath")
+    return issues
+
+
+def _check_env(env: pods.EnvVar, path: str) -> Issues:
+    issues = [_issue(f"{path}.name", p) for p in names.env_var_name_errors(env.name)]
+    source = env.value_from
+    if source is None:
+        return issues
+    if env.value:
+        issues.append(_issue(f"{path}.valueFrom",
+                             "may not be specified when `value` is not empty"))
+    given = [s for s in (source.config_map_key_ref, source.secret_key_ref, source.field_ref)
+             if s is not None]
+    if len(given) != 1:
+        issues.append(_issue(f"{path}.valueFrom", "must specify exactly one of configMapKeyRef, "
+                                                  "secretKeyRef and fieldRef"))
+    for ref, field in ((source.config_map_key_ref, "configMapKeyRef"),
+                       (source.secret_key_ref, "secretKeyRef")):
+        if ref is not None:
+            where = f"{path}.valueFrom.{field}"
+            issues += validation.check_reference_name(f"{where}.name", ref.name)
+            issues += [_issue(f"{where}.key", p) for p in names.config_map_key_errors(ref.key)]
+    if source.field_ref is not None:
+        field_path = source.field_ref.field_path
+        if field_path not in _FIELD_PATHS and not _FIELD_PATH_SUBSCRIPT.fullmatch(field_path):
+            issues.append(_issue(
+                f"{path}.valueFrom.fieldRef.fieldPath",
+                f"unsupported value {field_path!r}: supported values are "
+                + ", ".join(sorted(_FIELD_PATHS))
+                + ", metadata.labels['<key>'] and metadata.annotations['<key>']"))
+        version = source.field_ref.api_version
+        if version not in (None, "v1"):
+            issues.append(_issue(f"{path}.valueFrom.fieldRef.apiVersion",
+                                 f"unsupported value {version!r}: use v1"))
+    return issues
+
+
+def _check_env_from(source: pods.EnvFromSource, path: str) -> Issues:
+    issues: Issues = []
+    refs = [r for r in (source.config_map_ref, source.secret_ref) if r is not None]
+    if len(refs) != 1:
+        issues.append(_issue(path, "must specify exactly one of configMapRef and secretRef"))
+    if source.prefix:
+        issues += [_issue(f"{path}.prefix", p) for p in names.env_var_name_errors(source.prefix)]
+    if source.config_map_ref is not None:
+        issues += validation.check_reference_name(f"{path}.configMapRef.name",
+                                                  source.config_map_ref.name)
+    if source.secret_ref is not None:
+        issues += validation.check_reference_name(f"{path}.secretRef.name",
+                                                  source.secret_ref.name)
+    return issues
+
+
+def _check_resources(resources: pods.ResourceRequirements, path: str) -> Issues:
+    issues: Issues = []
+    for group, values in (("requests", resources.requests), ("limits", resources.limits)):
+        for name, value in values.items():
+            where = errors.child(f"{path}.{group}", name)
+            issues += _check_resource_name(name, where)
+            amount = quantities.parse_quantity(value)
+            if amount < 0:
+                issues.append(_issue(where, f"must be greater than or equal to 0, not {value!r}"))
+            elif "/" in name and amount != amount.to_integral_value():
+                issues.append(_issue(where, f"must be an integer for extended resource {name}"))
+    for name, limit in resources.limits.items():
+        request = resources.requests.get(name)
+        if request is None:
+            continue
+        if quantities.parse_quantity(request) > quantities.parse_quantity(limit):
+            issues.append(_issue(errors.child(f"{path}.requests", name),
+                                 f"must be less than or equal to {name} limit of {limit}"))
+        elif "/" in name and request != limit:
+            issues.append(_issue(errors.child(f"{path}.requests", name),
+                                 f"must be equal to {name} limit of {limit}"))
+    for name in resources.requests:
+        if "/" in name and name not in resources.limits:
+            issues.append(_issue(errors.child(f"{path}.limits", name),
+                                 f"Limit must be set for extended resource {name}"))
+    return issues
+
+
+def _check_resource_name(name: str, path: str) -> Issues:
+    if name in SUPPORTED_RESOURCES:
+        return []
+    if "/" in name and not name.startswith(("kubernetes.io/", "requests.")):
+        return [_issue(path, f"resource name {name!r}: {p}")
+                for p in names.qualified_name_errors(name)]
+    return [_issue(path, f"resource {name!r} is not supported by gitkube yet (supported: "
+                         "cpu, memory, and extended resources such as example.com/dongle)")]
+
+
+def _check_volume(volume: pods.Volume, path: str) -> Issues:
+    issues = [_issue(f"{path}.name", p) for p in names.dns1123_label_errors(volume.name)]
+    given = [s for s in (volume.config_map, volume.secret, volume.empty_dir) if s is not None]
+    if not given:
+        issues.append(_issue(path, "must specify a volume type: configMap, secret or emptyDir "
+                                   "(the types gitkube supports)"))
+    elif len(given) > 1:
+        issues.append(_issue(path, "may not specify more than 1 volume type"))
+    if volume.config_map is not None:
+        where = f"{path}.configMap"
+        issues += validation.check_reference_name(f"{where}.name", volume.config_map.name)
+        issues += _check_items(volume.config_map.items, f"{where}.items")
+    if volume.secret is not None:
+        where = f"{path}.secret"
+        issues += validation.check_reference_name(f"{where}.secretName",
+                                                  volume.secret.secret_name)
+        issues += _check_items(volume.secret.items, f"{where}.items")
+    return issues
+
+
+def _check_items(items: list[pods.KeyToPath], path: str) -> Issues:
+    issues: Issues = []
+    for i, item in enumerate(items):
+        issues += [_issue(f"{path}[{i}].key", p) for p in names.config_map_key_errors(item.key)]
+        issues += _check_relative_path(item.path, f"{path}[{i}].path")
+    return issues
+
+
+def _check_relative_path(value: str, path: str) -> Issues:
+    if not value:
+        return [_issue(path, "must not be empty")]
+    if value.startswith("/"):
+        return [_issue(path, "must be a relative path")]
+    if ".." in value.split("/"):
+        return [_issue(path, "must not contain '..'")]
+    return []
+
+
+def _check_toleration(toleration: pods.Toleration, path: str) -> Issues:
+    issues: Issues = []
+    if toleration.key:
+        issues += [_issue(f"{path}.key", p) for p in names.qualified_name_errors(toleration.key)]
+    elif toleration.operator != "Exists":
+        issues.append(_issue(f"{path}.operator",
+                             "operator must be Exists when `key` is empty, which means "
+                             "\"match all values and all keys\""))
+    if toleration.operator == "Exists" and toleration.value:
+        issues.append(_issue(f"{path}.operator",
+                             "value must be empty when `operator` is 'Exists'"))
+    if toleration.toleration_seconds is not None and toleration.effect != "NoExecute":
+        issues.append(_issue(f"{path}.effect",
+                             "effect must be 'NoExecute' when `tolerationSeconds` is set"))
+    return issues

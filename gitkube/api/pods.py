@@ -1,0 +1,207 @@
+"""The pod spec: containers, their environment, ports, resources, volumes, tolerations.
+
+Pods, and the templates of Deployments and ReplicaSets, share these models; the
+scheduler reads resources, node selectors and tolerations from them, and the node
+agent's requests are lowered from them. Only what gitkube implements is modelled:
+any other Kubernetes field is rejected by name (``extra="forbid"``), never dropped.
+Defaults follow Kubernetes (imagePullPolicy from the image tag, requests from limits).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from gitkube.api import fields
+from gitkube.api.meta import KubeModel
+
+
+class ConfigMapKeySelector(KubeModel):
+    name: str
+    key: str
+    optional: bool | None = None
+
+
+class SecretKeySelector(KubeModel):
+    name: str
+    key: str
+    optional: bool | None = None
+
+
+class ObjectFieldSelector(KubeModel):
+    field_path: str
+    api_version: str | None = None
+
+
+class EnvVarSource(KubeModel):
+    config_map_key_ref: ConfigMapKeySelector | None = None
+    secret_key_ref: SecretKeySelector | None = None
+    field_ref: ObjectFieldSelector | None = None
+
+
+class EnvVar(KubeModel):
+    name: str
+    value: str | None = None
+    value_from: EnvVarSource | None = None
+
+
+class ConfigMapEnvSource(KubeModel):
+    name: str
+    optional: bool | None = None
+
+
+class SecretEnvSource(KubeModel):
+    name: str
+    optional: bool | None = None
+
+
+class EnvFromSource(KubeModel):
+    prefix: str | None = None
+    config_map_ref: ConfigMapEnvSource | None = None
+    secret_ref: SecretEnvSource | None = None
+
+
+class ContainerPort(KubeModel):
+    container_port: int = Field(ge=1, le=65535)
+    #: 0 or unset: not published on the node.
+    host_port: int | None = Field(default=None, ge=0, le=65535)
+    host_ip: str | None = Field(default=None, alias="hostIP")
+    protocol: Literal["TCP", "UDP"] = "TCP"
+    name: str | None = None
+
+
+class ResourceRequirements(KubeModel):
+    requests: dict[str, fields.Quantity] = Field(default_factory=dict)
+    limits: dict[str, fields.Quantity] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _requests_default_to_limits(self) -> ResourceRequirements:
+        # Kubernetes: a limit without a request requests the limit.
+        for name, limit in self.limits.items():
+            self.requests.setdefault(name, limit)
+        return self
+
+
+class VolumeMount(KubeModel):
+    name: str
+    mount_path: str
+    read_only: bool = False
+    sub_path: str | None = None
+
+
+class KeyToPath(KubeModel):
+    key: str
+    path: str
+    mode: int | None = Field(default=None, ge=0, le=0o777)
+
+
+class ConfigMapVolumeSource(KubeModel):
+    name: str
+    items: list[KeyToPath] = Field(default_factory=list)
+    default_mode: int | None = Field(default=None, ge=0, le=0o777)
+    optional: bool | None = None
+
+
+class SecretVolumeSource(KubeModel):
+    secret_name: str
+    items: list[KeyToPath] = Field(default_factory=list)
+    default_mode: int | None = Field(default=None, ge=0, le=0o777)
+    optional: bool | None = None
+
+
+class EmptyDirVolumeSource(KubeModel):
+    #: "" (node disk) or "Memory" (tmpfs).
+    medium: Literal["", "Memory"] | None = None
+    size_limit: fields.Quantity | None = None
+
+
+class Volume(KubeModel):
+    name: str
+    config_map: ConfigMapVolumeSource | None = None
+    secret: SecretVolumeSource | None = None
+    empty_dir: EmptyDirVolumeSource | None = None
+
+
+class Toleration(KubeModel):
+    key: str | None = None
+    operator: Literal["Exists", "Equal"] = "Equal"
+    value: str | None = None
+    #: Unset: tolerates every effect.
+    effect: Literal["", "NoSchedule", "PreferNoSchedule", "NoExecute"] | None = None
+    toleration_seconds: int | None = None
+
+    def tolerates(self, key: str, value: str | None, effect: str) -> bool:
+        """Whether this toleration matches a taint (Kubernetes' ToleratesTaint)."""
+        if self.effect and self.effect != effect:
+            return False
+        if self.key and self.key != key:
+            return False
+        if self.operator == "Exists":
+            return True
+        return (self.value or "") == (value or "")
+
+
+PullPolicy = Literal["Always", "IfNotPresent", "Never"]
+
+
+class Container(KubeModel):
+    name: str
+    image: str
+    command: list[str] = Field(default_factory=list)
+    args: list[str] = Field(default_factory=list)
+    working_dir: str | None = None
+    env: list[EnvVar] = Field(default_factory=list)
+    env_from: list[EnvFromSource] = Field(default_factory=list)
+    ports: list[ContainerPort] = Field(default_factory=list)
+    resources: ResourceRequirements = Field(default_factory=ResourceRequirements)
+    volume_mounts: list[VolumeMount] = Field(default_factory=list)
+    #: Defaulted from the image as Kubernetes does (see ``default_pull_policy``).
+    image_pull_policy: PullPolicy | None = None
+
+    @model_validator(mode="after")
+    def _default_pull_policy(self) -> Container:
+        if self.image_pull_policy is None:
+            self.image_pull_policy = default_pull_policy(self.image)
+        return self
+
+
+def image_tag(image: str) -> str:
+    """The tag of an image reference, "" when it has none (a registry port is not a tag)."""
+    name = image.split("@", 1)[0]
+    last = name.rsplit("/", 1)[-1]
+    return last.split(":", 1)[1] if ":" in last else ""
+
+
+def default_pull_policy(image: str) -> PullPolicy:
+    """Always for ``:latest`` or no tag; IfNotPresent otherwise (a digest counts as a tag)."""
+    tag = image_tag(image)
+    if tag == "latest" or (not tag and "@" not in image):
+        return "Always"
+    return "IfNotPresent"
+
+
+class PodSpec(KubeModel):
+    containers: list[Container] = Field(min_length=1)
+    restart_policy: Literal["Always", "OnFailure", "Never"] = "Always"
+    node_name: str | None = None
+    node_selector: dict[str, str] = Field(default_factory=dict)
+    tolerations: list[Toleration] = Field(default_factory=list)
+    volumes: list[Volume] = Field(default_factory=list)
+    termination_grace_period_seconds: int = Field(default=30, ge=0)
+    hostname: str | None = None
+    priority: int | None = None
+
+
+class PodTemplateMeta(KubeModel):
+    """The metadata a pod template may carry: what its pods are labelled and annotated with."""
+
+    labels: dict[str, str] = Field(default_factory=dict)
+    annotations: dict[str, str] = Field(default_factory=dict)
+    #: Only ``null`` in practice: ``kubectl create --dry-run=client -o yaml`` writes it.
+    creation_timestamp: str | None = None
+
+
+class PodTemplateSpec(KubeModel):
+    metadata: PodTemplateMeta = Field(default_factory=PodTemplateMeta)
+    spec: PodSpec

@@ -1,0 +1,120 @@
+"""Kinds and apiVersions: what is accepted, what is not yet, and what to write instead."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from api import manifests as m
+from gitkube.api import apps, core, inventory, node, registry
+
+KIND_CASES: list[tuple[str, dict[str, Any], str, str]] = [
+    ("service", {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s"}},
+     "kind", "kind Service (v1) is not supported by gitkube yet"),
+    ("job", {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "j"}},
+     "kind", "kind Job (batch/v1) is not supported by gitkube yet"),
+    ("hpa-v1", {"apiVersion": "autoscaling/v1", "kind": "HorizontalPodAutoscaler",
+                "metadata": {"name": "h"}},
+     "kind", "kind HorizontalPodAutoscaler (autoscaling/v1) is not supported by gitkube yet"),
+    ("statefulset", {"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": "w"}},
+     "kind", "kind StatefulSet (apps/v1) is not supported by gitkube yet"),
+    ("retired-cronjob", {"apiVersion": "batch/v1beta1", "kind": "CronJob",
+                         "metadata": {"name": "c"}},
+     "apiVersion", "apiVersion batch/v1beta1 is not served for kind CronJob; use batch/v1"),
+    ("old-deployment", {"apiVersion": "extensions/v1beta1", "kind": "Deployment",
+                        "metadata": {"name": "d"}},
+     "apiVersion", "apiVersion extensions/v1beta1 is not served for kind Deployment; use apps/v1"),
+    ("pod-in-apps", {"apiVersion": "apps/v1", "kind": "Pod", "metadata": {"name": "p"}},
+     "apiVersion", "apiVersion apps/v1 is not served for kind Pod; use v1"),
+    ("missing-api-version", {"kind": "Pod", "metadata": {"name": "p"}},
+     "apiVersion", "field 'apiVersion' is required (for a Pod: v1)"),
+    ("missing-kind", {"apiVersion": "v1", "metadata": {"name": "p"}},
+     "kind", "field 'kind' is required (Pod, Deployment, ConfigMap, ...)"),
+    ("unknown-kind", {"apiVersion": "example.com/v1", "kind": "Widget"},
+     "kind", "kind Widget (example.com/v1) is not known to gitkube; supported kinds: "
+             "ConfigMap (v1), Deployment (apps/v1), Namespace (v1), Pod (v1), "
+             "ReplicaSet (apps/v1), Secret (v1)"),
+    ("node", {"apiVersion": "v1", "kind": "Node", "metadata": {"name": "n"}},
+     "kind", "Nodes are not written as manifests: declare the machine in inventory.yaml"),
+    ("missing-name", {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {}},
+     "metadata.name", "field 'name' is required"),
+    ("missing-metadata", {"apiVersion": "v1", "kind": "ConfigMap"},
+     "metadata", "field 'metadata' is required"),
+]
+
+
+@pytest.mark.parametrize(("doc", "path", "message"), [c[1:] for c in KIND_CASES],
+                         ids=[c[0] for c in KIND_CASES])
+def test_kinds_and_api_versions(doc: dict[str, Any], path: str, message: str) -> None:
+    found = m.issues(doc)
+    assert found.get(path) == message, found
+
+
+def test_a_retired_api_version_of_an_unsupported_kind_says_both() -> None:
+    found = m.issues({"apiVersion": "batch/v1beta1", "kind": "CronJob", "metadata": {"name": "c"}})
+    assert found == {"apiVersion": "apiVersion batch/v1beta1 is not served for kind CronJob; "
+                                   "use batch/v1",
+                     "kind": "kind CronJob (batch/v1) is not supported by gitkube yet"}
+
+
+def test_a_document_that_is_not_a_mapping() -> None:
+    with pytest.raises(ValueError, match="a manifest must be a mapping"):
+        registry.parse_object(["a", "list"])  # type: ignore[arg-type]
+
+
+def test_parse_object_does_not_change_its_input() -> None:
+    doc = m.pod()
+    registry.parse_object(doc)
+    assert doc == m.pod()
+
+
+@pytest.mark.parametrize(("kind", "namespace", "key"), [
+    ("Pod", "shop", "/registry/pods/shop/web"),
+    ("Pod", "", "/registry/pods/default/web"),
+    ("Deployment", "default", "/registry/deployments/default/web"),
+    ("replicasets", "a", "/registry/replicasets/a/web"),
+    ("Node", "ignored", "/registry/nodes/web"),
+    ("Namespace", "", "/registry/namespaces/web"),
+    ("configmap", "x", "/registry/configmaps/x/web"),
+])
+def test_key_for(kind: str, namespace: str, key: str) -> None:
+    assert registry.key_for(kind, namespace, "web") == key
+
+
+def test_unknown_kinds_and_plurals() -> None:
+    with pytest.raises(KeyError, match="gitkube has no kind 'services'"):
+        registry.model_for_plural("services")
+    with pytest.raises(KeyError, match="gitkube has no kind 'Service'"):
+        registry.key_for("Service", "default", "x")
+
+
+def test_plurals_and_scope() -> None:
+    assert registry.model_for_plural("pods") is core.Pod
+    assert registry.model_for_plural("deployments") is apps.Deployment
+    assert registry.model_for_plural("nodes") is node.Node
+    assert not node.Node.namespaced and not core.Namespace.namespaced
+    assert {cls.plural for cls in registry.KINDS.values()} == {
+        "pods", "namespaces", "configmaps", "secrets", "deployments", "replicasets", "nodes"}
+
+
+@pytest.mark.parametrize("doc", [m.pod(), m.deployment(), m.replica_set()],
+                         ids=["pod", "deployment", "replicaset"])
+def test_from_stored_round_trips(doc: dict[str, Any]) -> None:
+    obj = registry.parse_object(doc)
+    assert registry.from_stored(obj.to_dict()) == obj
+
+
+def test_from_stored_reads_nodes_and_unknown_kinds_fail_clearly() -> None:
+    n = node.node_from_inventory(inventory.InventoryNode(name="node-1"))
+    assert registry.from_stored(n.to_dict()) == n
+    with pytest.raises(ValueError, match="the store holds an unknown kind 'Service'"):
+        registry.from_stored({"apiVersion": "v1", "kind": "Service"})
+
+
+def test_parse_inventory_uses_wire_names() -> None:
+    inv = registry.parse_inventory({"nodes": [{"name": "n1", "ssh": {"identityFile": "~/k"}}]})
+    assert inv.nodes[0].ssh.identity_file == "~/k"
+    with pytest.raises(ValueError) as caught:
+        registry.parse_inventory({"nodes": [{"name": "n1", "transport": "telnet"}]})
+    assert "nodes[0].transport: unsupported value 'telnet'" in str(caught.value)
