@@ -1,0 +1,297 @@
+"""Deployment → ReplicaSets: one per pod template, replicas moved from old to new.
+
+As Kubernetes' deployment controller (``pkg/controller/deployment``): the
+ReplicaSet of the current template is ``<deployment>-<pod-template-hash>``, its
+selector and template labels gain ``pod-template-hash``, it is owned by the
+Deployment (controller=true) and carries ``deployment.kubernetes.io/revision``.
+A template change creates the new ReplicaSet; ``rollout.plan_rollout`` decides
+each step (RollingUpdate within maxSurge/maxUnavailable, or Recreate). Old
+ReplicaSets at zero beyond ``revisionHistoryLimit`` are deleted, oldest revision
+first. A paused Deployment gets status only.
+
+Availability is counted from the pods themselves (ready for minReadySeconds),
+not from ReplicaSet status, so a step in this round sees the previous round.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from gitkube import clock as clocks
+from gitkube.api import apps, core, hashing, keys
+from gitkube.api.meta import ObjectMeta
+from gitkube.controllers import objects, replicasets, rollout
+from gitkube.controllers.actions import Action, ActionKind, ObjectRef
+from gitkube.controllers.snapshot import Snapshot
+
+SOURCE = "deployment"
+HASH_LABEL = "pod-template-hash"
+REVISION_ANNOTATION = "deployment.kubernetes.io/revision"
+
+
+@dataclass
+class _Family:
+    """A Deployment's ReplicaSets and their pods, as found in the snapshot."""
+
+    new: apps.ReplicaSet | None
+    olds: list[apps.ReplicaSet]
+    pods: dict[str, list[core.Pod]]
+
+    def all(self) -> list[apps.ReplicaSet]:
+        return ([self.new] if self.new else []) + self.olds
+
+
+def plan_deployments(snapshot: Snapshot, clock: clocks.Clock) -> list[Action]:
+    pods = replicasets.pods_by_controller(snapshot)
+    by_owner: dict[str, list[apps.ReplicaSet]] = {}
+    for rs in snapshot.of_kind(apps.ReplicaSet):
+        ref = rs.controller_ref()
+        if ref is not None:
+            by_owner.setdefault(ref.uid, []).append(rs)
+    actions: list[Action] = []
+    for deployment in snapshot.of_kind(apps.Deployment):
+        if deployment.metadata.deletion_timestamp:
+            continue
+        family = find_family(deployment, by_owner.get(deployment.metadata.uid or "", []), pods)
+        steps = [] if deployment.spec.paused else sync_rollout(snapshot, deployment, family, clock)
+        if not steps:
+            steps = cleanup_history(snapshot, deployment, family)
+        actions += steps
+        status = deployment_status(deployment, family, clock, progressed=bool(steps))
+        if status != deployment.status:
+            stored = snapshot.get(deployment.key)
+            actions.append(Action(
+                ActionKind.UPDATE, ObjectRef.of(deployment),
+                f"{objects.describe(deployment)}: {status.ready_replicas}/"
+                f"{deployment.spec.replicas} replicas ready",
+                obj=deployment.model_copy(update={"status": status}),
+                expected_revision=stored.mod_revision if stored else None,
+                status_only=True, source=SOURCE,
+            ))
+    return actions
+
+
+def template_hash(deployment: apps.Deployment) -> str:
+    return hashing.pod_template_hash(deployment.spec.template, deployment.status.collision_count)
+
+
+def find_family(
+    deployment: apps.Deployment, owned: list[apps.ReplicaSet], pods: dict[str, list[core.Pod]]
+) -> _Family:
+    """FindNewReplicaSet: the oldest ReplicaSet whose template equals the Deployment's."""
+    wanted = deployment.spec.template.to_dict()
+    ordered = sorted(owned, key=lambda rs: (rs.metadata.creation_timestamp or "", rs.name))
+    new = next((rs for rs in ordered if _template_without_hash(rs) == wanted), None)
+    olds = [rs for rs in ordered if rs is not new]
+    return _Family(new, olds, {rs.metadata.uid or "": pods.get(rs.metadata.uid or "", [])
+                               for rs in owned})
+
+
+def _template_without_hash(rs: apps.ReplicaSet) -> dict[str, object]:
+    data = rs.spec.template.to_dict()
+    labels = dict(data.get("metadata", {}).get("labels") or {})
+    labels.pop(HASH_LABEL, None)
+    data.setdefault("metadata", {})["labels"] = labels
+    return data
+
+
+def _state(rs: apps.ReplicaSet, family: _Family, clock: clocks.Clock) -> rollout.ReplicaSetState:
+    owned = family.pods.get(rs.metadata.uid or "", [])
+    counts = replicasets.count_replicas(rs, owned, clock)
+    return rollout.ReplicaSetState(
+        name=rs.name, replicas=rs.spec.replicas, available=counts.available,
+        active_pods=counts.replicas, created=rs.metadata.creation_timestamp or "",
+    )
+
+
+def strategy_of(deployment: apps.Deployment) -> rollout.Strategy:
+    strategy = deployment.spec.strategy
+    update = strategy.rolling_update
+    return rollout.Strategy(
+        type=strategy.type,
+        max_surge=update.max_surge if update else None,
+        max_unavailable=update.max_unavailable if update else None,
+    )
+
+
+def sync_rollout(
+    snapshot: Snapshot, deployment: apps.Deployment, family: _Family, clock: clocks.Clock
+) -> list[Action]:
+    """One rollout step: create the new ReplicaSet and/or scale ReplicaSets."""
+    strategy = strategy_of(deployment)
+    desired = deployment.spec.replicas
+    name = f"{deployment.name}-{template_hash(deployment)}"
+    new_state = (_state(family.new, family, clock) if family.new
+                 else rollout.ReplicaSetState(name=name, replicas=0, available=0))
+    olds = [_state(rs, family, clock) for rs in family.olds]
+    changes = rollout.plan_rollout(strategy, desired, new_state, olds)
+    actions: list[Action] = []
+    if family.new is None:
+        old_busy = any(rs.replicas or rs.active_pods for rs in olds) or any(
+            n != new_state.name for n in changes)
+        if strategy.type != "Recreate" or not old_busy:
+            replicas = changes.pop(name, 0)
+            actions.append(_create_rs(snapshot, deployment, family, name, replicas, clock))
+    by_name = {rs.name: rs for rs in family.all()}
+    for rs_name, replicas in sorted(changes.items()):
+        rs = by_name.get(rs_name)
+        if rs is None or rs.spec.replicas == replicas:
+            continue
+        direction = "up" if replicas > rs.spec.replicas else "down"
+        updated = rs.model_copy(update={"spec": rs.spec.model_copy(update={"replicas": replicas})})
+        actions.append(Action(
+            ActionKind.UPDATE, ObjectRef.of(rs),
+            f"{objects.describe(deployment)}: scaled {direction} {objects.describe(rs)} from "
+            f"{rs.spec.replicas} to {replicas} ({strategy.type})",
+            obj=updated, expected_revision=_revision(snapshot, rs.key), source=SOURCE,
+        ))
+    return actions
+
+
+def _revision(snapshot: Snapshot, key: str) -> int | None:
+    stored = snapshot.get(key)
+    return stored.mod_revision if stored else None
+
+
+def revision_of(rs: apps.ReplicaSet) -> int:
+    try:
+        return int(rs.metadata.annotations.get(REVISION_ANNOTATION, "0"))
+    except ValueError:
+        return 0
+
+
+def _create_rs(
+    snapshot: Snapshot, deployment: apps.Deployment, family: _Family, name: str,
+    replicas: int, clock: clocks.Clock,
+) -> Action:
+    pod_hash = name.rsplit("-", 1)[1]
+    template = deployment.spec.template.model_copy(deep=True)
+    template.metadata.labels[HASH_LABEL] = pod_hash
+    selector = deployment.spec.selector.model_copy(deep=True)
+    selector.match_labels = {**(selector.match_labels or {}), HASH_LABEL: pod_hash}
+    revision = max((revision_of(rs) for rs in family.all()), default=0) + 1
+    key = keys.object_key(apps.ReplicaSet.plural, deployment.namespace, name)
+    rs = apps.ReplicaSet(
+        metadata=ObjectMeta(
+            name=name, namespace=deployment.namespace,
+            labels=dict(template.metadata.labels),
+            annotations={REVISION_ANNOTATION: str(revision)},
+            owner_references=[objects.owner_reference(deployment)],
+            uid=objects.deterministic_uid(snapshot.cluster, key, snapshot.revision),
+            creation_timestamp=objects.now_text(clock), generation=1,
+        ),
+        spec=apps.ReplicaSetSpec(
+            replicas=replicas, selector=selector, template=template,
+            min_ready_seconds=deployment.spec.min_ready_seconds,
+        ),
+    )
+    what = "new pod template" if family.olds else "first rollout"
+    return Action(
+        ActionKind.CREATE, ObjectRef.of(rs),
+        f"{objects.describe(deployment)}: {what} (revision {revision}), "
+        f"{objects.plural(replicas, 'replica')}",
+        obj=rs, expected_revision=0, source=SOURCE,
+    )
+
+
+def cleanup_history(
+    snapshot: Snapshot, deployment: apps.Deployment, family: _Family
+) -> list[Action]:
+    """Delete old ReplicaSets at zero beyond revisionHistoryLimit, oldest revision first."""
+    idle = [rs for rs in family.olds
+            if rs.spec.replicas == 0 and not family.pods.get(rs.metadata.uid or "")]
+    excess = len(idle) - deployment.spec.revision_history_limit
+    if excess <= 0:
+        return []
+    idle.sort(key=lambda rs: (revision_of(rs), rs.metadata.creation_timestamp or "", rs.name))
+    return [Action(
+        ActionKind.DELETE, ObjectRef.of(rs),
+        f"{objects.describe(deployment)} keeps {deployment.spec.revision_history_limit} old "
+        f"ReplicaSets (revisionHistoryLimit)",
+        expected_revision=_revision(snapshot, rs.key), source=SOURCE,
+    ) for rs in idle[:excess]]
+
+
+def deployment_status(
+    deployment: apps.Deployment, family: _Family, clock: clocks.Clock, *, progressed: bool
+) -> apps.DeploymentStatus:
+    counts = {rs.name: replicasets.count_replicas(
+        rs, family.pods.get(rs.metadata.uid or "", []), clock) for rs in family.all()}
+    desired = deployment.spec.replicas
+    total = sum(c.replicas for c in counts.values())
+    updated = counts[family.new.name].replicas if family.new else 0
+    ready = sum(c.ready for c in counts.values())
+    available = sum(c.available for c in counts.values())
+    previous = deployment.status
+    now = objects.now_text(clock)
+    conditions = [c.to_dict() for c in previous.conditions]
+    strategy = strategy_of(deployment)
+    min_available = desired - (rollout.max_unavailable_for(
+        strategy.max_surge, strategy.max_unavailable, desired)
+        if strategy.type == "RollingUpdate" else 0)
+    if available >= min_available:
+        conditions = objects.set_condition(
+            conditions, "Available", "True", now, reason="MinimumReplicasAvailable",
+            message="Deployment has minimum availability.", extra={"lastUpdateTime": now})
+    else:
+        conditions = objects.set_condition(
+            conditions, "Available", "False", now, reason="MinimumReplicasUnavailable",
+            message="Deployment does not have minimum availability.",
+            extra={"lastUpdateTime": now})
+    moved = progressed or (total, updated, ready, available) != (
+        previous.replicas, previous.updated_replicas, previous.ready_replicas,
+        previous.available_replicas)
+    conditions = _progressing(deployment, family, conditions, now, clock, moved=moved,
+                              complete=updated == desired == total == available)
+    conditions = _keep_unchanged_times(previous, conditions, moved=moved)
+    return previous.model_copy(update={
+        "observed_generation": deployment.metadata.generation or 1,
+        "replicas": total, "updated_replicas": updated, "ready_replicas": ready,
+        "available_replicas": available, "unavailable_replicas": max(desired - available, 0),
+        "conditions": [apps.DeploymentCondition.model_validate(c) for c in conditions],
+    })
+
+
+def _progressing(
+    deployment: apps.Deployment, family: _Family, conditions: list[dict[str, object]],
+    now: str, clock: clocks.Clock, *, moved: bool, complete: bool,
+) -> list[dict[str, object]]:
+    rs_name = family.new.name if family.new else deployment.name
+    previous = objects.condition(conditions, "Progressing")
+    if deployment.spec.paused:
+        return objects.set_condition(
+            conditions, "Progressing", "Unknown", now, reason="DeploymentPaused",
+            message="Deployment is paused", extra={"lastUpdateTime": now})
+    if complete:
+        return objects.set_condition(
+            conditions, "Progressing", "True", now, reason="NewReplicaSetAvailable",
+            message=f'ReplicaSet "{rs_name}" has successfully progressed.',
+            extra={"lastUpdateTime": now})
+    last = str(previous.get("lastUpdateTime") or "") if previous else ""
+    if not moved and previous is not None and last:
+        age = objects.seconds_since(last, clock) or 0.0
+        if age > deployment.spec.progress_deadline_seconds:
+            return objects.set_condition(
+                conditions, "Progressing", "False", now, reason="ProgressDeadlineExceeded",
+                message=f'ReplicaSet "{rs_name}" has timed out progressing.',
+                extra={"lastUpdateTime": now})
+        return conditions
+    return objects.set_condition(
+        conditions, "Progressing", "True", now, reason="ReplicaSetUpdated",
+        message=f'ReplicaSet "{rs_name}" is progressing.', extra={"lastUpdateTime": now})
+
+
+def _keep_unchanged_times(
+    previous: apps.DeploymentStatus, conditions: list[dict[str, object]], *, moved: bool
+) -> list[dict[str, object]]:
+    """A condition that says the same as before keeps its times: no write for nothing.
+    Only "ReplicaSetUpdated" moves its lastUpdateTime on progress (the deadline's clock)."""
+    out = []
+    for cond in conditions:
+        old = next((c.to_dict() for c in previous.conditions if c.type == cond["type"]), None)
+        same_meaning = old is not None and all(
+            old.get(k) == cond.get(k) for k in ("status", "reason", "message"))
+        refresh = moved and cond.get("reason") == "ReplicaSetUpdated"
+        out.append(old if old is not None and same_meaning and not refresh else cond)
+    return sorted(out, key=lambda c: str(c["type"]))
+

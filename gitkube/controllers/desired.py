@@ -1,0 +1,151 @@
+"""Git → store: the store holds exactly Git's objects of the kinds people write.
+
+The first planner of a pass. When the source moved (``snapshot.desired`` is not
+None) every declared object is created or updated and every object that came
+from Git (it carries the ``gitkube.io/source`` annotation) but is no longer
+declared is deleted; garbage collection then takes what it owned. What the
+system owns is kept across updates: uid, creationTimestamp, status, and the node
+a Pod was bound to. ``generation`` counts changes to what is declared outside
+metadata, as in Kubernetes, so controllers can tell (``observedGeneration``)
+whether they have seen the latest spec. Objects with owner references are
+derived, never Git's, and are left to their controllers.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from gitkube import clock as clocks
+from gitkube.api import node as node_api
+from gitkube.api.meta import SOURCE_ANNOTATION, KubeObject
+from gitkube.controllers import objects, podstatus
+from gitkube.controllers.actions import Action, ActionKind, ObjectRef
+from gitkube.controllers.snapshot import Snapshot
+
+SOURCE = "desired"
+
+#: Kinds Git manages; Node objects come from inventory.yaml through the same path.
+GIT_KINDS = frozenset({"Namespace", "Node", "Pod", "Deployment", "ReplicaSet", "ConfigMap",
+                       "Secret"})
+#: Metadata the system sets, never Git.
+_SYSTEM_METADATA = ("uid", "creationTimestamp", "generation", "resourceVersion",
+                    "deletionTimestamp")
+
+
+def plan_desired(snapshot: Snapshot, clock: clocks.Clock) -> list[Action]:
+    if snapshot.desired is None:
+        return []
+    actions: list[Action] = []
+    for key, declared in sorted(snapshot.desired.items()):
+        wanted = _remember_declared_capacity(declared)
+        stored = snapshot.get(key)
+        if stored is None:
+            actions.append(_create(snapshot, key, wanted, clock))
+            continue
+        action = _update(wanted, stored.obj, stored.mod_revision)
+        if action is not None:
+            actions.append(action)
+    for key, stored in sorted(snapshot.objects.items()):
+        obj = stored.obj
+        if key in snapshot.desired or not _from_git(obj):
+            continue
+        actions.append(Action(
+            ActionKind.DELETE, ObjectRef.of(obj),
+            f"removed from Git (was {_source(obj)})",
+            expected_revision=stored.mod_revision, source=SOURCE,
+        ))
+    return actions
+
+
+def _from_git(obj: KubeObject) -> bool:
+    # Nodes only ever come from inventory.yaml, annotated with their line or not.
+    declared = obj.kind == "Node" or SOURCE_ANNOTATION in obj.metadata.annotations
+    return obj.kind in GIT_KINDS and declared and not obj.metadata.owner_references
+
+
+def _source(obj: KubeObject) -> str:
+    default = "inventory.yaml" if obj.kind == "Node" else "Git"
+    return obj.metadata.annotations.get(SOURCE_ANNOTATION, default)
+
+
+def _create(snapshot: Snapshot, key: str, wanted: KubeObject, clock: clocks.Clock) -> Action:
+    data = wanted.to_dict()
+    meta = data["metadata"]
+    meta["uid"] = objects.deterministic_uid(snapshot.cluster, key, snapshot.revision)
+    meta["creationTimestamp"] = objects.now_text(clock)
+    meta["generation"] = 1
+    for field in ("resourceVersion", "deletionTimestamp"):
+        meta.pop(field, None)
+    obj = objects.rebuild(wanted, data)
+    return Action(
+        ActionKind.CREATE, ObjectRef.of(obj), f"declared in Git at {_source(obj)}",
+        obj=obj, expected_revision=0, source=SOURCE,
+    )
+
+
+def _update(wanted: KubeObject, current: KubeObject, revision: int) -> Action | None:
+    if current.metadata.owner_references and not _from_git(current):
+        return None  # a derived object with a name Git now claims: its controller decides
+    want = _declared(wanted.to_dict(), current.to_dict())
+    have = _declared(current.to_dict(), current.to_dict())
+    if want == have:
+        return None
+    spec_changed = _without(want, "metadata") != _without(have, "metadata")
+    meta_changed = _meta_without_source(want) != _meta_without_source(have)
+    data = dict(want)
+    cur = current.to_dict()
+    meta = dict(data["metadata"])
+    for field in ("uid", "creationTimestamp"):
+        if field in cur["metadata"]:
+            meta[field] = cur["metadata"][field]
+    generation = int(cur["metadata"].get("generation") or 1)
+    meta["generation"] = generation + 1 if spec_changed else generation
+    data["metadata"] = meta
+    if "status" in cur:
+        data["status"] = cur["status"]
+    obj = objects.rebuild(current, data)
+    if spec_changed or meta_changed:
+        what = "spec" if spec_changed else "metadata"
+        return Action(
+            ActionKind.UPDATE, ObjectRef.of(obj), f"{what} changed in Git ({_source(obj)})",
+            obj=obj, expected_revision=revision, source=SOURCE,
+        )
+    return Action(
+        ActionKind.UPDATE, ObjectRef.of(obj), f"moved in Git to {_source(obj)}",
+        obj=obj, expected_revision=revision, source=SOURCE, status_only=True,
+    )
+
+
+def _declared(data: dict[str, Any], current: dict[str, Any]) -> dict[str, Any]:
+    """What Git declares: no status, no system metadata; a Pod keeps the node it is bound to."""
+    out = {k: v for k, v in data.items() if k != "status"}
+    out["metadata"] = {
+        k: v for k, v in (data.get("metadata") or {}).items() if k not in _SYSTEM_METADATA
+    }
+    node = (current.get("spec") or {}).get("nodeName")
+    if data.get("kind") == "Pod" and node and not (data.get("spec") or {}).get("nodeName"):
+        out["spec"] = {**data["spec"], "nodeName": node}
+    return out
+
+
+def _without(data: dict[str, Any], field: str) -> dict[str, Any]:
+    return {k: v for k, v in data.items() if k != field}
+
+
+def _meta_without_source(data: dict[str, Any]) -> dict[str, Any]:
+    meta = dict(data["metadata"])
+    annotations = {k: v for k, v in (meta.get("annotations") or {}).items()
+                   if k != SOURCE_ANNOTATION}
+    meta["annotations"] = annotations
+    return meta
+
+
+def _remember_declared_capacity(obj: KubeObject) -> KubeObject:
+    """A Node keeps inventory.yaml's capacity in an annotation: its status is the agent's."""
+    if not isinstance(obj, node_api.Node) or not obj.status.capacity:
+        return obj
+    data = obj.to_dict()
+    data["metadata"].setdefault("annotations", {})[podstatus.DECLARED_CAPACITY] = json.dumps(
+        obj.status.capacity, sort_keys=True, separators=(",", ":"))
+    return objects.rebuild(obj, data)

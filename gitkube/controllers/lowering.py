@@ -1,0 +1,297 @@
+"""Lowering: a Pod (plus the ConfigMaps and Secrets it names) → the agent's ``PodRun``.
+
+The agent knows nothing of Kubernetes objects; it runs ``PodRun`` dicts
+(``gitkube.agent.protocol``). Everything that needs the store is resolved here:
+environment variables in Kubernetes' order (envFrom first, then env, each env
+value expanded with what came before it; command and args expanded with the
+final environment), and ConfigMap/Secret volumes turned into files for each
+mount. ``pod_run_hash`` is the spec hash the agent compares to decide whether a
+running pod must be replaced, so it covers everything except the pod's uid.
+
+A missing ConfigMap/Secret (or key) that is not ``optional`` raises
+``LoweringError`` with the reason kubelet would show (CreateContainerConfigError);
+``nodesync`` records it in the pod's status instead of starting the pod.
+emptyDir and other volume types are rejected the same way: ``PodRun`` has no way
+to express them yet (the agent would need a per-pod scratch directory).
+"""
+
+from __future__ import annotations
+
+import base64
+import posixpath
+from collections.abc import Mapping
+from typing import Any, Literal
+
+from gitkube import errors
+from gitkube.agent import protocol
+from gitkube.api import hashing, keys, names, quantities
+from gitkube.api.meta import KubeObject
+from gitkube.controllers import expansion
+from gitkube.controllers.snapshot import Snapshot
+
+CONFIG_ERROR = "CreateContainerConfigError"
+DEFAULT_FILE_MODE = 0o644
+
+
+class LoweringError(errors.PermanentError):
+    """The pod cannot be started as written; ``reason`` is what its container status shows."""
+
+    def __init__(self, *, reason: str = CONFIG_ERROR, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+
+
+def lower_pod(pod: KubeObject, snapshot: Snapshot) -> protocol.PodRun:
+    data = pod.to_dict()
+    spec: dict[str, Any] = data.get("spec") or {}
+    refs = _Refs(snapshot, pod.namespace)
+    volumes = {v["name"]: v for v in spec.get("volumes") or []}
+    run: protocol.PodRun = {
+        "uid": pod.metadata.uid or "",
+        "name": pod.name,
+        "namespace": pod.namespace,
+        "restartPolicy": spec.get("restartPolicy") or "Always",
+        "hostname": spec.get("hostname") or pod.name,
+        "containers": [
+            _lower_container(c, data, refs, volumes) for c in spec.get("containers") or []
+        ],
+    }
+    owner = pod.controller_ref()
+    if owner is not None:
+        run["owner"] = f"{owner.kind}/{owner.name}"
+    run["hash"] = pod_run_hash(run)
+    return run
+
+
+def pod_run_hash(run: protocol.PodRun) -> str:
+    """Hash of everything the agent runs, except the uid (and the hash itself)."""
+    content = {k: v for k, v in run.items() if k not in ("uid", "hash")}
+    return hashing.stable_hash(content, length=12)
+
+
+class _Refs:
+    """ConfigMap and Secret data of one namespace, decoded."""
+
+    def __init__(self, snapshot: Snapshot, namespace: str) -> None:
+        self._snapshot = snapshot
+        self._namespace = namespace
+
+    def data(self, kind: str, name: str) -> dict[str, bytes] | None:
+        plural = "configmaps" if kind == "ConfigMap" else "secrets"
+        stored = self._snapshot.get(keys.object_key(plural, self._namespace, name))
+        if stored is None:
+            return None
+        obj = stored.obj.to_dict()
+        out: dict[str, bytes] = {}
+        if kind == "ConfigMap":
+            out.update({k: v.encode() for k, v in (obj.get("data") or {}).items()})
+            out.update({k: base64.b64decode(v) for k, v in (obj.get("binaryData") or {}).items()})
+        else:
+            out.update({k: base64.b64decode(v) for k, v in (obj.get("data") or {}).items()})
+            out.update({k: v.encode() for k, v in (obj.get("stringData") or {}).items()})
+        return out
+
+    def require(self, kind: str, name: str, optional: bool) -> dict[str, bytes] | None:
+        found = self.data(kind, name)
+        if found is None and not optional:
+            raise LoweringError(message=f'{kind.lower()} "{name}" not found')
+        return found
+
+    def value(self, kind: str, name: str, key: str, optional: bool) -> str | None:
+        found = self.require(kind, name, optional)
+        if found is None:
+            return None
+        if key not in found:
+            if optional:
+                return None
+            raise LoweringError(
+                message=f"couldn't find key {key} in {kind} {self._namespace}/{name}"
+            )
+        return found[key].decode(errors="replace")
+
+
+def _lower_container(
+    container: dict[str, Any], pod: dict[str, Any], refs: _Refs,
+    volumes: Mapping[str, dict[str, Any]],
+) -> protocol.ContainerRun:
+    env = _environment(container, pod, refs)
+    run: protocol.ContainerRun = {
+        "name": container["name"],
+        "image": container["image"],
+        "imagePullPolicy": container.get("imagePullPolicy") or _default_pull_policy(
+            container["image"]
+        ),
+        "env": env,
+    }
+    if container.get("command"):
+        run["command"] = [expansion.expand(part, env) for part in container["command"]]
+    if container.get("args"):
+        run["args"] = [expansion.expand(part, env) for part in container["args"]]
+    if container.get("workingDir"):
+        run["workingDir"] = container["workingDir"]
+    ports = [_lower_port(p) for p in container.get("ports") or []]
+    if ports:
+        run["ports"] = ports
+    _lower_resources(container.get("resources") or {}, run)
+    files = _files(container, refs, volumes)
+    if files:
+        run["files"] = files
+    return run
+
+
+def _default_pull_policy(image: str) -> Literal["Always", "IfNotPresent"]:
+    last = image.rsplit("/", 1)[-1]
+    if "@" in last:
+        return "IfNotPresent"
+    tag = last.split(":", 1)[1] if ":" in last else "latest"
+    return "Always" if tag == "latest" else "IfNotPresent"
+
+
+def _lower_port(port: dict[str, Any]) -> protocol.PortRun:
+    out: protocol.PortRun = {
+        "containerPort": int(port["containerPort"]),
+        "protocol": port.get("protocol") or "TCP",
+    }
+    if port.get("hostPort"):
+        out["hostPort"] = int(port["hostPort"])
+    if port.get("hostIP"):
+        out["hostIP"] = port["hostIP"]
+    return out
+
+
+def _lower_resources(resources: dict[str, Any], run: protocol.ContainerRun) -> None:
+    limits = resources.get("limits") or {}
+    requests = resources.get("requests") or {}
+    if "cpu" in limits:
+        run["cpuLimitMillis"] = quantities.cpu_millis(limits["cpu"])
+    if "memory" in limits:
+        run["memoryLimitBytes"] = quantities.memory_bytes(limits["memory"])
+    # Kubernetes defaults a request to the limit when only the limit is given.
+    cpu_request = requests.get("cpu", limits.get("cpu"))
+    memory_request = requests.get("memory", limits.get("memory"))
+    if cpu_request is not None:
+        run["cpuRequestMillis"] = quantities.cpu_millis(cpu_request)
+    if memory_request is not None:
+        run["memoryRequestBytes"] = quantities.memory_bytes(memory_request)
+
+
+# -- environment ---------------------------------------------------------------------------
+
+
+def _environment(container: dict[str, Any], pod: dict[str, Any], refs: _Refs) -> dict[str, str]:
+    env: dict[str, str] = {}
+    for source in container.get("envFrom") or []:
+        prefix = source.get("prefix") or ""
+        if "configMapRef" in source:
+            kind, ref = "ConfigMap", source["configMapRef"]
+        else:
+            kind, ref = "Secret", source["secretRef"]
+        found = refs.require(kind, ref["name"], bool(ref.get("optional")))
+        for key, raw in sorted((found or {}).items()):
+            name = prefix + key
+            # Kubernetes skips keys that are not valid variable names (and records an event).
+            if not names.env_var_name_errors(name):
+                env[name] = raw.decode(errors="replace")
+    for var in container.get("env") or []:
+        value = _env_value(var, env, pod, refs)
+        if value is not None:
+            env[var["name"]] = value
+    return env
+
+
+def _env_value(
+    var: dict[str, Any], env: Mapping[str, str], pod: dict[str, Any], refs: _Refs
+) -> str | None:
+    source = var.get("valueFrom")
+    if not source:
+        return expansion.expand(str(var.get("value") or ""), env)
+    if "configMapKeyRef" in source:
+        ref = source["configMapKeyRef"]
+        return refs.value("ConfigMap", ref["name"], ref["key"], bool(ref.get("optional")))
+    if "secretKeyRef" in source:
+        ref = source["secretKeyRef"]
+        return refs.value("Secret", ref["name"], ref["key"], bool(ref.get("optional")))
+    if "fieldRef" in source:
+        return _field_value(source["fieldRef"]["fieldPath"], pod)
+    raise LoweringError(
+        message=f"env {var['name']}: only value, configMapKeyRef, secretKeyRef and fieldRef "
+        "are supported; change the manifest to use one of them"
+    )
+
+
+def _field_value(path: str, pod: dict[str, Any]) -> str:
+    meta = pod.get("metadata") or {}
+    simple = {
+        "metadata.name": meta.get("name"),
+        "metadata.namespace": meta.get("namespace") or "default",
+        "metadata.uid": meta.get("uid"),
+        "spec.nodeName": (pod.get("spec") or {}).get("nodeName"),
+        "spec.serviceAccountName": (pod.get("spec") or {}).get("serviceAccountName"),
+        "status.hostIP": (pod.get("status") or {}).get("hostIP"),
+        "status.podIP": (pod.get("status") or {}).get("podIP"),
+    }
+    if path in simple:
+        return str(simple[path] or "")
+    for field in ("labels", "annotations"):
+        head = f"metadata.{field}['"
+        if path.startswith(head) and path.endswith("']"):
+            return str((meta.get(field) or {}).get(path[len(head):-2], ""))
+    raise LoweringError(message=f"fieldRef {path!r} is not supported")
+
+
+# -- volumes -------------------------------------------------------------------------------
+
+
+def _files(
+    container: dict[str, Any], refs: _Refs, volumes: Mapping[str, dict[str, Any]]
+) -> list[protocol.FileRun]:
+    files: list[protocol.FileRun] = []
+    for mount in container.get("volumeMounts") or []:
+        volume = volumes.get(mount["name"])
+        if volume is None:
+            raise LoweringError(message=f'volume mount "{mount["name"]}" names no volume')
+        entries = _volume_files(volume, refs)
+        sub_path = mount.get("subPath") or ""
+        for rel, content, mode in entries:
+            if sub_path and rel != sub_path:
+                continue
+            path = mount["mountPath"] if sub_path else posixpath.join(mount["mountPath"], rel)
+            files.append({
+                "path": path, "content": base64.b64encode(content).decode(), "mode": mode,
+            })
+    return files
+
+
+def _volume_files(volume: dict[str, Any], refs: _Refs) -> list[tuple[str, bytes, int]]:
+    if "configMap" in volume:
+        kind, source = "ConfigMap", volume["configMap"]
+        name = source["name"]
+    elif "secret" in volume:
+        kind, source = "Secret", volume["secret"]
+        name = source["secretName"]
+    else:
+        other = next((k for k in volume if k != "name"), "unknown")
+        raise LoweringError(
+            message=f'volume "{volume["name"]}": {other} volumes are not supported yet; '
+            "use configMap or secret volumes"
+        )
+    optional = bool(source.get("optional"))
+    found = refs.require(kind, name, optional)
+    if found is None:
+        return []
+    mode = int(source.get("defaultMode", DEFAULT_FILE_MODE))
+    items = source.get("items")
+    if not items:
+        return [(key, value, mode) for key, value in sorted(found.items())]
+    out: list[tuple[str, bytes, int]] = []
+    for item in items:
+        if item["key"] not in found:
+            if optional:
+                continue
+            raise LoweringError(
+                message=f"{kind.lower()} references non-existent config key: {item['key']}"
+            )
+        out.append((item["path"], found[item["key"]], int(item.get("mode", mode))))
+    return out
+
