@@ -1,0 +1,270 @@
+"""The body of each command: open the cluster, call the library, hand the result to a view.
+
+One function per command, ``(args, ctx) -> exit code``. They raise gitkube's errors
+freely: ``exits.run`` turns those into messages and exit codes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
+from rich.text import Text
+
+from gitkube import clock, errors
+from gitkube.api.meta import SOURCE_ANNOTATION, KubeObject
+from gitkube.cli import describe, exits, render, render_plan, status, tables
+from gitkube.cli.render import dig
+
+if TYPE_CHECKING:
+    from gitkube import engine
+
+
+@dataclass
+class Context:
+    """What every command gets besides its arguments: where to print, the time, the user."""
+
+    out: Console
+    err: Console
+    clock: clock.Clock
+    #: A person is at the keyboard (stdin is a TTY): ``apply`` may ask before acting.
+    interactive: bool
+
+    @contextmanager
+    def cluster(self, args: argparse.Namespace) -> Iterator[engine.Cluster]:
+        repo: Path | None = getattr(args, "repo", None)
+        state: Path | None = getattr(args, "state", None)
+        # Imported here, not at the top: the engine pulls in paramiko and GitPython, and
+        # `gitkube --help` or a usage error should not wait for them.
+        from gitkube import engine
+
+        cluster = engine.Cluster.open(repo, state=state)
+        try:
+            yield cluster
+        finally:
+            cluster.close()
+
+
+# -- init, validate ----------------------------------------------------------------------------
+
+
+def cmd_init(args: argparse.Namespace, ctx: Context) -> int:
+    directory: Path = args.directory
+    from gitkube import engine
+
+    sha = engine.init_cluster(directory, from_folder=args.from_folder,
+                              state=getattr(args, "state", None), bare=args.bare)
+    kind = "bare cluster repository" if args.bare else "cluster repository"
+    ctx.out.print(Text.assemble("Initialized ", kind, " ", (str(directory), "bold"),
+                                f" (first commit {render.short_sha(sha)})."))
+    made = ["inventory.yaml: one node, this machine, running pods with podman"]
+    if args.from_folder:
+        made.append(f"manifests copied from {args.from_folder}")
+    for line in made:
+        ctx.out.print(Text(f"  {line}"))
+    ctx.out.print("\nNext steps:")
+    if args.bare:
+        steps = [f"git clone {directory} my-cluster && cd my-cluster",
+                 "add manifests, git commit, git push",
+                 f"gitkube --repo {directory} plan     see what the cluster would do",
+                 f"gitkube --repo {directory} apply    make it so"]
+    else:
+        steps = [f"cd {directory}",
+                 "edit inventory.yaml, add manifests, git commit",
+                 "gitkube plan     see what the cluster would do",
+                 "gitkube apply    make it so"]
+    for step in steps:
+        ctx.out.print(Text(f"  {step}"))
+    return exits.OK
+
+
+def cmd_validate(args: argparse.Namespace, ctx: Context) -> int:
+    with ctx.cluster(args) as cluster:
+        revision = cluster.validate()
+    objects: Any = dig(revision, "objects", default=[])
+    if isinstance(objects, Mapping):
+        objects = list(objects.values())
+    files = {str(dig(o, "metadata", "annotations", SOURCE_ANNOTATION, default="")).split(":")[0]
+             for o in objects} - {""}
+    where = f" in {render.plural(len(files), 'file')}" if files else ""
+    ctx.out.print(Text.assemble(("✓ ", "green"), render.plural(len(objects), "object"), where,
+                                f" valid at {render.short_sha(dig(revision, 'sha'))}"))
+    return exits.OK
+
+
+# -- plan, apply, reconcile --------------------------------------------------------------------
+
+
+def cmd_plan(args: argparse.Namespace, ctx: Context) -> int:
+    with ctx.cluster(args) as cluster:
+        plan = cluster.plan(refresh=not args.no_refresh)
+    if args.output == "json":
+        render.out(ctx.out, json.dumps(plan.to_dict(), indent=2))
+    else:
+        ctx.out.print(render_plan.render_plan(plan), soft_wrap=True)
+    if plan.problems:
+        return exits.ERROR
+    if args.detailed_exitcode and plan.has_changes:
+        return exits.CHANGES
+    return exits.OK
+
+
+def cmd_apply(args: argparse.Namespace, ctx: Context) -> int:
+    with ctx.cluster(args) as cluster:
+        plan = cluster.plan()
+        ctx.out.print(render_plan.render_plan(plan), soft_wrap=True)
+        if plan.has_changes and ctx.interactive and not args.yes:
+            try:
+                answer = ctx.out.input("\nApply these changes? [y/N] ")
+            except EOFError:  # Ctrl-D: as good as no
+                answer = ""
+            if answer.strip().lower() not in ("y", "yes"):
+                ctx.out.print("Apply cancelled; nothing was changed.")
+                return exits.OK
+        ctx.out.print()
+        with _progress(ctx.out) as report:
+            result = cluster.apply(progress=report)
+    ctx.out.print(render_plan.render_result(result), soft_wrap=True)
+    return exits.OK if result.ok else exits.ERROR
+
+
+def cmd_reconcile(args: argparse.Namespace, ctx: Context) -> int:
+    with ctx.cluster(args) as cluster:
+        result = cluster.apply()
+    if not result.ok:
+        for line in render_plan.warnings(result.plan):
+            ctx.err.print(line, soft_wrap=True)
+        for error in result.errors:
+            ctx.err.print(Text.assemble(("Error: ", "bold red"), error), soft_wrap=True)
+        if result.summary:
+            ctx.err.print(Text(result.summary), soft_wrap=True)
+        return exits.ERROR
+    if result.changed:
+        commit = (f" (status {render.short_sha(result.status_commit)})"
+                  if result.status_commit else "")
+        ctx.out.print(Text(f"{result.summary or 'changes applied'}{commit}"), soft_wrap=True)
+    return exits.OK
+
+
+@contextmanager
+def _progress(console: Console) -> Iterator[engine.ProgressCallback]:
+    """A live progress display on a terminal; one plain line per report otherwise."""
+    if not console.is_terminal:
+        lock = threading.Lock()
+
+        def plain(event: engine.Progress) -> None:
+            count = f" ({event.done}/{event.total})" if event.total else ""
+            with lock:
+                console.print(Text(f"{event.stage}: {event.message}{count}"), soft_wrap=True)
+
+        yield plain
+        return
+    columns = (SpinnerColumn(), TextColumn("[bold]{task.fields[stage]:<7}"),
+               TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
+    with Progress(*columns, console=console, transient=True) as progress:
+        tasks: dict[str, Any] = {}
+
+        def live(event: engine.Progress) -> None:
+            if event.stage not in tasks:
+                for earlier in tasks.values():  # stages run one after the other
+                    progress.update(earlier, total=1, completed=1)
+                tasks[event.stage] = progress.add_task(event.message, stage=event.stage,
+                                                       total=event.total or None)
+            progress.update(tasks[event.stage], description=event.message,
+                            completed=event.done, total=event.total or None)
+
+        yield live
+
+
+# -- get, describe, status ---------------------------------------------------------------------
+
+
+def cmd_get(args: argparse.Namespace, ctx: Context) -> int:
+    plural = tables.resolve_kind(args.kind)
+    namespaced = plural not in tables.CLUSTER_SCOPED
+    with ctx.cluster(args) as cluster:
+        if args.name:
+            found = cluster.get(plural, args.name, args.namespace)
+            if found is None:
+                where = f' in namespace "{args.namespace}"' if namespaced else ""
+                raise errors.ConfigError(
+                    f'There is no {plural.removesuffix("s")} named "{args.name}"{where}; '
+                    f"list them with `gitkube get {plural}`.")
+            objects: list[KubeObject] = [found]
+        else:
+            objects = cluster.objects(plural)
+            if namespaced and not args.all_namespaces:
+                objects = [o for o in objects if o.namespace == args.namespace]
+    if args.output in ("json", "yaml"):
+        doc = tables.document(objects, single=bool(args.name))
+        text = tables.render_json(doc) if args.output == "json" else tables.render_yaml(doc)
+        render.out(ctx.out, text)
+        return exits.OK
+    if not objects:
+        where = f" in {args.namespace} namespace" if namespaced and not args.all_namespaces else ""
+        ctx.err.print(f"No resources found{where}.", highlight=False)
+        return exits.OK
+    render.out(ctx.out, tables.render_table(plural, objects, ctx.clock.now(),
+                                            wide=args.output == "wide",
+                                            all_namespaces=args.all_namespaces))
+    return exits.OK
+
+
+DESCRIBE_KINDS = {"pod": "pods", "pods": "pods", "po": "pods",
+                  "deployment": "deployments", "deployments": "deployments",
+                  "deploy": "deployments", "node": "nodes", "nodes": "nodes", "no": "nodes"}
+
+
+def cmd_describe(args: argparse.Namespace, ctx: Context) -> int:
+    plural = DESCRIBE_KINDS[args.kind]
+    now = ctx.clock.now()
+    with ctx.cluster(args) as cluster:
+        obj = cluster.get(plural, args.name, args.namespace)
+        if obj is None:
+            raise errors.ConfigError(
+                f'There is no {plural.removesuffix("s")} named "{args.name}"'
+                + ("" if plural == "nodes" else f' in namespace "{args.namespace}"')
+                + f"; list them with `gitkube get {plural}`.")
+        if plural == "pods":
+            lines = describe.describe_pod(obj, now, _explain(cluster, obj))
+        elif plural == "deployments":
+            uid = obj.metadata.uid
+            owned = [rs for rs in cluster.objects("replicasets")
+                     if any(ref.uid == uid for ref in rs.metadata.owner_references)]
+            lines = describe.describe_deployment(obj, owned, now)
+        else:
+            here = [p for p in cluster.objects("pods") if dig(p, "spec", "node_name") == obj.name]
+            lines = describe.describe_node(obj, here, now)
+    render.out(ctx.out, "\n".join(lines))
+    return exits.OK
+
+
+def _explain(cluster: engine.Cluster, pod: KubeObject) -> list[describe.Fit]:
+    """The scheduler's verdict on every node for this pod (what ``describe`` shows)."""
+    try:
+        from gitkube.scheduler import explain
+    except ImportError:  # a build without the scheduler: describe without that part
+        return []
+    from gitkube.api import core
+    from gitkube.controllers.snapshot import Snapshot, Stored
+
+    if not isinstance(pod, core.Pod):
+        return []
+    around = [*cluster.objects("nodes"), *cluster.objects("pods")]
+    snapshot = Snapshot(revision=0, objects={o.key: Stored(o, 0) for o in around})
+    return explain(snapshot, pod)
+
+
+def cmd_status(args: argparse.Namespace, ctx: Context) -> int:
+    with ctx.cluster(args) as cluster:
+        view = status.build_status_view(cluster, ctx.clock.now())
+    status.render_status(view, ctx.out)
+    return exits.OK

@@ -1,0 +1,231 @@
+"""``gitkube status``: the cluster at a glance, built as data then rendered.
+
+``build_status_view`` reads a ``Cluster`` once into a ``StatusView`` of plain rows;
+``render_status`` draws it. The split lets the drawing be tested with hand-made rows
+and no cluster, and keeps every store read in one place.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from rich import box
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from gitkube.api import quantities
+from gitkube.cli import render, tables
+from gitkube.cli.render import dig, items
+
+if TYPE_CHECKING:
+    from gitkube import engine
+    from gitkube.api.meta import KubeObject
+
+
+@dataclass(frozen=True)
+class NodeRow:
+    name: str
+    status: str
+    cpu_requested_m: int
+    cpu_capacity_m: int | None
+    memory_requested: int
+    memory_capacity: int | None
+    pods: int
+
+
+@dataclass(frozen=True)
+class WorkloadRow:
+    namespace: str
+    name: str
+    desired: int
+    ready: int
+    up_to_date: int
+    available: int
+
+
+@dataclass(frozen=True)
+class PodRow:
+    namespace: str
+    name: str
+    node: str
+    status: str
+    restarts: int
+    age: str
+
+
+@dataclass(frozen=True)
+class StatusView:
+    cluster: str
+    repo: Path
+    now: dt.datetime
+    nodes: list[NodeRow] = field(default_factory=list)
+    workloads: list[WorkloadRow] = field(default_factory=list)
+    pods: list[PodRow] = field(default_factory=list)
+    last_pass: engine.PassRecord | None = None
+
+
+# -- building ----------------------------------------------------------------------------------
+
+
+def _quantity(value: Any, parse: Any) -> int | None:
+    if value is None:
+        return None
+    try:
+        return int(parse(value))
+    except (ValueError, TypeError, ArithmeticError):
+        return None
+
+
+def _requests(pod: Any, resource: str) -> int:
+    parse = quantities.cpu_millis if resource == "cpu" else quantities.memory_bytes
+    total = 0
+    for container in items(pod, "spec", "containers"):
+        total += _quantity(dig(container, "resources", "requests", resource), parse) or 0
+    return total
+
+
+def _capacity(node: Any, resource: str) -> int | None:
+    parse = quantities.cpu_millis if resource == "cpu" else quantities.memory_bytes
+    value = (dig(node, "status", "allocatable", resource)
+             or dig(node, "status", "capacity", resource))
+    return _quantity(value, parse)
+
+
+def node_rows(nodes: Iterable[KubeObject], pods: Iterable[KubeObject]) -> list[NodeRow]:
+    """One row per node; "requested" sums the requests of the running pods bound there."""
+    bound: dict[str, list[Any]] = {}
+    for pod in pods:
+        node = dig(pod, "spec", "node_name")
+        if node and dig(pod, "status", "phase") not in ("Succeeded", "Failed"):
+            bound.setdefault(node, []).append(pod)
+    rows = []
+    for node in sorted(nodes, key=lambda n: n.name):
+        here = bound.get(node.name, [])
+        rows.append(NodeRow(
+            name=node.name, status=tables.node_status(node),
+            cpu_requested_m=sum(_requests(p, "cpu") for p in here),
+            cpu_capacity_m=_capacity(node, "cpu"),
+            memory_requested=sum(_requests(p, "memory") for p in here),
+            memory_capacity=_capacity(node, "memory"),
+            pods=len(here),
+        ))
+    return rows
+
+
+def build_status_view(cluster: engine.Cluster, now: dt.datetime) -> StatusView:
+    pods = cluster.objects("pods")
+    workloads = [
+        WorkloadRow(d.namespace, d.name, int(dig(d, "spec", "replicas", default=0)),
+                    int(dig(d, "status", "ready_replicas", default=0)),
+                    int(dig(d, "status", "updated_replicas", default=0)),
+                    int(dig(d, "status", "available_replicas", default=0)))
+        for d in sorted(cluster.objects("deployments"), key=lambda d: (d.namespace, d.name))
+    ]
+    pod_rows = [
+        PodRow(p.namespace, p.name, str(dig(p, "spec", "node_name", default="")),
+               tables.pod_status(p), tables.pod_restarts(p),
+               render.age(dig(p, "metadata", "creation_timestamp"), now))
+        for p in sorted(pods, key=lambda p: (p.namespace, p.name))
+    ]
+    return StatusView(
+        cluster=cluster.name, repo=cluster.repo_path, now=now,
+        nodes=node_rows(cluster.objects("nodes"), pods),
+        workloads=workloads, pods=pod_rows, last_pass=cluster.last_pass(),
+    )
+
+
+# -- rendering ---------------------------------------------------------------------------------
+
+
+def human_bytes(count: int) -> str:
+    for suffix, shift in (("Gi", 30), ("Mi", 20), ("Ki", 10)):
+        if count >= 1 << shift:
+            value = f"{count / (1 << shift):.1f}".removesuffix(".0")
+            return value + suffix
+    return str(count)
+
+
+def _used(requested: str, capacity: str | None, fraction: float | None) -> Text:
+    if capacity is None:
+        return Text(f"{requested} / ?")
+    style = "red" if fraction is not None and fraction > 0.9 else ""
+    percent = f" ({fraction:.0%})" if fraction is not None else ""
+    return Text(f"{requested} / {capacity}{percent}", style=style)
+
+
+def _fraction(used: int, capacity: int | None) -> float | None:
+    return used / capacity if capacity else None
+
+
+def _table(title: str, *headers: str) -> Table:
+    table = Table(title=title, title_justify="left", title_style="bold", box=box.SIMPLE_HEAD,
+                  pad_edge=False, show_edge=False)
+    for header in headers:
+        table.add_column(header, overflow="fold")
+    return table
+
+
+def _status_style(status: str) -> str:
+    if status in ("Ready", "Running", "Completed"):
+        return "green"
+    if status in ("Pending", "ContainerCreating", "Terminating"):
+        return "yellow"
+    return "red"
+
+
+def render_status(view: StatusView, console: Console) -> None:
+    console.print(Text.assemble(("Cluster ", "bold"), (view.cluster, "bold cyan"),
+                                f"  ({view.repo})"))
+    console.print()
+    nodes = _table("Nodes", "NAME", "STATUS", "CPU requested", "MEMORY requested", "PODS")
+    for n in view.nodes:
+        cpu_cap = None if n.cpu_capacity_m is None else quantities.format_millis(n.cpu_capacity_m)
+        mem_cap = None if n.memory_capacity is None else human_bytes(n.memory_capacity)
+        nodes.add_row(
+            n.name, Text(n.status, style=_status_style(n.status.split(",")[0])),
+            _used(quantities.format_millis(n.cpu_requested_m), cpu_cap,
+                  _fraction(n.cpu_requested_m, n.cpu_capacity_m)),
+            _used(human_bytes(n.memory_requested), mem_cap,
+                  _fraction(n.memory_requested, n.memory_capacity)),
+            str(n.pods))
+    console.print(nodes if view.nodes else Text("Nodes: none known yet.", style="dim"))
+    console.print()
+    if view.workloads:
+        workloads = _table("Workloads", "DEPLOYMENT", "READY", "UP-TO-DATE", "AVAILABLE")
+        for w in view.workloads:
+            style = "green" if w.ready >= w.desired else "yellow"
+            workloads.add_row(f"{w.namespace}/{w.name}", Text(f"{w.ready}/{w.desired}", style),
+                              str(w.up_to_date), str(w.available))
+        console.print(workloads)
+        console.print()
+    pods = _table("Pods", "POD", "NODE", "STATUS", "RESTARTS", "AGE")
+    for p in view.pods:
+        pods.add_row(f"{p.namespace}/{p.name}", p.node or render.NONE,
+                     Text(p.status, style=_status_style(p.status)), str(p.restarts), p.age)
+    console.print(pods if view.pods else Text("Pods: none.", style="dim"))
+    console.print()
+    render_last_pass(view.last_pass, view.now, console)
+
+
+def render_last_pass(record: engine.PassRecord | None, now: dt.datetime, console: Console) -> None:
+    if record is None:
+        console.print(Text("Last pass: none yet. Run `gitkube apply` or `gitkube reconcile`.",
+                           style="dim"))
+        return
+    verdict = Text("ok", style="green") if record.ok else Text("failed", style="bold red")
+    line = Text.assemble(("Last pass ", "bold"), render.ago(record.time, now), ", ",
+                         verdict, f", revision {render.short_sha(record.source_revision)}",
+                         f", took {record.duration_seconds:.1f}s")
+    console.print(line)
+    if record.attempted_revision and record.attempted_revision != record.source_revision:
+        console.print(Text(f"  newest commit {render.short_sha(record.attempted_revision)} "
+                           "was not applied: its manifests have problems", style="yellow"))
+    if record.summary:
+        console.print(Text(f"  {record.summary}"))
+    for error in record.errors:
+        console.print(Text(f"  {error}", style="red"))
