@@ -1,0 +1,133 @@
+"""Git plumbing for the commits gitkube writes itself (status ledger, first commit).
+
+gitkube writes into repositories people also use: it must never touch their
+working tree or index. Every commit here is built from objects only
+(``hash-object``, a private ``GIT_INDEX_FILE``, ``write-tree``, ``commit-tree``) and
+published with ``update-ref NEW OLD``, a compare-and-swap that fails instead of
+overwriting a ref that moved. The identity is set in the environment so that a
+machine without ``git config user.*`` works.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import tempfile
+from collections.abc import Collection, Mapping, Sequence
+from pathlib import Path
+
+from gitkube import errors
+
+ZERO_ID = "0" * 40
+IDENTITY_NAME = "gitkube"
+IDENTITY_EMAIL = "gitkube@localhost"
+
+# Variables that would point git at another repository, index or tree than the one
+# named (they are set inside hooks, for instance).
+_REDIRECTING = ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_COMMON_DIR", "GIT_PREFIX")
+
+
+class RefMoved(Exception):
+    """``update-ref`` refused: the ref is not at the expected old value (or is locked)."""
+
+
+def environment(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in _REDIRECTING}
+    env.update(
+        GIT_AUTHOR_NAME=IDENTITY_NAME,
+        GIT_AUTHOR_EMAIL=IDENTITY_EMAIL,
+        GIT_COMMITTER_NAME=IDENTITY_NAME,
+        GIT_COMMITTER_EMAIL=IDENTITY_EMAIL,
+        GIT_TERMINAL_PROMPT="0",
+    )
+    env.update(extra)
+    return env
+
+
+def run(repo: Path, *args: str, stdin: bytes = b"", env: Mapping[str, str] | None = None) -> bytes:
+    """Run ``git -C repo ARGS``; its stdout, or ``SourceError`` quoting git's complaint."""
+    done = _git(repo, args, stdin, env)
+    if done.returncode != 0:
+        said = done.stderr.decode("utf-8", "replace").strip()
+        raise errors.SourceError(
+            f"git {args[0]} failed in {repo}: {said or f'exit status {done.returncode}'}."
+        )
+    return done.stdout
+
+
+def _git(
+    repo: Path, args: Sequence[str], stdin: bytes = b"", env: Mapping[str, str] | None = None
+) -> subprocess.CompletedProcess[bytes]:
+    env = dict(env) if env is not None else environment()
+    # Only ``repo`` itself may be the repository: a directory inside someone else's
+    # work tree must not make gitkube write into that outer repository.
+    env["GIT_CEILING_DIRECTORIES"] = str(repo.resolve().parent)
+    try:
+        return subprocess.run(
+            ["git", "-C", str(repo), *args], input=stdin, capture_output=True, env=env, check=False
+        )
+    except FileNotFoundError as exc:
+        raise errors.SourceError("The git command is not installed; install git.") from exc
+
+
+def rev_parse(repo: Path, name: str) -> str | None:
+    """The object id ``name`` names, or None when it names nothing."""
+    done = _git(repo, ["rev-parse", "--verify", "--quiet", name])
+    if done.returncode != 0:
+        if b"not a git repository" in done.stderr or b"cannot change to" in done.stderr:
+            raise errors.SourceError(f"{repo} is not a Git repository.")
+        return None
+    return done.stdout.decode().strip()
+
+
+def check_path(path: str) -> None:
+    if any(part in ("", ".", "..", ".git") for part in path.split("/")):
+        raise ValueError(f"{path!r} is not a relative path inside a repository")
+
+
+def write_tree(repo: Path, files: Mapping[str, bytes], executable: Collection[str] = ()) -> str:
+    """Store ``files`` as blobs and return the id of a tree holding exactly them."""
+    for path in files:
+        check_path(path)
+    with tempfile.TemporaryDirectory(prefix="gitkube-tree-") as scratch:
+        # One hash-object for all blobs: a status tree can hold hundreds of files.
+        blob_files = []
+        for number, data in enumerate(files.values()):
+            blob_file = Path(scratch, f"blob-{number}")
+            blob_file.write_bytes(data)
+            blob_files.append(str(blob_file))
+        shas = run(
+            repo, "hash-object", "-w", "--no-filters", "--stdin-paths",
+            stdin="".join(f"{name}\n" for name in blob_files).encode(),
+        ).decode().split()  # fmt: skip
+        entries = b"".join(
+            f"{'100755' if path in executable else '100644'} {sha}\t{path}".encode() + b"\0"
+            for path, sha in zip(files, shas, strict=True)
+        )
+        index_env = environment(GIT_INDEX_FILE=str(Path(scratch, "index")))
+        run(repo, "update-index", "--add", "-z", "--index-info", stdin=entries, env=index_env)
+        return run(repo, "write-tree", env=index_env).decode().strip()
+
+
+def commit_tree(repo: Path, tree: str, parents: Sequence[str], message: str) -> str:
+    args = ["commit-tree", tree]
+    for parent in parents:
+        args += ["-p", parent]
+    return run(repo, *args, stdin=message.encode()).decode().strip()
+
+
+def update_ref(repo: Path, ref: str, new: str, old: str, reason: str) -> None:
+    """Move ``ref`` from ``old`` (``ZERO_ID``: must not exist) to ``new``, or ``RefMoved``."""
+    try:
+        run(repo, "update-ref", "-m", reason, ref, new, old)
+    except errors.SourceError as exc:
+        said = str(exc)
+        if "but expected" in said or "File exists" in said or "already exists" in said:
+            raise RefMoved(said) from exc
+        raise
+
+
+def common_dir(repo: Path) -> Path:
+    """The directory holding refs (``.git`` of a work tree, the repository itself if bare)."""
+    out = run(repo, "rev-parse", "--path-format=absolute", "--git-common-dir")
+    return Path(out.decode().strip())
