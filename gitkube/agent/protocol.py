@@ -6,16 +6,26 @@ Kubernetes objects into the ``PodRun`` shape below), the agent answers with a
 ``NodeReport``. Every request names the cluster; the agent only ever touches
 containers labelled with that cluster.
 
-Requests (``op``):
-  - ``info``      → NodeReport without pods' details needed? (cheap: node facts + images)
-  - ``observe``   → NodeReport: what runs on the node, per pod and container
+Requests (``op``; every request also carries ``cluster``, ``node``, ``runtime``):
+  - ``info``      → ``report``: NodeReport with ``facts`` only (cheap: node facts + images)
+  - ``observe``   → ``report``: NodeReport with ``pods`` (``stats: true`` adds cpu/memory use)
   - ``converge``  → make the node run exactly ``pods`` (create missing, replace changed
-                    by hash, remove labelled pods not listed); answers a NodeReport after
-  - ``load-image``→ ``podman load`` the archive at ``path`` on the node, then delete it
-  - ``logs``      → a container's output (``pod_uid``, ``container``, ``tail``)
+                    by hash, remove labelled pods not listed); answers ``report`` (pods after,
+                    plus ``events``), ``missing_images`` (refs the control plane should ship
+                    with ``load-image``), ``created`` and ``removed`` (pod keys "ns/name")
+  - ``load-image``→ ``podman load`` the archive at ``path`` on the node, then delete it;
+                    answers ``loaded`` (image refs)
+  - ``logs``      → a container's output (``pod_uid``, ``container``, ``tail``); answers ``logs``
 
 Response: ``{"ok": true, "report": NodeReport, ...}`` or
 ``{"ok": false, "error": "a sentence", "permanent": bool}``.
+
+On the node the agent keeps ``state_dir`` (default ``~/.gitkube/<cluster>/<node>``)::
+
+    desired.json           the pod set of the last converge (0600: it holds env values)
+    waiting.json           why desired containers do not exist (image pulls, create errors)
+    pods/<uid>/volumes/    materialised ``files`` (Kubernetes' atomic ``..data`` layout)
+    tmp/                   short-lived env files handed to podman
 """
 
 from __future__ import annotations
@@ -32,6 +42,21 @@ LABEL_NAMESPACE = "io.gitkube.namespace"
 LABEL_SPEC_HASH = "io.gitkube.spec-hash"
 LABEL_OWNER = "io.gitkube.owner"
 LABEL_CONTAINER = "io.gitkube.container"
+#: The pod's Kubernetes restartPolicy; podman's ``ps`` does not show its own restart policy.
+LABEL_RESTART_POLICY = "io.gitkube.restart-policy"
+#: terminationGracePeriodSeconds, so a pod removed later is stopped with its own grace.
+LABEL_GRACE = "io.gitkube.grace-seconds"
+
+#: Waiting reasons meaning "never started yet": such a pod is Pending (as kubelet says).
+START_WAITING_REASONS = frozenset(
+    {
+        "ContainerCreating",
+        "ErrImagePull",
+        "ImagePullBackOff",
+        "ErrImageNeverPull",
+        "CreateContainerError",
+    }
+)
 
 
 class RuntimeConfig(TypedDict, total=False):
@@ -41,8 +66,16 @@ class RuntimeConfig(TypedDict, total=False):
     runroot: str
     #: CONTAINERS_CONF for podman on this node.
     containers_conf: str
+    #: podman --tmpdir (libpod's runtime state), to isolate test storage completely.
+    tmpdir: str
     #: Where the agent keeps its state (desired pods, env files, mounted files).
     state_dir: str
+    #: sim only: the images present on the node; absent means every image is present
+    #: (and then pulls always succeed; with a list, pulls always fail: ship the image).
+    images: list[str]
+    #: sim only: the node's capacity as reported in NodeFacts (defaults 4 CPUs, 8 GiB).
+    cpus: int
+    memoryBytes: int
 
 
 class PortRun(TypedDict, total=False):
@@ -52,12 +85,21 @@ class PortRun(TypedDict, total=False):
     protocol: str
 
 
-class FileRun(TypedDict):
+class _FileRunRequired(TypedDict):
     #: Path inside the container.
     path: str
     #: base64 of the content.
     content: str
     mode: int
+
+
+class FileRun(_FileRunRequired, total=False):
+    #: The pod volume the file belongs to; files of one volume share one directory.
+    #: Absent: the directory of ``path`` is the volume.
+    volume: str
+    #: Where the volume is mounted in the container (``path`` lies under it).
+    #: Absent: the directory of ``path``.
+    mountPath: str
 
 
 class ContainerRun(TypedDict, total=False):
@@ -86,12 +128,16 @@ class PodRun(TypedDict, total=False):
     hash: str
     owner: str
     restartPolicy: Literal["Always", "OnFailure", "Never"]
+    #: Seconds between SIGTERM and SIGKILL when the pod is removed (default 30, as Kubernetes).
+    terminationGracePeriodSeconds: int
     hostname: str
     containers: list[ContainerRun]
 
 
 class ContainerReport(TypedDict, total=False):
     name: str
+    #: "podman://<id>"; absent while the container does not exist yet.
+    containerID: str
     image: str
     imageID: str
     state: Literal["running", "waiting", "terminated"]
@@ -115,6 +161,10 @@ class PodReport(TypedDict, total=False):
     #: Pending, Running, Succeeded, Failed, Unknown (Kubernetes' pod phases).
     phase: str
     podIP: str
+    restartPolicy: str
+    terminationGracePeriodSeconds: int
+    #: The runtime's sandbox (podman's pod infra container) id.
+    sandboxID: str
     containers: list[ContainerReport]
 
 
@@ -137,3 +187,37 @@ class NodeReport(TypedDict, total=False):
     pods: list[PodReport]
     #: Human-readable events from this request ("started web-1/web", "pull failed ...").
     events: list[dict[str, Any]]
+
+
+class Request(TypedDict, total=False):
+    op: Literal["info", "observe", "converge", "load-image", "logs"]
+    #: PROTOCOL_VERSION of the sender; a mismatch is refused (re-ship the agent).
+    protocol: int
+    cluster: str
+    node: str
+    runtime: RuntimeConfig
+    #: Overrides ``runtime.state_dir``.
+    state_dir: str
+    # converge
+    pods: list[PodRun]
+    # observe
+    stats: bool
+    # load-image
+    path: str
+    # logs
+    pod_uid: str
+    container: str
+    tail: int
+
+
+class Response(TypedDict, total=False):
+    ok: bool
+    error: str
+    #: True when retrying the same request will not help.
+    permanent: bool
+    report: NodeReport
+    missing_images: list[str]
+    created: list[str]
+    removed: list[str]
+    loaded: list[str]
+    logs: str

@@ -1,0 +1,130 @@
+"""What the agent writes on the node for a pod: env files and ConfigMap/Secret volumes.
+
+Environment values may be secrets, so they reach podman through a 0600 file
+(``--env-file``) that is deleted as soon as podman has read it — never argv.
+Volume files use Kubernetes' atomic layout: the content sits in a
+``..<timestamp>`` directory, ``..data`` links to it, and each top-level key is a
+link through ``..data``; an update swaps ``..data`` with one ``rename``, so a
+container never sees half of an update.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import os
+import posixpath
+import re
+import shutil
+import tempfile
+from pathlib import Path
+
+from . import protocol
+
+_DATA = "..data"
+#: bufio.Scanner in podman reads env-file lines up to 64 KiB; longer values go another way.
+_ENV_LINE_LIMIT = 32 * 1024
+_ENV_NAME = re.compile(r"[^\s=#*][^\s=*]*")
+_VOLUME_CHARS = re.compile(r"[^a-z0-9.-]+")
+
+
+class EnvFile:
+    """A 0600 env file for one ``podman create``; use as a context manager to delete it.
+
+    Values podman's env-file reader cannot carry (newlines, very long) are listed
+    by name only and handed over in ``process_env`` (podman's own environment).
+    """
+
+    def __init__(self, directory: Path, env: dict[str, str]) -> None:
+        self.process_env: dict[str, str] = {}
+        lines = []
+        for name, value in env.items():
+            if not _ENV_NAME.fullmatch(name):
+                raise ValueError(f"environment variable name {name!r} is not valid")
+            if "\n" in value or "\r" in value or len(value) > _ENV_LINE_LIMIT:
+                self.process_env[name] = value
+                lines.append(name)
+            else:
+                lines.append(f"{name}={value}")
+        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd, name = tempfile.mkstemp(prefix="env-", dir=directory)  # created 0600
+        self.path = Path(name)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write("".join(line + "\n" for line in lines))
+
+    def __enter__(self) -> EnvFile:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.path.unlink(missing_ok=True)
+
+
+def write_atomic(directory: Path, payload: dict[str, tuple[bytes, int]]) -> None:
+    """Make ``directory`` hold exactly ``payload`` (relative path → content, mode), atomically."""
+    for rel in payload:
+        parts = rel.split("/")
+        if rel.startswith("/") or ".." in parts or parts[0].startswith(".."):
+            raise ValueError(f"file path {rel!r} must be relative and stay inside its volume")
+    directory.mkdir(parents=True, exist_ok=True)
+    data_link = directory / _DATA
+    old = os.readlink(data_link) if data_link.is_symlink() else None
+    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("..%Y_%m_%d_%H_%M_%S.")  # noqa: UP017
+    fresh = Path(tempfile.mkdtemp(prefix=stamp, dir=directory))
+    fresh.chmod(0o755)
+    for rel, (content, mode) in payload.items():
+        target = fresh / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(content)
+        target.chmod(mode)
+    staging = directory / "..data_tmp"
+    staging.unlink(missing_ok=True)
+    staging.symlink_to(fresh.name)
+    os.replace(staging, data_link)
+    visible = {rel.split("/")[0] for rel in payload}
+    for top in visible:
+        link = directory / top
+        if not link.is_symlink():
+            link.symlink_to(f"{_DATA}/{top}")
+    for entry in directory.iterdir():
+        if entry.name.startswith(".."):
+            continue
+        if entry.is_symlink() and entry.name not in visible:
+            entry.unlink()
+    if old and old != fresh.name:
+        shutil.rmtree(directory / old, ignore_errors=True)
+
+
+def volume_dir(state_dir: Path, uid: str, volume: str) -> Path:
+    return state_dir / "pods" / uid / "volumes" / volume
+
+
+def materialise(state_dir: Path, pod: protocol.PodRun) -> dict[str, list[tuple[Path, str]]]:
+    """Write every volume of ``pod``; answer per container its (host dir, mount path) binds."""
+    payloads: dict[str, dict[str, tuple[bytes, int]]] = {}
+    binds: dict[str, list[tuple[Path, str]]] = {}
+    uid = pod.get("uid", "")
+    for container in pod.get("containers", []):
+        mounts: dict[str, Path] = {}
+        for item in container.get("files", []):
+            mount_path = item.get("mountPath") or posixpath.dirname(item["path"])
+            volume = item.get("volume") or "files" + _VOLUME_CHARS.sub("-", mount_path.lower())
+            rel = posixpath.relpath(item["path"], mount_path)
+            if rel.startswith(".."):
+                raise ValueError(f"file {item['path']} lies outside its mount path {mount_path}")
+            host = volume_dir(state_dir, uid, volume)
+            if rel == ".":  # a subPath mount: the file alone, not its directory
+                rel = posixpath.basename(mount_path)
+                host = host / rel
+            content = base64.b64decode(item.get("content", ""))
+            payloads.setdefault(volume, {})[rel] = (content, int(item.get("mode", 0o644)))
+            mounts[mount_path] = host
+        binds[container.get("name", "")] = [(host, path) for path, host in mounts.items()]
+    for volume, payload in payloads.items():
+        write_atomic(volume_dir(state_dir, uid, volume), payload)
+    return binds
+
+
+def forget_pod(state_dir: Path, uid: str) -> None:
+    """Remove what the agent wrote for a pod that is gone."""
+    if uid and "/" not in uid and not uid.startswith("."):
+        shutil.rmtree(state_dir / "pods" / uid, ignore_errors=True)

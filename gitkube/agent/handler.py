@@ -1,0 +1,189 @@
+"""The node agent's entry point: one request in, one response out (see ``protocol.py``).
+
+``handle`` validates the request, picks the runtime (podman or sim), and runs
+one op. Converge first records the desired pods in the state directory (so a
+node-resident supervisor can keep healing without the control plane), then
+plans and executes under the node's agent lock. Failures come back as
+``{"ok": false, "error": ..., "permanent": ...}``: a bad request is permanent,
+a runtime hiccup is not.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+from . import converge, files, podman, protocol, reports, sim, state
+from . import runtime as runtimes
+
+_UID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
+_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
+_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?")
+_IMAGE = re.compile(r"[A-Za-z0-9][^\s]*")
+
+
+class BadRequest(ValueError):
+    """The request itself is wrong; sending it again will not help."""
+
+
+def handle(request: dict[str, Any], *, runtime: runtimes.Runtime | None = None) -> dict[str, Any]:
+    """Answer one request; ``runtime`` replaces the configured one (in-process sim nodes)."""
+    try:
+        return _dispatch(request, runtime)
+    except (BadRequest, state.NameRefused) as exc:
+        return {"ok": False, "error": str(exc), "permanent": True}
+    except runtimes.RuntimeFailure as exc:
+        return {"ok": False, "error": str(exc), "permanent": exc.permanent}
+
+
+def _dispatch(request: dict[str, Any], rt: runtimes.Runtime | None) -> dict[str, Any]:
+    if not isinstance(request, dict):
+        raise BadRequest("The agent expects one JSON object per request.")
+    version = request.get("protocol", protocol.PROTOCOL_VERSION)
+    if version != protocol.PROTOCOL_VERSION:
+        raise BadRequest(
+            f"This agent speaks protocol {protocol.PROTOCOL_VERSION} but the request uses "
+            f"{version}; ship the control plane's agent to the node again."
+        )
+    op = request.get("op")
+    cluster = state.check_name("cluster", request.get("cluster"))
+    node = state.check_name("node", request.get("node"))
+    config: protocol.RuntimeConfig = request.get("runtime") or {}
+    where = request.get("state_dir") or config.get("state_dir")
+    path = Path(os.path.expanduser(where)) if where else state.default_dir(cluster, node)
+    if rt is None:
+        rt = _runtime(config, path, node)
+    node_state = state.StateDir(path, memory=rt.state_memory)
+    if op == "info":
+        facts = rt.facts()
+        facts["time"] = reports.rfc3339(time.time())
+        return {"ok": True, "report": protocol.NodeReport(node=node, facts=facts)}
+    if op == "observe":
+        return {"ok": True, "report": _observe(rt, cluster, node, node_state, request)}
+    if op == "converge":
+        return _converge(rt, cluster, node, node_state, _desired(request))
+    if op == "load-image":
+        return _load_image(rt, request)
+    if op == "logs":
+        uid, container = request.get("pod_uid"), request.get("container")
+        if not isinstance(uid, str) or not isinstance(container, str):
+            raise BadRequest("A logs request needs 'pod_uid' and 'container'.")
+        text = rt.logs(cluster, uid, container, int(request.get("tail", -1)))
+        return {"ok": True, "logs": text}
+    raise BadRequest(
+        f"Unknown op {op!r}; the agent knows info, observe, converge, load-image and logs."
+    )
+
+
+def _runtime(config: protocol.RuntimeConfig, state_dir: Path, node: str) -> runtimes.Runtime:
+    kind = config.get("kind", "podman")
+    if kind == "podman":
+        return podman.PodmanRuntime(config, state_dir, node=node)
+    if kind == "sim":
+        return sim.SimRuntime(config, state_dir, node=node)
+    raise BadRequest(f"Unknown runtime kind {kind!r}; use 'podman' or 'sim'.")
+
+
+def _observe(
+    rt: runtimes.Runtime,
+    cluster: str,
+    node: str,
+    node_state: state.StateDir,
+    request: dict[str, Any],
+) -> protocol.NodeReport:
+    pods = rt.list_pods(cluster)
+    waiting = node_state.read_waiting().get("containers", {})
+    pods = reports.fill_missing(node_state.read_desired(), pods, waiting)
+    if request.get("stats"):
+        reports.apply_stats(pods, rt.stats(cluster))
+    return protocol.NodeReport(node=node, pods=pods)
+
+
+def _desired(request: dict[str, Any]) -> list[protocol.PodRun]:
+    pods = request.get("pods")
+    if not isinstance(pods, list):
+        raise BadRequest("A converge request needs 'pods', a list (empty to remove every pod).")
+    uids: set[str] = set()
+    keys: set[str] = set()
+    for index, pod in enumerate(pods):
+        where = f"pods[{index}]"
+        if not isinstance(pod, dict) or not pod.get("uid") or not pod.get("name"):
+            raise BadRequest(f"{where} needs a 'uid' and a 'name'.")
+        pod.setdefault("namespace", "default")
+        # These end up in podman names, argv and paths on the node: only plain names pass.
+        for field, pattern in (("uid", _UID), ("name", _SUBDOMAIN), ("namespace", _LABEL)):
+            if not isinstance(pod[field], str) or not pattern.fullmatch(pod[field]):
+                raise BadRequest(f"{where} has an invalid {field} {pod[field]!r}.")
+        key = runtimes.pod_key(pod)
+        if pod["uid"] in uids or key in keys:
+            raise BadRequest(f"{where} ({key}) is listed twice; each pod must appear once.")
+        uids.add(pod["uid"])
+        keys.add(key)
+        containers = pod.get("containers")
+        if not isinstance(containers, list) or not containers:
+            raise BadRequest(f"{where} ({key}) needs at least one container.")
+        for container in containers:
+            name = container.get("name") if isinstance(container, dict) else None
+            image = container.get("image") if isinstance(container, dict) else None
+            if not isinstance(name, str) or not _LABEL.fullmatch(name):
+                raise BadRequest(f"{where} ({key}) has a container with an invalid name {name!r}.")
+            if not isinstance(image, str) or not _IMAGE.fullmatch(image):
+                raise BadRequest(
+                    f"{where} ({key}) container {name} has an invalid image {image!r}."
+                )
+        names = [c["name"] for c in containers]
+        if len(set(names)) != len(names):
+            raise BadRequest(f"{where} ({key}) has two containers with the same name.")
+    return pods
+
+
+def _converge(
+    rt: runtimes.Runtime,
+    cluster: str,
+    node: str,
+    node_state: state.StateDir,
+    desired: list[protocol.PodRun],
+) -> dict[str, Any]:
+    with node_state.lock():
+        node_state.write_desired(cluster, node, desired)
+        waiting = node_state.read_waiting()
+        before = rt.list_pods(cluster, details=False)
+        outcome = converge.execute(rt, cluster, desired, before, waiting, now=time.time())
+        after = rt.list_pods(cluster)
+        converge.prune_waiting(waiting, desired, after)
+        node_state.write_waiting(waiting)
+        if node_state.memory is None:
+            _forget_gone_pods(node_state.path, desired, after)
+    pods = reports.fill_missing(desired, after, waiting.get("containers", {}))
+    return {
+        "ok": True,
+        "report": protocol.NodeReport(node=node, pods=pods, events=outcome.events),
+        "missing_images": sorted(set(outcome.missing_images)),
+        "created": outcome.created,
+        "removed": outcome.removed,
+    }
+
+
+def _forget_gone_pods(
+    state_dir: Path, desired: list[protocol.PodRun], actual: list[protocol.PodReport]
+) -> None:
+    keep = {pod.get("uid") for pod in desired} | {pod["uid"] for pod in actual}
+    pods_dir = state_dir / "pods"
+    if pods_dir.is_dir():
+        for entry in pods_dir.iterdir():
+            if entry.name not in keep:
+                files.forget_pod(state_dir, entry.name)
+
+
+def _load_image(rt: runtimes.Runtime, request: dict[str, Any]) -> dict[str, Any]:
+    path = request.get("path")
+    if not isinstance(path, str) or not os.path.isfile(path):
+        raise BadRequest(f"load-image needs 'path', an image archive on the node; {path!r} is not.")
+    try:
+        loaded = rt.load_image(path)
+    finally:
+        os.unlink(path)
+    return {"ok": True, "loaded": loaded}

@@ -1,0 +1,337 @@
+"""The podman runtime: gitkube pods as podman pods, driven through the podman CLI.
+
+A gitkube pod is a podman pod named ``gk-<namespace>-<name>`` (shared network,
+IPC and UTS namespaces; host ports are published on the pod's infra container),
+and each container is ``gk-<namespace>-<name>-<container>``, started with
+``podman run -d --pod``. Every pod and container carries the gitkube labels,
+and nothing without this cluster's label is ever listed or removed. Output is
+parsed by the pure functions in ``reports.py``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import platform
+import re
+import subprocess
+from collections.abc import Sequence
+from pathlib import Path
+
+from . import files, protocol, reports, runtime
+
+_RESTART = {"Always": "always", "OnFailure": "on-failure", "Never": "no"}
+_LOADED = re.compile(r"Loaded image(?:\(s\))?:\s*(.+)")
+_DEFAULT_GRACE = 30
+
+
+class PodmanRuntime(runtime.Runtime):
+    kind = "podman"
+
+    def __init__(
+        self, config: protocol.RuntimeConfig, state_dir: Path, *, node: str = "this node"
+    ) -> None:
+        self.state_dir = state_dir
+        self.node = node
+        self.base = ["podman"]
+        for flag, key in (("--root", "root"), ("--runroot", "runroot"), ("--tmpdir", "tmpdir")):
+            value = config.get(key)
+            if value:
+                self.base += [flag, str(value)]
+        self.env = dict(os.environ)
+        if config.get("containers_conf"):
+            self.env["CONTAINERS_CONF"] = str(config["containers_conf"])
+        #: uid → podman pod name, from the last listing (removal goes by name).
+        self._names: dict[str, str] = {}
+
+    # -- running podman -------------------------------------------------------------------
+
+    def _run(
+        self,
+        args: Sequence[str],
+        *,
+        timeout: float = 120.0,
+        extra_env: dict[str, str] | None = None,
+        partial: bool = False,
+    ) -> str:
+        """podman's stdout; a failure raises unless ``partial`` (take what it printed)."""
+        env = {**self.env, **extra_env} if extra_env else self.env
+        argv = [*self.base, *args]
+        try:
+            done = subprocess.run(
+                argv, capture_output=True, text=True, timeout=timeout, env=env, check=False
+            )
+        except FileNotFoundError as exc:
+            raise runtime.RuntimeFailure(
+                f"podman is not installed on {self.node} (not found on PATH); "
+                "install podman 4 or later there.",
+                permanent=True,
+            ) from exc
+        except subprocess.TimeoutExpired as exc:
+            raise runtime.RuntimeFailure(
+                f"'podman {args[0]}' on {self.node} did not finish within {timeout:.0f} s; "
+                "it is retried on the next pass."
+            ) from exc
+        if done.returncode != 0 and not partial:
+            message = _last_error(done.stderr) or f"exit code {done.returncode}"
+            raise runtime.RuntimeFailure(
+                f"'podman {' '.join(args[:2])}' failed on {self.node}: {message}"
+            )
+        return done.stdout
+
+    # -- observing ------------------------------------------------------------------------
+
+    def facts(self) -> protocol.NodeFacts:
+        version = json.loads(self._run(["version", "--format", "json"]))
+        return protocol.NodeFacts(
+            hostname=platform.node(),
+            cpus=os.cpu_count() or 1,
+            memoryBytes=_memory_bytes(),
+            runtime=self.kind,
+            runtimeVersion=str((version.get("Client") or {}).get("Version", "")),
+            kernel=platform.release(),
+            os=_os_name(),
+            images=reports.parse_images(self._run(["images", "--format", "json"])),
+        )
+
+    def _ps(self, cluster: str, *filters: str) -> str:
+        argv = ["ps", "-a", "--format", "json"]
+        for label in (f"{protocol.LABEL_CLUSTER}={cluster}", *filters):
+            argv += ["--filter", f"label={label}"]
+        return self._run(argv)
+
+    def list_pods(self, cluster: str, *, details: bool = True) -> list[protocol.PodReport]:
+        pods = reports.parse_ps(self._ps(cluster))
+        self._names = {pod["uid"]: runtime.pod_name(pod["namespace"], pod["name"]) for pod in pods}
+        if details and pods:
+            ids = [pod["sandboxID"] for pod in pods if pod.get("sandboxID")]
+            ids += [
+                c["containerID"].removeprefix("podman://")
+                for pod in pods
+                for c in pod["containers"]
+                if pod.get("restartPolicy") != "Never" or c.get("exitCode", 0) != 0
+            ]
+            if ids:
+                # A container removed since ``ps`` fails its part only: keep the rest.
+                argv = ["inspect", "--format", reports.INSPECT_TEMPLATE, *ids]
+                text = self._run(argv, partial=True)
+                reports.apply_inspect(pods, reports.parse_inspect(text))
+        return pods
+
+    def stats(self, cluster: str) -> dict[str, tuple[int, int]]:
+        running = self._run(
+            ["ps", "-q", "--filter", f"label={protocol.LABEL_CLUSTER}={cluster}"]
+        ).split()
+        if not running:
+            return {}
+        return reports.parse_stats(
+            self._run(["stats", "--no-stream", "--format", "json", *running], timeout=60)
+        )
+
+    # -- changing ---------------------------------------------------------------------------
+
+    def create_pod(
+        self,
+        cluster: str,
+        pod: protocol.PodRun,
+        *,
+        existing: protocol.PodReport | None = None,
+    ) -> None:
+        namespace, name = pod.get("namespace", "default"), pod.get("name", "")
+        labels = _pod_labels(cluster, pod)
+        if existing is None or not existing.get("sandboxID"):
+            argv = ["pod", "create", "--name", runtime.pod_name(namespace, name)]
+            argv += ["--hostname", pod.get("hostname") or name]
+            argv += _label_args(labels)
+            for container in pod.get("containers", []):
+                for port in container.get("ports", []):
+                    if port.get("hostPort"):
+                        argv += ["-p", _publish(port)]
+            try:
+                self._run(argv)
+            except runtime.RuntimeFailure as exc:
+                if "already" in str(exc) or "in use" in str(exc):
+                    raise runtime.RuntimeFailure(
+                        f"A podman pod named {runtime.pod_name(namespace, name)} already exists "
+                        f"on {self.node} but does not belong to cluster {cluster}; gitkube "
+                        "leaves it alone: rename or remove it by hand.",
+                        permanent=True,
+                    ) from exc
+                raise
+        self._names[pod.get("uid", "")] = runtime.pod_name(namespace, name)
+        present = {c.get("name") for c in (existing or {}).get("containers", [])}
+        binds = files.materialise(self.state_dir, pod)
+        for container in pod.get("containers", []):
+            if container.get("name") not in present:
+                self._run_container(pod, container, labels, binds.get(container.get("name", "")))
+
+    def _run_container(
+        self,
+        pod: protocol.PodRun,
+        container: protocol.ContainerRun,
+        labels: dict[str, str],
+        binds: list[tuple[Path, str]] | None,
+    ) -> None:
+        namespace, name = pod.get("namespace", "default"), pod.get("name", "")
+        cname = runtime.container_name(namespace, name, container.get("name", ""))
+        argv = ["run", "-d", "--pod", runtime.pod_name(namespace, name), "--name", cname]
+        argv += _label_args({**labels, protocol.LABEL_CONTAINER: container.get("name", "")})
+        argv += ["--restart", _RESTART.get(pod.get("restartPolicy", "Always"), "always")]
+        argv += ["--stop-timeout", str(_grace(pod)), "--pull", "never"]
+        argv += ["--log-opt", "max-size=10mb"]
+        argv += _resource_args(container)
+        if container.get("workingDir"):
+            argv += ["--workdir", container["workingDir"]]
+        for host_dir, mount_path in binds or []:
+            argv += ["--volume", f"{host_dir}:{mount_path}:ro"]
+        if container.get("command"):
+            argv += ["--entrypoint", json.dumps(container["command"])]
+        env = files.EnvFile(self.state_dir / "tmp", container.get("env", {}))
+        with env:
+            argv += ["--env-file", str(env.path), container.get("image", "")]
+            argv += container.get("args", [])
+            try:
+                self._run(argv, extra_env=env.process_env)
+            except runtime.RuntimeFailure as exc:
+                # A failed start leaves a "created" container that would block the retry.
+                self._discard_container(cname)
+                exc.container = container.get("name", "")
+                raise
+
+    def _discard_container(self, cname: str) -> None:
+        with contextlib.suppress(runtime.RuntimeFailure):
+            self._run(["rm", "-f", "-t", "0", "--ignore", cname])
+
+    def remove_pod(self, cluster: str, uid: str, grace_seconds: int) -> None:
+        if uid not in self._names:
+            self.list_pods(cluster, details=False)
+        name = self._names.get(uid)
+        if name is None:
+            return
+        self._run(
+            ["pod", "rm", "-f", "--ignore", "-t", str(max(0, grace_seconds)), name],
+            timeout=grace_seconds + 60,
+        )
+        self._names.pop(uid, None)
+
+    # -- images and logs ----------------------------------------------------------------------
+
+    def has_image(self, ref: str) -> bool:
+        try:
+            self._run(["image", "exists", ref])
+        except runtime.RuntimeFailure:
+            return False
+        return True
+
+    def pull_image(self, ref: str) -> None:
+        self._run(["pull", "-q", ref], timeout=300)
+
+    def load_image(self, path: str) -> list[str]:
+        out = self._run(["load", "-i", path], timeout=600)
+        loaded: list[str] = []
+        for line in out.splitlines():
+            match = _LOADED.match(line.strip())
+            if match:
+                loaded += [ref.strip() for ref in match.group(1).split(",") if ref.strip()]
+        return loaded
+
+    def logs(self, cluster: str, uid: str, container: str, tail: int) -> str:
+        entries = reports.parse_ps(
+            self._ps(
+                cluster,
+                f"{protocol.LABEL_POD_UID}={uid}",
+                f"{protocol.LABEL_CONTAINER}={container}",
+            )
+        )
+        found = [
+            c["containerID"].removeprefix("podman://") for pod in entries for c in pod["containers"]
+        ]
+        if not found:
+            raise runtime.RuntimeFailure(
+                f"Pod {uid} has no container {container} on {self.node} in cluster {cluster}.",
+                permanent=True,
+            )
+        argv = ["logs", *(["--tail", str(tail)] if tail >= 0 else []), found[0]]
+        argv = [*self.base, *argv]
+        done = subprocess.run(
+            argv,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=self.env,
+            timeout=60,
+            check=False,
+        )
+        return done.stdout
+
+
+def _last_error(stderr: str) -> str:
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    errors = [line for line in lines if line.startswith("Error")]
+    return (errors or lines or [""])[-1]
+
+
+def _grace(pod: protocol.PodRun) -> int:
+    return int(pod.get("terminationGracePeriodSeconds", _DEFAULT_GRACE))
+
+
+def _pod_labels(cluster: str, pod: protocol.PodRun) -> dict[str, str]:
+    return {
+        protocol.LABEL_CLUSTER: cluster,
+        protocol.LABEL_POD_UID: pod.get("uid", ""),
+        protocol.LABEL_POD_NAME: pod.get("name", ""),
+        protocol.LABEL_NAMESPACE: pod.get("namespace", "default"),
+        protocol.LABEL_SPEC_HASH: pod.get("hash", ""),
+        protocol.LABEL_OWNER: pod.get("owner", ""),
+        protocol.LABEL_RESTART_POLICY: pod.get("restartPolicy", "Always"),
+        protocol.LABEL_GRACE: str(_grace(pod)),
+    }
+
+
+def _label_args(labels: dict[str, str]) -> list[str]:
+    argv: list[str] = []
+    for key, value in labels.items():
+        argv += ["--label", f"{key}={value}"]
+    return argv
+
+
+def _publish(port: protocol.PortRun) -> str:
+    host_ip = port.get("hostIP", "")
+    spec = f"{host_ip}:" if host_ip else ""
+    spec += f"{port['hostPort']}:{port.get('containerPort', port['hostPort'])}"
+    return spec + "/" + port.get("protocol", "TCP").lower()
+
+
+def _resource_args(container: protocol.ContainerRun) -> list[str]:
+    argv: list[str] = []
+    if container.get("cpuLimitMillis"):
+        argv += ["--cpus", f"{container['cpuLimitMillis'] / 1000:g}"]
+    if container.get("memoryLimitBytes"):
+        argv += ["--memory", str(container["memoryLimitBytes"])]
+    if container.get("cpuRequestMillis"):
+        # Kubernetes' shares: 1024 per CPU, at least 2.
+        argv += ["--cpu-shares", str(max(2, container["cpuRequestMillis"] * 1024 // 1000))]
+    if container.get("memoryRequestBytes"):
+        argv += ["--memory-reservation", str(container["memoryRequestBytes"])]
+    return argv
+
+
+def _memory_bytes() -> int:
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+def _os_name() -> str:
+    try:
+        for line in Path("/etc/os-release").read_text().splitlines():
+            if line.startswith("PRETTY_NAME="):
+                return line.split("=", 1)[1].strip().strip('"')
+    except OSError:
+        pass
+    return platform.system()
