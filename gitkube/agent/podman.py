@@ -1,8 +1,8 @@
 """The podman runtime: gitkube pods as podman pods, driven through the podman CLI.
 
-A gitkube pod is a podman pod named ``gk-<namespace>-<name>`` (shared network,
+A gitkube pod is a podman pod named ``gk_<cluster>_<namespace>_<name>`` (shared network,
 IPC and UTS namespaces; host ports are published on the pod's infra container),
-and each container is ``gk-<namespace>-<name>-<container>``, started with
+and each container is ``gk_<cluster>_<namespace>_<name>_<container>``, started with
 ``podman run -d --pod``. Every pod and container carries the gitkube labels,
 and nothing without this cluster's label is ever listed or removed. Output is
 parsed by the pure functions in ``reports.py``.
@@ -103,7 +103,9 @@ class PodmanRuntime(runtime.Runtime):
 
     def list_pods(self, cluster: str, *, details: bool = True) -> list[protocol.PodReport]:
         pods = reports.parse_ps(self._ps(cluster))
-        self._names = {pod["uid"]: runtime.pod_name(pod["namespace"], pod["name"]) for pod in pods}
+        self._names = {
+            pod["uid"]: runtime.pod_name(cluster, pod["namespace"], pod["name"]) for pod in pods
+        }
         if details and pods:
             ids = [pod["sandboxID"] for pod in pods if pod.get("sandboxID")]
             ids += [
@@ -141,7 +143,7 @@ class PodmanRuntime(runtime.Runtime):
         namespace, name = pod.get("namespace", "default"), pod.get("name", "")
         labels = _pod_labels(cluster, pod)
         if existing is None or not existing.get("sandboxID"):
-            argv = ["pod", "create", "--name", runtime.pod_name(namespace, name)]
+            argv = ["pod", "create", "--name", runtime.pod_name(cluster, namespace, name)]
             argv += ["--hostname", pod.get("hostname") or name]
             argv += _label_args(labels)
             for container in pod.get("containers", []):
@@ -153,13 +155,13 @@ class PodmanRuntime(runtime.Runtime):
             except runtime.RuntimeFailure as exc:
                 if "already" in str(exc) or "in use" in str(exc):
                     raise runtime.RuntimeFailure(
-                        f"A podman pod named {runtime.pod_name(namespace, name)} already exists "
+                        f"A podman pod named {runtime.pod_name(cluster, namespace, name)} already exists "
                         f"on {self.node} but does not belong to cluster {cluster}; gitkube "
                         "leaves it alone: rename or remove it by hand.",
                         permanent=True,
                     ) from exc
                 raise
-        self._names[pod.get("uid", "")] = runtime.pod_name(namespace, name)
+        self._names[pod.get("uid", "")] = runtime.pod_name(cluster, namespace, name)
         present = {c.get("name") for c in (existing or {}).get("containers", [])}
         binds = files.materialise(self.state_dir, pod)
         for container in pod.get("containers", []):
@@ -174,8 +176,9 @@ class PodmanRuntime(runtime.Runtime):
         binds: list[tuple[Path, str]] | None,
     ) -> None:
         namespace, name = pod.get("namespace", "default"), pod.get("name", "")
-        cname = runtime.container_name(namespace, name, container.get("name", ""))
-        argv = ["run", "-d", "--pod", runtime.pod_name(namespace, name), "--name", cname]
+        cluster = labels[protocol.LABEL_CLUSTER]
+        cname = runtime.container_name(cluster, namespace, name, container.get("name", ""))
+        argv = ["run", "-d", "--pod", runtime.pod_name(cluster, namespace, name), "--name", cname]
         argv += _label_args({**labels, protocol.LABEL_CONTAINER: container.get("name", "")})
         argv += ["--restart", _RESTART.get(pod.get("restartPolicy", "Always"), "always")]
         argv += ["--stop-timeout", str(_grace(pod)), "--pull", "never"]

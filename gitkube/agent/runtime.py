@@ -25,13 +25,18 @@ class RuntimeFailure(Exception):
         self.container = container
 
 
-def pod_name(namespace: str, name: str) -> str:
-    """The deterministic podman pod name, so a repeated converge never makes a second copy."""
-    return f"gk-{namespace}-{name}"
+def pod_name(cluster: str, namespace: str, name: str) -> str:
+    """The deterministic podman pod name, so a repeated converge never makes a second copy.
+
+    ``_`` cannot occur in a cluster, namespace or pod name (DNS-1123), so the parts never run
+    into each other (``a-b`` + ``c`` vs ``a`` + ``b-c``), and two clusters sharing a node
+    never want the same name.
+    """
+    return f"gk_{cluster}_{namespace}_{name}"
 
 
-def container_name(namespace: str, name: str, container: str) -> str:
-    return f"gk-{namespace}-{name}-{container}"
+def container_name(cluster: str, namespace: str, name: str, container: str) -> str:
+    return f"{pod_name(cluster, namespace, name)}_{container}"
 
 
 def pod_key(pod: Mapping[str, object]) -> str:

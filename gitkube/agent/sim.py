@@ -111,7 +111,7 @@ class SimRuntime(runtime.Runtime):
         existing: protocol.PodReport | None = None,
     ) -> None:
         uid = pod.get("uid", "")
-        name = runtime.pod_name(pod.get("namespace", "default"), pod.get("name", ""))
+        name = runtime.pod_name(cluster, pod.get("namespace", "default"), pod.get("name", ""))
         with self._lock:
             data = self._load()
             for other_uid, other in data["pods"].items():

@@ -155,7 +155,9 @@ def test_converge_lifecycle(agent: Agent, podman_storage: Storage) -> None:
         assert pods["web"]["podIP"] and pods["web"]["containers"][0]["ready"] is True
         assert get(f"http://127.0.0.1:{port}/index.html") == "<h1>served by gitkube</h1>\n"
 
-        labels = json.loads(podman_storage.podman("inspect", "gk-default-web-httpd").stdout)[0]
+        labels = json.loads(
+            podman_storage.podman("inspect", f"gk_{agent.base['cluster']}_default_web_httpd").stdout
+        )[0]
         assert {k: v for k, v in labels["Config"]["Labels"].items() if "gitkube" in k} == {
             "io.gitkube.cluster": agent.base["cluster"],
             "io.gitkube.pod-uid": "uid-web",
@@ -169,12 +171,20 @@ def test_converge_lifecycle(agent: Agent, podman_storage: Storage) -> None:
         }
         assert labels["HostConfig"]["NanoCpus"] == 500_000_000
         assert labels["HostConfig"]["PortBindings"] == {}, "host ports belong to the pod"
-        pod_info = json.loads(podman_storage.podman("pod", "inspect", "gk-default-web").stdout)
+        pod_info = json.loads(
+            podman_storage.podman(
+                "pod", "inspect", f"gk_{agent.base['cluster']}_default_web"
+            ).stdout
+        )
         assert "8080/tcp" in json.dumps(pod_info["InfraConfig"]["PortBindings"])
 
         # The environment reaches the container but never a command line.
         seen = podman_storage.podman(
-            "exec", "gk-default-web-httpd", "sh", "-c", "echo $SECRET_TOKEN"
+            "exec",
+            f"gk_{agent.base['cluster']}_default_web_httpd",
+            "sh",
+            "-c",
+            "echo $SECRET_TOKEN",
         ).stdout
         assert seen.strip() == SECRET
         assert SECRET not in json.dumps(labels["Config"]["CreateCommand"])
@@ -203,7 +213,9 @@ def test_converge_lifecycle(agent: Agent, podman_storage: Storage) -> None:
         gone = agent("converge", pods=[sleep_pod(image)])
         assert gone["removed"] == ["default/web"]
         assert [p["name"] for p in gone["report"]["pods"]] == ["sleeper"]
-        assert podman_storage.podman("pod", "exists", "gk-default-web", check=False).returncode
+        assert podman_storage.podman(
+            "pod", "exists", f"gk_{agent.base['cluster']}_default_web", check=False
+        ).returncode
         assert not (agent.state_dir / "pods" / "uid-web").exists()
 
         agent("converge", pods=[])
@@ -249,7 +261,9 @@ def test_a_command_that_cannot_start_is_a_create_error(
     assert "no-such-program" in container["message"]
     assert answer["report"]["pods"][0]["phase"] == "Pending"
     names = podman_storage.podman("ps", "-a", "--format", "{{.Names}}").stdout.split()
-    assert "gk-default-sleeper-sleep" not in names, "no half-made container is left behind"
+    assert f"gk_{agent.base['cluster']}_default_sleeper_sleep" not in names, (
+        "no half-made container is left behind"
+    )
 
 
 def test_jobs_finish_crashes_restart_and_logs_are_read(
