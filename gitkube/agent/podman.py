@@ -155,8 +155,8 @@ class PodmanRuntime(runtime.Runtime):
             except runtime.RuntimeFailure as exc:
                 if "already" in str(exc) or "in use" in str(exc):
                     raise runtime.RuntimeFailure(
-                        f"A podman pod named {runtime.pod_name(cluster, namespace, name)} already exists "
-                        f"on {self.node} but does not belong to cluster {cluster}; gitkube "
+                        f"A podman pod named {runtime.pod_name(cluster, namespace, name)} already "
+                        f"exists on {self.node} but does not belong to cluster {cluster}; gitkube "
                         "leaves it alone: rename or remove it by hand.",
                         permanent=True,
                     ) from exc

@@ -53,6 +53,7 @@ def lower_pod(pod: KubeObject, snapshot: Snapshot) -> protocol.PodRun:
         "namespace": pod.namespace,
         "restartPolicy": spec.get("restartPolicy") or "Always",
         "hostname": spec.get("hostname") or pod.name,
+        "terminationGracePeriodSeconds": int(spec.get("terminationGracePeriodSeconds", 30)),
         "containers": [
             _lower_container(c, data, refs, volumes) for c in spec.get("containers") or []
         ],
@@ -258,7 +259,12 @@ def _files(
                 continue
             path = mount["mountPath"] if sub_path else posixpath.join(mount["mountPath"], rel)
             files.append({
-                "path": path, "content": base64.b64encode(content).decode(), "mode": mode,
+                "path": path,
+                "content": base64.b64encode(content).decode(),
+                "mode": mode,
+                "volume": mount["name"],
+                # A subPath mount is one file bind-mounted on its own, not the whole volume.
+                "mountPath": path if sub_path else mount["mountPath"],
             })
     return files
 

@@ -156,7 +156,7 @@ def test_converge_lifecycle(agent: Agent, podman_storage: Storage) -> None:
         assert get(f"http://127.0.0.1:{port}/index.html") == "<h1>served by gitkube</h1>\n"
 
         labels = json.loads(
-            podman_storage.podman("inspect", f"gk_{agent.base['cluster']}_default_web_httpd").stdout
+            podman_storage.podman("inspect", podman_name(agent, "web_httpd")).stdout
         )[0]
         assert {k: v for k, v in labels["Config"]["Labels"].items() if "gitkube" in k} == {
             "io.gitkube.cluster": agent.base["cluster"],
@@ -173,7 +173,7 @@ def test_converge_lifecycle(agent: Agent, podman_storage: Storage) -> None:
         assert labels["HostConfig"]["PortBindings"] == {}, "host ports belong to the pod"
         pod_info = json.loads(
             podman_storage.podman(
-                "pod", "inspect", f"gk_{agent.base['cluster']}_default_web"
+                "pod", "inspect", podman_name(agent, "web")
             ).stdout
         )
         assert "8080/tcp" in json.dumps(pod_info["InfraConfig"]["PortBindings"])
@@ -181,7 +181,7 @@ def test_converge_lifecycle(agent: Agent, podman_storage: Storage) -> None:
         # The environment reaches the container but never a command line.
         seen = podman_storage.podman(
             "exec",
-            f"gk_{agent.base['cluster']}_default_web_httpd",
+            podman_name(agent, "web_httpd"),
             "sh",
             "-c",
             "echo $SECRET_TOKEN",
@@ -214,7 +214,7 @@ def test_converge_lifecycle(agent: Agent, podman_storage: Storage) -> None:
         assert gone["removed"] == ["default/web"]
         assert [p["name"] for p in gone["report"]["pods"]] == ["sleeper"]
         assert podman_storage.podman(
-            "pod", "exists", f"gk_{agent.base['cluster']}_default_web", check=False
+            "pod", "exists", podman_name(agent, "web"), check=False
         ).returncode
         assert not (agent.state_dir / "pods" / "uid-web").exists()
 
@@ -261,7 +261,7 @@ def test_a_command_that_cannot_start_is_a_create_error(
     assert "no-such-program" in container["message"]
     assert answer["report"]["pods"][0]["phase"] == "Pending"
     names = podman_storage.podman("ps", "-a", "--format", "{{.Names}}").stdout.split()
-    assert f"gk_{agent.base['cluster']}_default_sleeper_sleep" not in names, (
+    assert podman_name(agent, "sleeper_sleep") not in names, (
         "no half-made container is left behind"
     )
 
@@ -301,3 +301,8 @@ def test_jobs_finish_crashes_restart_and_logs_are_read(
     assert pods["crashes"]["phase"] == "Running"
     logs = agent("logs", pod_uid="ok", container="main", tail=1)["logs"]
     assert logs == "line two\n"
+
+
+def podman_name(agent: Agent, rest: str) -> str:
+    """The podman name gitkube gives a pod (or ``pod_container``) in the default namespace."""
+    return f"gk_{agent.base['cluster']}_default_{rest}"

@@ -1,0 +1,1 @@
+"""Tests of gitkube.nodes: transports, the agent client, image shipping."""
