@@ -1,0 +1,14 @@
+"""The scheduler: a pure planner that binds pending pods to nodes, kube-scheduler's way.
+
+    cluster.py    snapshot → NodeInfo/PodInfo records (the only model access)
+    framework.py  the records, plugin protocols, statuses, Kubernetes' messages
+    plugins/      one module per filter/score plugin, and the default profile
+    cycle.py      one scheduling cycle per pod: filter, score, select, assume
+    scheduler.py  plan_scheduling (Actions) and explain (``describe pod``)
+"""
+
+from __future__ import annotations
+
+from gitkube.scheduler.scheduler import explain, plan_scheduling
+
+__all__ = ["explain", "plan_scheduling"]
