@@ -301,7 +301,7 @@ class Cluster:
                 progress(Progress("node", f"{name} converged", len(done), total))
 
             progress(Progress("node", f"converging {total} node(s)", 0, total))
-            converged = fleet.converge(pods_by_node, on_node_done=node_done)
+            converged = fleet.converge(pods_by_node, observed.reports, on_node_done=node_done)
             errors.extend(converged.errors.values())
             applied.extend(a for a in plan.actions
                            if a.kind in NODE_KINDS and a.node in converged.reports)

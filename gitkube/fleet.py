@@ -71,16 +71,21 @@ class Fleet:
     def converge(
         self,
         pods_by_node: Mapping[str, list[protocol.PodRun]],
+        observed: Mapping[str, Mapping[str, Any]],
         *,
         on_node_done: Callable[[str], None] | None = None,
     ) -> FleetResult:
+        """Make each node run exactly its pods. ``observed`` are this pass's reports: their
+        facts (images present) decide what to ship first, and carry over into the answer."""
         targets = [n for n in self.inventory.nodes if n.name in pods_by_node]
 
         def one(node: InventoryNode) -> dict[str, Any]:
             client = self.client(node)
             runs = pods_by_node[node.name]
-            self._ship_missing_images(client, runs)
+            facts = dict(observed.get(node.name, {}).get("facts", {}))
+            self._ship_missing_images(client, runs, facts)
             report = _report(client.request("converge", pods=runs))
+            report.setdefault("facts", facts)
             if on_node_done is not None:
                 on_node_done(node.name)
             return report
@@ -88,7 +93,8 @@ class Fleet:
         return self._each(targets, one)
 
     def _ship_missing_images(
-        self, client: node_client.NodeClient, runs: list[protocol.PodRun]
+        self, client: node_client.NodeClient, runs: list[protocol.PodRun],
+        facts: Mapping[str, Any],
     ) -> None:
         """Copy images the node lacks from this machine, so no registry is needed."""
         wanted = {
@@ -97,7 +103,8 @@ class Fleet:
         }
         if not wanted:
             return
-        facts = _report(client.request("info")).get("facts", {})
+        if "images" not in facts:
+            facts = _report(client.request("info")).get("facts", {})
         present = {normalize_image(i) for i in facts.get("images", [])}
         for ref in sorted(wanted):
             if normalize_image(ref) not in present and images.local_image_exists(ref):

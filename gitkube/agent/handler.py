@@ -99,7 +99,11 @@ def _observe(
     pods = reports.fill_missing(node_state.read_desired(), pods, waiting)
     if request.get("stats"):
         reports.apply_stats(pods, rt.stats(cluster))
-    return protocol.NodeReport(node=node, pods=pods)
+    # The node's facts ride along: they are the heartbeat and the capacity the scheduler needs,
+    # and the image list that tells the control plane what to ship before a converge.
+    facts = rt.facts()
+    facts["time"] = reports.rfc3339(time.time())
+    return protocol.NodeReport(node=node, facts=facts, pods=pods)
 
 
 def _desired(request: dict[str, Any]) -> list[protocol.PodRun]:
