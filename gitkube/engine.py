@@ -33,7 +33,7 @@ from gitkube.api import node as node_api
 from gitkube.api.inventory import Inventory
 from gitkube.api.meta import KubeObject
 from gitkube.clock import Clock, SystemClock, format_time
-from gitkube.controllers import lowering, runner
+from gitkube.controllers import lowering, podstatus, runner
 from gitkube.controllers.actions import NODE_KINDS, STORE_KINDS, Action, ActionKind
 from gitkube.controllers.snapshot import Snapshot, Stored
 from gitkube.errors import ConfigError, Problem, SourceError, StoreConflict
@@ -135,6 +135,10 @@ class PassRecord:
     summary: str
     status_commit: str | None
     duration_seconds: float
+
+
+#: Store history kept for watchers, in revisions.
+HISTORY_REVISIONS = 10_000
 
 
 @dataclass(frozen=True)
@@ -255,8 +259,10 @@ class Cluster:
         desired: dict[str, KubeObject] | None = None
         if source.good is not None:
             desired = {obj.key: obj for obj in source.good.objects}
+            grace = f"{inventory.settings.node_grace_period_seconds:g}"
             for inv_node in inventory.nodes:
                 node = node_api.node_from_inventory(inv_node)
+                node.metadata.annotations[podstatus.GRACE_ANNOTATION] = grace
                 desired[node.key] = node
         return Snapshot(
             revision=revision,
@@ -398,7 +404,10 @@ class Cluster:
             status_commit=result.status_commit,
             duration_seconds=round(duration, 3),
         )
-        self.store.txn([], [store_base.Put(keys.PASS_KEY, record.__dict__)])
+        done = self.store.txn([], [store_base.Put(keys.PASS_KEY, record.__dict__)])
+        # Watchers need recent history only; without compaction every put is kept forever.
+        if done.revision > HISTORY_REVISIONS:
+            self.store.compact(done.revision - HISTORY_REVISIONS)
 
 
 def _inventory_of(source: _Source) -> Inventory:

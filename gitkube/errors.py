@@ -7,7 +7,7 @@ boundary with ``raise ... from exc`` so the cause stays visible.
     GitkubeError
     ├── PermanentError            retrying will not help until someone changes something
     │   ├── ConfigError           inventory.yaml, cluster settings, CLI arguments
-    │   ├── ManifestError         one or more manifests of a revision are invalid (carries .problems)
+    │   ├── ManifestError         manifests of a revision are invalid (carries .problems)
     │   ├── SourceError           the Git repository cannot be read or written as needed
     │   ├── PlanStale             a saved plan no longer matches Git or the store
     │   └── HostKeyRejected       a node's SSH host key is unknown or changed

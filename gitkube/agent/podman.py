@@ -19,7 +19,7 @@ import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
-from . import files, protocol, reports, runtime
+from . import files, hostconf, protocol, reports, runtime
 
 _RESTART = {"Always": "always", "OnFailure": "on-failure", "Never": "no"}
 _LOADED = re.compile(r"Loaded image(?:\(s\))?:\s*(.+)")
@@ -42,6 +42,10 @@ class PodmanRuntime(runtime.Runtime):
         self.env = dict(os.environ)
         if config.get("containers_conf"):
             self.env["CONTAINERS_CONF"] = str(config["containers_conf"])
+        else:
+            detected = hostconf.ensure_conf(state_dir, self.env)
+            if detected:
+                self.env["CONTAINERS_CONF"] = detected
         #: uid → podman pod name, from the last listing (removal goes by name).
         self._names: dict[str, str] = {}
 

@@ -1,6 +1,6 @@
 """Real manifests from kubernetes/website: each is accepted, or rejected by name — never a crash.
 
-The corpus is in /work/shared/corpus/k8s-website (see its README). Documents of kinds and
+The corpus is shared/corpus/k8s-website beside the checkout (see its README). Documents of kinds and
 fields gitkube supports must be accepted; the rest must be refused with an issue that
 names the field or kind. Run with ``-s`` to see what is accepted.
 """
@@ -8,7 +8,6 @@ names the field or kind. Run with ``-s`` to see what is accepted.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import jsonschema
@@ -17,8 +16,8 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
 from gitkube.api import errors, registry, schemas
+from tests.corpus import CORPUS
 
-CORPUS = Path("/work/shared/corpus/k8s-website")
 #: Broken upstream at the recorded commit (INDEX.tsv marks them NEGATIVE).
 NEGATIVE = {
     "pods/inject/pod-multiple-secret-env-variable.yaml",

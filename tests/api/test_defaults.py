@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from api import manifests
 from gitkube.api import apps, core, meta, pods, registry
+from tests.api import manifests
 
 
 def test_pod_defaults() -> None:

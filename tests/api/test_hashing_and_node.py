@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from api import manifests as m
 from gitkube.api import apps, hashing, inventory, node, registry
+from tests.api import manifests as m
 
 
 def _template(image: str = "nginx:1.25") -> apps.PodTemplateSpec:

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from api import manifests as m
 from gitkube.api import apps, core, inventory, node, registry
+from tests.api import manifests as m
 
 KIND_CASES: list[tuple[str, dict[str, Any], str, str]] = [
     ("service", {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s"}},

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from api import manifests as m
 from gitkube.api import registry
+from tests.api import manifests as m
 
 C = m.container
 P = m.pod

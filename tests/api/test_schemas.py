@@ -10,8 +10,8 @@ from typing import Any
 import jsonschema
 import pytest
 
-from api import manifests as m
 from gitkube.api import schemas
+from tests.api import manifests as m
 
 
 @functools.cache

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from cli import objects as o
 from gitkube.cli import describe
+from tests.cli import objects as o
 
 
 def test_describe_pod_shows_containers_and_the_schedulers_verdict() -> None:

@@ -6,9 +6,9 @@ from collections.abc import Callable
 
 import pytest
 
-from cli import objects as o
 from gitkube import errors
 from gitkube.cli import exits
+from tests.cli import objects as o
 
 
 def run(command: str, exc: BaseException) -> tuple[int, str]:

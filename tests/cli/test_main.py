@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from cli import objects as o
 from gitkube.cli import commands, main
+from tests.cli import objects as o
 
 
 def parse(*argv: str) -> argparse.Namespace:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from cli import objects as o
 from gitkube import engine
 from gitkube.cli import render_plan
 from gitkube.controllers.actions import Action, ActionKind, ObjectRef
 from gitkube.errors import Problem
+from tests.cli import objects as o
 
 GOOD, BAD = "a" * 40, "b" * 40
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cli import objects as o
 from gitkube import engine
 from gitkube.cli import status
+from tests.cli import objects as o
 
 
 def test_node_rows_sum_the_requests_of_the_pods_bound_there() -> None:

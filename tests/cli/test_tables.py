@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from cli import objects as o
 from gitkube import errors
 from gitkube.cli import render, tables
+from tests.cli import objects as o
 
 
 def test_pods_table_reads_like_kubectl() -> None:

@@ -6,9 +6,7 @@ import os
 import subprocess
 from pathlib import Path
 
-CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "k8s-website"
-if not CORPUS.is_dir():  # CI lays shared/ beside the clone
-    CORPUS = Path(os.environ.get("GITKUBE_CORPUS", "/work/shared/corpus/k8s-website"))
+from tests.corpus import CORPUS  # noqa: F401  (re-exported for the source tests)
 
 INVENTORY = """\
 apiVersion: gitkube.io/v1alpha1

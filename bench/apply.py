@@ -1,0 +1,132 @@
+"""How long `gitkube apply` takes to start N pods, against raw podman doing the same.
+
+For each N (default 10 and 30) in one run, on this machine, in a throwaway podman storage:
+  raw      `podman pod create` + `podman run -d` per pod, one after the other, as a script would;
+  gitkube  `gitkube apply --yes` of a Deployment with N replicas on a one-node local cluster
+           (the whole command: Python start-up, reading Git, planning, the agent, status commit).
+Both start the same busybox httpd container with the same labels, limits and pod layout.
+
+The last line is `apply_vs_podman_ratio=<x> pods=<n>` for the largest N (goal: ≤ 1.3).
+Run: .venv/bin/python bench/apply.py [--pods 10 30]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+IMAGE = "localhost/gitkube-bench/busybox:v1"
+ROOT = Path(__file__).resolve().parent.parent
+GITKUBE = str(Path(sys.executable).with_name("gitkube"))
+
+DEPLOYMENT = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: bench
+spec:
+  replicas: {replicas}
+  selector:
+    matchLabels: {{app: bench}}
+  template:
+    metadata:
+      labels: {{app: bench}}
+    spec:
+      terminationGracePeriodSeconds: 0
+      containers:
+        - name: httpd
+          image: {image}
+          command: ["/bin/httpd", "-f", "-p", "8080"]
+          resources:
+            limits: {{cpu: 100m, memory: 32Mi}}
+"""
+
+
+def podman(storage: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    argv = ["podman", "--root", str(storage / "root"), "--runroot", str(storage / "run"), *args]
+    return subprocess.run(argv, check=True, capture_output=True, text=True)
+
+
+def build_image(storage: Path) -> None:
+    tree = storage / "image"
+    (tree / "bin").mkdir(parents=True)
+    shutil.copy("/bin/busybox", tree / "bin" / "busybox")
+    for applet in ("sh", "httpd", "sleep"):
+        (tree / "bin" / applet).symlink_to("busybox")
+    tar = subprocess.run(["tar", "-C", str(tree), "-c", "."], check=True, capture_output=True)
+    argv = ["podman", "--root", str(storage / "root"), "--runroot", str(storage / "run"),
+            "import", "-q", "-", IMAGE]
+    subprocess.run(argv, input=tar.stdout, check=True, capture_output=True)
+
+
+def raw_podman(storage: Path, count: int) -> float:
+    began = time.perf_counter()
+    for i in range(count):
+        pod = f"raw-{i}"
+        podman(storage, "pod", "create", "--name", pod, "--label", "io.gitkube.cluster=bench-raw")
+        podman(storage, "run", "-d", "--pod", pod, "--name", f"{pod}-httpd",
+               "--label", "io.gitkube.cluster=bench-raw", "--restart", "always",
+               "--cpus", "0.1", "--memory", "32m", IMAGE, "/bin/httpd", "-f", "-p", "8080")
+    elapsed = time.perf_counter() - began
+    podman(storage, "pod", "rm", "-f", "-t", "0", "-a")
+    return elapsed
+
+
+def gitkube_apply(storage: Path, count: int) -> float:
+    repo = storage / f"cluster-{count}"
+    subprocess.run([GITKUBE, "init", str(repo)], check=True, capture_output=True)
+    (repo / "bench.yaml").write_text(DEPLOYMENT.format(replicas=count, image=IMAGE))
+    inventory = (repo / "inventory.yaml").read_text()
+    inventory += f"      root: {storage / 'root'}\n      runroot: {storage / 'run'}\n"
+    (repo / "inventory.yaml").write_text(inventory)
+    subprocess.run(["git", "-C", str(repo), "add", "-A"], check=True)
+    subprocess.run(["git", "-C", str(repo), "-c", "user.name=bench", "-c", "user.email=b@x",
+                    "commit", "-qm", f"bench {count}"], check=True)
+    began = time.perf_counter()
+    done = subprocess.run([GITKUBE, "--repo", str(repo), "apply", "--yes"],
+                          capture_output=True, text=True)
+    elapsed = time.perf_counter() - began
+    if done.returncode != 0:
+        sys.exit(f"gitkube apply failed:\n{done.stdout}\n{done.stderr}")
+    running = podman(storage, "ps", "--filter", "label=io.gitkube.cluster",
+                     "--filter", "status=running", "--format", "{{.Names}}").stdout.split()
+    workload = [n for n in running if not n.endswith("-infra")]
+    if len(workload) != count:
+        sys.exit(f"expected {count} running containers after apply, found {len(workload)}")
+    podman(storage, "pod", "rm", "-f", "-t", "0", "-a")
+    return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pods", type=int, nargs="+", default=[10, 30])
+    args = parser.parse_args()
+    storage = Path(tempfile.mkdtemp(prefix="gitkube-bench-"))
+    try:
+        build_image(storage)
+        ratio = 0.0
+        for count in args.pods:
+            raw = raw_podman(storage, count)
+            ours = gitkube_apply(storage, count)
+            ratio = ours / raw
+            print(f"pods={count} raw_podman_s={raw:.2f} gitkube_apply_s={ours:.2f} "
+                  f"ratio={ratio:.2f}", flush=True)
+        print(f"apply_vs_podman_ratio={ratio:.2f} pods={args.pods[-1]}")
+    finally:
+        subprocess.run(["podman", "--root", str(storage / "root"), "--runroot",
+                        str(storage / "run"), "pod", "rm", "-f", "-t", "0", "-a"],
+                       capture_output=True)
+        subprocess.run(["podman", "--root", str(storage / "root"), "--runroot",
+                        str(storage / "run"), "rmi", "-a", "-f"], capture_output=True)
+        shutil.rmtree(storage, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("GIT_AUTHOR_NAME", "bench")
+    main()
