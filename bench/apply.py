@@ -21,6 +21,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from gitkube.agent import hostconf
+
 IMAGE = "localhost/gitkube-bench/busybox:v1"
 ROOT = Path(__file__).resolve().parent.parent
 GITKUBE = str(Path(sys.executable).with_name("gitkube"))
@@ -44,13 +46,18 @@ spec:
           image: {image}
           command: ["/bin/httpd", "-f", "-p", "8080"]
           resources:
-            limits: {{cpu: 100m, memory: 32Mi}}
+            limits: {{cpu: 50m, memory: 32Mi}}
 """
 
 
 def podman(storage: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """Raw podman, with the same host settings the gitkube agent works out for this machine."""
     argv = ["podman", "--root", str(storage / "root"), "--runroot", str(storage / "run"), *args]
-    return subprocess.run(argv, check=True, capture_output=True, text=True)
+    env = dict(os.environ)
+    conf = hostconf.ensure_conf(storage / "raw-state", env)
+    if conf:
+        env["CONTAINERS_CONF"] = conf
+    return subprocess.run(argv, check=True, capture_output=True, text=True, env=env)
 
 
 def build_image(storage: Path) -> None:
@@ -72,7 +79,7 @@ def raw_podman(storage: Path, count: int) -> float:
         podman(storage, "pod", "create", "--name", pod, "--label", "io.gitkube.cluster=bench-raw")
         podman(storage, "run", "-d", "--pod", pod, "--name", f"{pod}-httpd",
                "--label", "io.gitkube.cluster=bench-raw", "--restart", "always",
-               "--cpus", "0.1", "--memory", "32m", IMAGE, "/bin/httpd", "-f", "-p", "8080")
+               "--cpus", "0.05", "--memory", "32m", IMAGE, "/bin/httpd", "-f", "-p", "8080")
     elapsed = time.perf_counter() - began
     podman(storage, "pod", "rm", "-f", "-t", "0", "-a")
     return elapsed
