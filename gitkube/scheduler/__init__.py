@@ -1,6 +1,8 @@
 """The scheduler: a pure planner that binds pending pods to nodes, kube-scheduler's way.
 
-    cluster.py    snapshot → NodeInfo/PodInfo records (the only model access)
+    cluster.py    snapshot → NodeInfo/PodInfo records (the only model access), priorities
+    terms.py      affinity, selectors and spread constraints compiled to hashable records
+    topology.py   pods counted by topology domain, kept current as the pass places pods
     framework.py  the records, plugin protocols, statuses, Kubernetes' messages
     plugins/      one module per filter/score plugin, and the default profile
     cycle.py      one scheduling cycle per pod: filter, score, select, assume

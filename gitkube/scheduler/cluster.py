@@ -11,6 +11,12 @@ lifecycle controller would give it (``node.kubernetes.io/not-ready`` or
 ``.../unreachable``, NoSchedule), so tolerations decide as they do in Kubernetes.
 A node with no Ready condition yet is taken as ready: the node controller owns that
 condition and sets it from the first heartbeat.
+
+A pod's priority comes from its PriorityClass (``spec.priorityClassName``), else
+from ``spec.priority``, else from the class marked ``globalDefault``; a class that
+does not exist leaves the pod unschedulable with a sentence saying so. Affinity and
+spread constraints are compiled here (``terms``), and the pods placed are counted
+by topology (``topology.TopologyIndex``) as the pass goes.
 """
 
 from __future__ import annotations
@@ -22,10 +28,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gitkube import clock as clocks
-from gitkube.api import core, quantities
+from gitkube.api import apps, core, quantities, scheduling
 from gitkube.api import node as node_api
 from gitkube.controllers.snapshot import Snapshot
-from gitkube.scheduler import framework
+from gitkube.scheduler import framework, terms, topology
 
 TERMINAL_PHASES = frozenset({"Succeeded", "Failed"})
 NOT_READY_TAINT = "node.kubernetes.io/not-ready"
@@ -50,16 +56,28 @@ class ClusterState:
     #: Pods already on a node, by key (``explain`` takes a bound pod off its node).
     bound: dict[str, framework.PodInfo] = field(default_factory=dict)
     queue: list[QueuedPod] = field(default_factory=list)
+    #: Namespace name → its labels (namespace selectors of affinity terms).
+    namespace_labels: dict[str, dict[str, str]] = field(default_factory=dict)
+    topology: topology.TopologyIndex = field(init=False)
+    #: Pods of the pass by topology, images by node count; set up by ``of``.
+    image_nodes: dict[str, int] = field(default_factory=dict)
 
     @classmethod
     def of(
-        cls, nodes: Iterable[framework.NodeInfo], pods: Iterable[framework.PodInfo] = ()
+        cls,
+        nodes: Iterable[framework.NodeInfo],
+        pods: Iterable[framework.PodInfo] = (),
+        *,
+        namespace_labels: dict[str, dict[str, str]] | None = None,
     ) -> ClusterState:
         """Built from records directly (benchmarks, tests); ``pods`` are bound by node_name."""
-        state = cls(nodes=list(nodes))
+        state = cls(nodes=list(nodes), namespace_labels=namespace_labels or {})
         for index, node in enumerate(state.nodes):
             node.index = index
             state.by_name[node.name] = node
+            for image in node.images:
+                state.image_nodes[image] = state.image_nodes.get(image, 0) + 1
+        state.topology = topology.TopologyIndex(state.nodes, state.namespace_labels)
         for pod in pods:
             state.bind_existing(pod)
         return state
@@ -67,20 +85,35 @@ class ClusterState:
     def bind_existing(self, pod: framework.PodInfo) -> None:
         node = self.by_name.get(pod.node_name)
         if node is not None:
-            node.add_pod(pod)
+            self.assume(pod, node)
             self.bound[pod.key] = pod
+
+    def assume(self, pod: framework.PodInfo, node: framework.NodeInfo) -> None:
+        """``pod`` is on ``node`` from now on, for every later question of the pass."""
+        node.add_pod(pod)
+        self.topology.place(pod, node)
+
+    def forget(self, pod: framework.PodInfo) -> None:
+        """Take a bound pod off its node (``explain`` asks about it as if it were new)."""
+        node = self.by_name.get(pod.node_name)
+        if node is not None and pod in node.pods:
+            node.remove_pod(pod)
+            self.topology.place(pod, node, -1)
+        self.bound.pop(pod.key, None)
 
 
 def build(snapshot: Snapshot) -> ClusterState:
     """Nodes (by name), their pods' requests, and the queue of pods to place."""
     nodes = sorted(snapshot.of_kind(node_api.Node), key=lambda n: n.name)
-    state = ClusterState.of(node_info(n) for n in nodes)
+    namespaces = {ns.name: dict(ns.metadata.labels) for ns in snapshot.of_kind(core.Namespace)}
+    state = ClusterState.of((node_info(n) for n in nodes), namespace_labels=namespaces)
+    context = PodContext.of(snapshot)
     queued: list[tuple[tuple[int, dt.datetime, str, str], QueuedPod]] = []
     for stored in snapshot.stored_of_kind(core.Pod):
         pod = stored.obj
         if not isinstance(pod, core.Pod) or pod.status.phase in TERMINAL_PHASES:
             continue
-        info = pod_info(pod)
+        info = pod_info(pod, context)
         if info.node_name:
             state.bind_existing(info)
         elif pod.metadata.deletion_timestamp is None:
@@ -126,6 +159,11 @@ def node_info(node: node_api.Node) -> framework.NodeInfo:
         alloc_mem=alloc.pop("memory", 0),
         alloc_pods=alloc.pop("pods", framework.DEFAULT_MAX_PODS),
         alloc_scalar=alloc,
+        images={
+            framework.normalized_image(name): image.size_bytes or 0
+            for image in (status.images if status else [])
+            for name in image.names
+        },
     )
 
 
@@ -137,7 +175,63 @@ def resource_ints(resources: Mapping[str, Any]) -> dict[str, int]:
     }
 
 
-def pod_info(pod: core.Pod) -> framework.PodInfo:
+@dataclass(frozen=True)
+class PodContext:
+    """What a pod's scheduling facts depend on beyond the pod: PriorityClasses and the
+    ReplicaSets whose selectors give kube-scheduler's default spreading."""
+
+    classes: dict[str, int] = field(default_factory=dict)
+    default_priority: int | None = None
+    #: namespace → selectors of its ReplicaSets.
+    replica_sets: dict[str, list[Any]] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, snapshot: Snapshot) -> PodContext:
+        classes = dict(scheduling.BUILTIN_CLASSES)
+        defaults = []
+        for pc in snapshot.of_kind(scheduling.PriorityClass):
+            classes[pc.name] = pc.value
+            if pc.global_default:
+                defaults.append(pc.value)
+        replica_sets: dict[str, list[Any]] = {}
+        for rs in snapshot.of_kind(apps.ReplicaSet):
+            if not rs.spec.selector.empty:
+                replica_sets.setdefault(rs.namespace, []).append(rs.spec.selector)
+        # Of several global defaults, Kubernetes' admission takes the highest value.
+        return cls(classes, max(defaults, default=None), replica_sets)
+
+    def priority(self, spec: core.PodSpec) -> tuple[int, str]:
+        """The pod's priority, and a sentence when its class does not exist."""
+        name = spec.priority_class_name
+        if name:
+            value = self.classes.get(name)
+            if value is None:
+                return 0, (f"no PriorityClass with name {name} was found; declare it in Git "
+                           "(apiVersion scheduling.k8s.io/v1) or fix spec.priorityClassName")
+            return value, ""
+        if spec.priority is not None:
+            return spec.priority, ""
+        return self.default_priority or 0, ""
+
+    def default_spread(self, namespace: str, labels: Mapping[str, str]
+                       ) -> tuple[terms.SpreadConstraint, ...]:
+        """``buildDefaultConstraints``: the selectors of the ReplicaSets that select the pod,
+        ANDed, spread by hostname (maxSkew 3) and zone (maxSkew 5), ScheduleAnyway."""
+        matching = [s for s in self.replica_sets.get(namespace, []) if s.matches(labels)]
+        if not matching:
+            return ()
+        parts = [terms.label_match(s) for s in matching]
+        selector = terms.LabelMatch(
+            tuple(sorted({item for p in parts for item in p.labels})),
+            tuple(dict.fromkeys(r for p in parts for r in p.expressions)),
+        )
+        return terms.default_constraints(selector)
+
+
+NO_CONTEXT = PodContext()
+
+
+def pod_info(pod: core.Pod, context: PodContext = NO_CONTEXT) -> framework.PodInfo:
     """Requests the Kubernetes way: the sum over containers, a limit standing in for a
     missing request; the non-zero variant counts 100m/200Mi for a container that
     requests no cpu/memory at all (an explicit 0 stays 0)."""
@@ -162,21 +256,45 @@ def pod_info(pod: core.Pod) -> framework.PodInfo:
                 ports.append(
                     (port.host_ip or framework.BIND_ALL_IP, port.protocol or "TCP", port.host_port)
                 )
+    priority, problem = context.priority(spec)
+    labels = dict(pod.metadata.labels)
+    namespace = pod.namespace
+    node_affinity = spec.affinity.node_affinity if spec.affinity else None
+    required = node_affinity.required_during_scheduling_ignored_during_execution if (
+        node_affinity) else None
+    spread = tuple(terms.spread_constraint(c, labels) for c in spec.topology_spread_constraints)
     return framework.PodInfo(
         key=pod.key,
         name=pod.name,
-        namespace=pod.namespace,
-        priority=spec.priority or 0,
+        namespace=namespace,
+        priority=priority,
         node_name=spec.node_name or "",
         req_cpu=cpu,
         req_mem=memory,
         req_scalar=scalar,
         nz_cpu=nz_cpu,
         nz_mem=nz_mem,
-        node_selector=dict(spec.node_selector),
         tolerations=tuple(
             framework.Toleration(t.key or "", t.operator or "Equal", t.value or "", t.effect or "")
             for t in spec.tolerations
         ),
         host_ports=tuple(ports),
+        labels=labels,
+        terminating=pod.metadata.deletion_timestamp is not None,
+        node_match=terms.NodeSelectorMatch(
+            tuple(sorted(spec.node_selector.items())),
+            None if required is None else tuple(
+                terms.node_term(t) for t in required.node_selector_terms),
+        ),
+        node_preferences=tuple(
+            (p.weight, terms.node_term(p.preference))
+            for p in (node_affinity.preferred_during_scheduling_ignored_during_execution
+                      if node_affinity else [])
+            if p.weight and (p.preference.match_expressions or p.preference.match_fields)
+        ),
+        pod_affinity=terms.pod_affinity_rules(spec.affinity, namespace),
+        spread=spread,
+        default_spread=() if spread else context.default_spread(namespace, labels),
+        images=tuple(framework.normalized_image(c.image) for c in spec.containers),
+        problem=problem,
     )

@@ -17,11 +17,14 @@ give the same plan.
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import random
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
+
+import numpy
 
 from gitkube.scheduler import framework, plugins
 from gitkube.scheduler.cluster import ClusterState
@@ -35,8 +38,6 @@ MAX_MEMOS = 64
 STATIC = framework.Scope.STATIC
 NODE = framework.Scope.NODE
 CLUSTER = framework.Scope.CLUSTER
-
-_NOT_YET = framework.Status("", ())
 
 
 def num_feasible_nodes_to_find(num_nodes: int, percentage: int = 0) -> int:
@@ -71,12 +72,16 @@ class _Memo:
     the node-local scores when it fits.
     """
 
-    __slots__ = ("statuses", "totals", "versions")
+    __slots__ = ("indices", "ring", "statuses", "totals", "versions")
 
     def __init__(self, size: int, fill: framework.Status | None) -> None:
         self.versions: list[int] = [-1] * size
         self.statuses: list[framework.Status | None] = [fill] * size
         self.totals: list[int] = [0] * size
+        #: STATIC memos: the nodes that pass, twice over (a window is one slice), and
+        #: their indices (where a window starts).
+        self.ring: list[framework.NodeInfo] | None = None
+        self.indices: list[int] = []
 
 
 class _Memos:
@@ -99,6 +104,22 @@ class _Memos:
         return table
 
 
+check_rules = framework.check_rules
+
+
+def _rules_of(
+    filters: Sequence[framework.FilterPlugin], pod: framework.PodInfo
+) -> list[framework.DomainRule] | None:
+    """The rules of every CLUSTER filter, in order; None when one of them has none."""
+    rules: list[framework.DomainRule] = []
+    for plugin in filters:
+        rules_of = getattr(plugin, "rules", None)
+        if rules_of is None:
+            return None
+        rules += rules_of(pod)
+    return rules
+
+
 def _run(
     filters: Sequence[framework.FilterPlugin], pod: framework.PodInfo, node: framework.NodeInfo
 ) -> framework.Status | None:
@@ -118,48 +139,54 @@ class Scheduler:
         profile: plugins.Profile = plugins.DEFAULT,
         percentage_of_nodes_to_score: int = 0,
     ) -> None:
+        self.cluster = cluster
         self.nodes = cluster.nodes
         self.filters = [make(cluster) for make in profile.filters]
         self.scores = [make(cluster) for make in profile.scores]
         self.want = num_feasible_nodes_to_find(len(self.nodes), percentage_of_nodes_to_score)
         self.next_start = 0
-        self._ring = self.nodes + self.nodes  # a window starting anywhere is one slice
         self._rng = random.Random(seed)
-        self._static = _Memos(len(self.nodes), _NOT_YET)
+        self._static = _Memos(len(self.nodes))
         self._local = _Memos(len(self.nodes))
 
     def schedule(self, pod: framework.PodInfo) -> Result:
         """Find the pod a node and assume it there, or say why there is none."""
         count = len(self.nodes)
+        if pod.problem:
+            return Result(pod, None, message=pod.problem)
         if count == 0:
             return Result(pod, None, message=framework.fit_error(0, []))
         active = [f for f in self.filters if f.relevant(pod)]
         statics = [f for f in active if f.scope is STATIC]
         locals_ = [f for f in active if f.scope is NODE]
         globals_ = [f for f in active if f.scope is CLUSTER]
+        rules = _rules_of(globals_, pod)
+        if rules is not None:  # every CLUSTER filter answers by topology value
+            globals_ = []
         scorers = [p for p in self.scores if p.relevant(pod)]
         local_scorers = [p for p in scorers if p.scope is not CLUSTER]
-        static_answers = self._static.get(statics, pod).statuses
+        static_memo = self._static_memo(statics, pod)
+        static_answers = static_memo.statuses
         memo = self._local.get([*locals_, *local_scorers], pod)
         versions, statuses, totals = memo.versions, memo.statuses, memo.totals
-        not_yet = _NOT_YET
         feasible: list[framework.NodeInfo] = []
         stale: list[framework.NodeInfo] = []  # feasible, but their local scores are out of date
         start = self.next_start
-        examined = count
+        next_start = start
         remaining = self.want
+        # Only the nodes that pass the static filters are walked, from the first at or
+        # after ``start``, so the load goes round the cluster as kube-scheduler's does.
+        ring = static_memo.ring or []
+        passing = len(static_memo.indices)
+        first = bisect.bisect_left(static_memo.indices, start) % passing if passing else 0
         # The hot loop of a pass: list lookups and one version check per node. Why a
         # node failed is not kept here; ``_diagnose`` reads it back from the memos.
-        for node in self._ring[start : start + count]:
+        for node in ring[first : first + passing]:
             index = node.index
-            status = static_answers[index]
-            if status is not None:
-                if status is not_yet:
-                    status = static_answers[index] = _run(statics, pod, node)
-                if status is not None:
-                    continue
             if versions[index] == node.version:
                 if statuses[index] is not None:
+                    continue
+                if rules and check_rules(rules, node.labels) is not None:
                     continue
                 if globals_ and _run(globals_, pod, node) is not None:
                     continue
@@ -170,17 +197,19 @@ class Scheduler:
                         statuses[index] = status
                         versions[index] = node.version
                         continue
+                if rules and check_rules(rules, node.labels) is not None:
+                    continue
                 if globals_ and _run(globals_, pod, node) is not None:
                     continue
                 stale.append(node)
             feasible.append(node)
             remaining -= 1
             if not remaining:
-                examined = (index - start) % count + 1
+                next_start = (index + 1) % count
                 break
-        self.next_start = (start + examined) % count
+        self.next_start = next_start
         if not feasible:
-            failed = self._diagnose(pod, static_answers, memo, globals_)
+            failed = self._diagnose(pod, static_answers, memo, globals_, rules or [])
             return Result(pod, None, message=framework.fit_error(count, failed))
         if stale:
             for node, total in zip(stale, _weighted(pod, local_scorers, stale), strict=True):
@@ -189,8 +218,24 @@ class Scheduler:
                 versions[node.index] = node.version
         local_totals = [totals[node.index] for node in feasible]
         chosen, score = self._select(pod, feasible, local_totals, scorers)
-        chosen.add_pod(pod)
+        self.cluster.assume(pod, chosen)
         return Result(pod, chosen, score=score)
+
+    def _static_memo(
+        self, statics: Sequence[framework.FilterPlugin], pod: framework.PodInfo
+    ) -> _Memo:
+        """The static answers for every node (computed once per signature and pass)."""
+        memo = self._static.get(statics, pod)
+        if memo.ring is None:
+            answers = memo.statuses
+            passing = []
+            for node in self.nodes:
+                status = answers[node.index] = _run(statics, pod, node) if statics else None
+                if status is None:
+                    passing.append(node)
+            memo.ring = passing + passing
+            memo.indices = [node.index for node in passing]
+        return memo
 
     def _diagnose(
         self,
@@ -198,6 +243,7 @@ class Scheduler:
         static_answers: list[framework.Status | None],
         memo: _Memo,
         globals_: Sequence[framework.FilterPlugin],
+        rules: Sequence[framework.DomainRule],
     ) -> list[framework.Status]:
         """Why each node failed, once every node was examined and none fits."""
         failed: list[framework.Status] = []
@@ -206,7 +252,7 @@ class Scheduler:
             if status is None and memo.versions[node.index] == node.version:
                 status = memo.statuses[node.index]
             if status is None:
-                status = _run(globals_, pod, node)
+                status = check_rules(rules, node.labels) or _run(globals_, pod, node)
             if status is not None:
                 failed.append(status)
         return failed
@@ -227,17 +273,26 @@ class Scheduler:
     ) -> tuple[framework.NodeInfo, int]:
         """The best total score (kube-scheduler's ``selectHost``), ties drawn by lot."""
         spread = [p for p in scorers if p.scope is CLUSTER]
-        totals = local_totals
-        if spread:
-            totals = [a + b for a, b in zip(totals, _weighted(pod, spread, feasible), strict=True)]
-        best = max(totals)
-        ties = totals.count(best)
-        if ties == 1:
-            pick = totals.index(best)
-        else:  # the lot picks the n-th best, in window order
-            best_positions = itertools.compress(range(len(totals)), map(best.__eq__, totals))
-            pick = next(itertools.islice(best_positions, self._rng.randrange(ties), None))
         weights = sum(p.weight for p in scorers)
+        if not spread:
+            best = max(local_totals)
+            ties = local_totals.count(best)
+            if ties == 1:
+                return feasible[local_totals.index(best)], best // weights if weights else 0
+            positions = list(itertools.compress(range(len(local_totals)),
+                                                map(best.__eq__, local_totals)))
+        else:
+            # Scores of plugins that look across nodes, summed as arrays: hundreds of
+            # feasible nodes per pod, several plugins each.
+            totals = numpy.array(local_totals, dtype=numpy.int64)
+            for plugin in spread:
+                totals += plugin.weight * numpy.asarray(plugin.score(pod, feasible),
+                                                        dtype=numpy.int64)
+            best = int(totals.max())
+            positions = numpy.flatnonzero(totals == best).tolist()
+        # The lot picks the n-th best, in window order.
+        pick = positions[0] if len(positions) == 1 else positions[
+            self._rng.randrange(len(positions))]
         return feasible[pick], best // weights if weights else 0
 
 

@@ -14,9 +14,13 @@ per pass from the ``ClusterState``; ``plugins.DEFAULT`` lists them in order.
 from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, NamedTuple, Protocol
+
+from gitkube.api import pods as pods_api
+from gitkube.scheduler import terms
 
 #: Scores of one plugin are normalised to 0..MAX_NODE_SCORE (framework.MaxNodeScore).
 MAX_NODE_SCORE = 100
@@ -44,7 +48,9 @@ class Toleration:
     effect: str = ""  # "" matches every effect
 
     def tolerates(self, taint: Taint) -> bool:
-        """``v1.Toleration.ToleratesTaint``: effect, key, then value unless ``Exists``."""
+        """``v1.Toleration.ToleratesTaint``: effect, key, then value unless ``Exists``
+        (``Gt``/``Lt`` compare the values as integers). ``tolerationSeconds`` plays no part
+        in placement: a NoExecute taint tolerated for a while is tolerated now."""
         if self.effect and self.effect != taint.effect:
             return False
         if self.key and self.key != taint.key:
@@ -53,6 +59,8 @@ class Toleration:
             return True
         if self.operator in ("", "Equal"):
             return self.value == taint.value
+        if self.operator in ("Gt", "Lt"):
+            return pods_api.compare_toleration(self.operator, self.value, taint.value)
         return False
 
 
@@ -96,8 +104,10 @@ class NodeInfo:
     req_scalar: dict[str, int] = field(default_factory=dict)
     #: (protocol, port) → host IPs bound on that port.
     ports: dict[tuple[str, int], set[str]] = field(default_factory=dict)
-    #: Keys of the pods on the node (bound before the pass or placed during it).
-    pods: list[str] = field(default_factory=list)
+    #: The pods on the node (bound before the pass or placed during it).
+    pods: list[PodInfo] = field(default_factory=list)
+    #: Images present (normalised names, see ``normalized_image``) → size in bytes.
+    images: dict[str, int] = field(default_factory=dict)
     #: Bumped on every placement, so a plugin may cache per-node results by version.
     version: int = 0
 
@@ -110,12 +120,12 @@ class NodeInfo:
             self.req_scalar[name] = self.req_scalar.get(name, 0) + amount
         for ip, protocol, port in pod.host_ports:
             self.ports.setdefault((protocol, port), set()).add(ip)
-        self.pods.append(pod.key)
+        self.pods.append(pod)
         self.version += 1
 
     def remove_pod(self, pod: PodInfo) -> None:
         """Undo ``add_pod`` (``explain`` of a bound pod looks at its node without it)."""
-        if pod.key not in self.pods:
+        if pod not in self.pods:
             return
         self.req_cpu -= pod.req_cpu
         self.req_mem -= pod.req_mem
@@ -125,7 +135,7 @@ class NodeInfo:
             self.req_scalar[name] = self.req_scalar.get(name, 0) - amount
         for ip, protocol, port in pod.host_ports:
             self.ports.get((protocol, port), set()).discard(ip)
-        self.pods.remove(pod.key)
+        self.pods.remove(pod)
         self.version += 1
 
 
@@ -144,11 +154,27 @@ class PodInfo:
     req_scalar: dict[str, int] = field(default_factory=dict)
     nz_cpu: int = DEFAULT_MILLI_CPU_REQUEST
     nz_mem: int = DEFAULT_MEMORY_REQUEST
-    node_selector: dict[str, str] = field(default_factory=dict)
     tolerations: tuple[Toleration, ...] = ()
     #: (host IP, protocol, port) for every container port with a hostPort.
     host_ports: tuple[tuple[str, str, int], ...] = ()
-    #: Plugin-specific extras a later plugin may need (affinity terms ...), as parsed.
+    labels: dict[str, str] = field(default_factory=dict)
+    #: Being deleted: spreading does not count it.
+    terminating: bool = False
+    #: nodeSelector AND required node affinity, compiled.
+    node_match: terms.NodeSelectorMatch = terms.MATCH_ANY
+    #: Preferred node affinity: (weight, term).
+    node_preferences: tuple[tuple[int, terms.NodeTerm], ...] = ()
+    pod_affinity: terms.PodAffinityRules | None = None
+    #: The pod's own topologySpreadConstraints, compiled.
+    spread: tuple[terms.SpreadConstraint, ...] = ()
+    #: kube-scheduler's default spreading (by hostname and zone) when ``spread`` is empty
+    #: and a ReplicaSet selects the pod.
+    default_spread: tuple[terms.SpreadConstraint, ...] = ()
+    #: Normalised image names of the containers (ImageLocality).
+    images: tuple[str, ...] = ()
+    #: Why the pod cannot be scheduled at all (an unknown PriorityClass); "" when it can.
+    problem: str = ""
+    #: Plugin-specific extras a later plugin may need, as parsed.
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -169,6 +195,37 @@ class Scope(StrEnum):
     CLUSTER = "cluster"
 
 
+class DomainRule(NamedTuple):
+    """A filter answer that depends only on the node's value of one topology key:
+    rejected with ``missing`` when the node lacks the key, with ``bad_status`` when its
+    value is in ``bad``, with ``allowed_status`` when ``allowed`` is given and lacks it.
+
+    CLUSTER filters that can say their answer this way (``rules(pod)``) let the cycle
+    check a node with a few set lookups instead of a call per node and plugin.
+    """
+
+    key: str
+    missing: Status | None = None
+    bad: AbstractSet[str] = frozenset()
+    bad_status: Status | None = None
+    allowed: AbstractSet[str] | None = None
+    allowed_status: Status | None = None
+
+
+def check_rules(rules: Sequence[DomainRule], labels: dict[str, str]) -> Status | None:
+    for rule in rules:
+        value = labels.get(rule.key)
+        if value is None:
+            if rule.missing is not None:
+                return rule.missing
+            continue
+        if value in rule.bad:
+            return rule.bad_status
+        if rule.allowed is not None and value not in rule.allowed:
+            return rule.allowed_status
+    return None
+
+
 class FilterPlugin(Protocol):
     """Filter: can the pod run on the node? ``None`` means yes."""
 
@@ -184,6 +241,12 @@ class FilterPlugin(Protocol):
         ...
 
     def filter(self, pod: PodInfo, node: NodeInfo) -> Status | None: ...
+
+
+class RuleFilterPlugin(FilterPlugin, Protocol):
+    """A CLUSTER filter whose answer for a node is a list of ``DomainRule``s."""
+
+    def rules(self, pod: PodInfo) -> list[DomainRule]: ...
 
 
 class ScorePlugin(Protocol):
@@ -234,3 +297,10 @@ def fit_error(num_nodes: int, statuses: Sequence[Status]) -> str:
     if parts:
         message += f" {', '.join(parts)}."
     return message
+
+
+def normalized_image(image: str) -> str:
+    """``imagelocality.normalizedImageName``: an image with no tag gets ``:latest``."""
+    if "@" in image or image.rfind(":") > image.rfind("/"):
+        return image
+    return image + ":latest"

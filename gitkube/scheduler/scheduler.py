@@ -21,6 +21,7 @@ from gitkube.scheduler import cycle, framework
 SOURCE = "scheduler"
 CONDITION = "PodScheduled"
 UNSCHEDULABLE = "Unschedulable"
+SCHEDULED = "Scheduled"
 
 
 def plan_scheduling(
@@ -52,12 +53,13 @@ def explain(snapshot: Snapshot, pod: core.Pod) -> list[tuple[str, bool, list[str
     the reasons of the first filter that rejects it. A pod already bound is taken off
     its node first, so it does not compete with itself."""
     state = cluster_mod.build(snapshot)
-    info = cluster_mod.pod_info(pod)
+    info = cluster_mod.pod_info(pod, cluster_mod.PodContext.of(snapshot))
     own = state.bound.get(info.key)
     if own is not None:
-        node = state.by_name[own.node_name]
-        node.remove_pod(own)
+        state.forget(own)
     scheduler = cycle.Scheduler(state)
+    if info.problem:
+        return [(node.name, False, [info.problem]) for node in state.nodes]
     return [
         (node.name, status is None, list(status.reasons) if status else [])
         for node, status in scheduler.filter_all(info)
@@ -66,11 +68,16 @@ def explain(snapshot: Snapshot, pod: core.Pod) -> list[tuple[str, bool, list[str
 
 def _bind(queued: cluster_mod.QueuedPod, node: framework.NodeInfo, score: int, now: str) -> Action:
     pod = queued.pod
-    bound = _updated(pod, core.PodCondition(type=CONDITION, status="True"), now, node=node.name)
     reason = (
         f"fits {node.name} (cpu {format_cpu(node.req_cpu)}/{format_cpu(node.alloc_cpu)}, "
         f"memory {format_memory(node.req_mem)}/{format_memory(node.alloc_mem)}; score {score})"
     )
+    # The placement's reason stays on the pod, so ``describe`` can say why it is there.
+    scheduled = core.PodCondition(
+        type=CONDITION, status="True", reason=SCHEDULED,
+        message=f"Successfully assigned {pod.namespace}/{pod.name} to {node.name}: {reason}",
+    )
+    bound = _updated(pod, scheduled, now, node=node.name)
     return Action(
         ActionKind.BIND,
         ObjectRef.of(pod),

@@ -7,7 +7,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from gitkube import clock as clocks
-from gitkube.api import core
+from gitkube.api import affinity as api_affinity
+from gitkube.api import apps, core, meta, scheduling, selectors
 from gitkube.api import node as node_api
 from gitkube.api.meta import KubeObject, ObjectMeta
 from gitkube.controllers.snapshot import Snapshot, Stored
@@ -26,6 +27,7 @@ def node(
     unschedulable: bool = False,
     ready: str | None = "True",
     extended: Mapping[str, str] | None = None,
+    images: Mapping[str, int] | None = None,
 ) -> node_api.Node:
     allocatable = {"cpu": cpu, "memory": memory, **(extended or {})}
     if pods is not None:
@@ -38,7 +40,9 @@ def node(
             unschedulable=unschedulable,
         ),
         status=node_api.NodeStatus(
-            capacity=allocatable, allocatable=allocatable, conditions=conditions
+            capacity=allocatable, allocatable=allocatable, conditions=conditions,
+            images=[node_api.ContainerImage(names=[name], size_bytes=size)
+                    for name, size in (images or {}).items()],
         ),
     )
 
@@ -59,6 +63,12 @@ def pod(
     phase: str = "Pending",
     containers: int = 1,
     namespace: str = "default",
+    labels: Mapping[str, str] | None = None,
+    affinity: Mapping[str, Any] | None = None,
+    spread: Iterable[Mapping[str, Any]] = (),
+    priority_class: str | None = None,
+    image: str = "busybox:1.36",
+    owner: str | None = None,
 ) -> core.Pod:
     requests = {k: v for k, v in (("cpu", cpu), ("memory", memory)) if v is not None}
     requests.update(extended or {})
@@ -70,7 +80,7 @@ def pod(
     container_list = [
         core.Container(
             name=f"c{i}",
-            image="busybox:1.36",
+            image=image,
             resources=core.ResourceRequirements(requests=dict(requests), limits=dict(limits or {})),
             ports=ports if i == 0 else [],
         )
@@ -80,7 +90,11 @@ def pod(
         metadata=ObjectMeta(
             name=name,
             namespace=namespace,
+            labels=dict(labels or {}),
             creation_timestamp=clocks.format_time(START + dt.timedelta(seconds=created)),
+            owner_references=[] if owner is None else [meta.OwnerReference(
+                api_version="apps/v1", kind="ReplicaSet", name=owner, uid=owner,
+                controller=True)],
         ),
         spec=core.PodSpec(
             containers=container_list,
@@ -88,6 +102,10 @@ def pod(
             node_selector=dict(node_selector or {}),
             tolerations=[core.Toleration(**t) for t in tolerations],
             priority=priority,
+            priority_class_name=priority_class,
+            affinity=None if affinity is None else api_affinity.Affinity.model_validate(affinity),
+            topology_spread_constraints=[
+                api_affinity.TopologySpreadConstraint.model_validate(c) for c in spread],
         ),
         status=core.PodStatus(phase=phase),  # type: ignore[arg-type]
     )
@@ -96,3 +114,25 @@ def pod(
 def snapshot(*objects: KubeObject, revision: int = 10) -> Snapshot:
     stored = {obj.key: Stored(obj, mod_revision=revision) for obj in objects}
     return Snapshot(revision=revision, objects=stored)
+
+
+def replica_set(name: str, match_labels: Mapping[str, str], namespace: str = "default"
+                ) -> apps.ReplicaSet:
+    """A ReplicaSet selecting ``match_labels`` (its pods get kube-scheduler's default spread)."""
+    return apps.ReplicaSet(
+        metadata=ObjectMeta(name=name, namespace=namespace, uid=name),
+        spec=apps.ReplicaSetSpec(
+            replicas=0,
+            selector=selectors.LabelSelector(match_labels=dict(match_labels)),
+            template=core.PodTemplateSpec(
+                metadata=core.PodTemplateMeta(labels=dict(match_labels)),
+                spec=core.PodSpec(containers=[core.Container(name="c", image="busybox:1.36")]),
+            ),
+        ),
+    )
+
+
+def priority_class(name: str, value: int, *, global_default: bool = False
+                   ) -> scheduling.PriorityClass:
+    return scheduling.PriorityClass(metadata=ObjectMeta(name=name), value=value,
+                                    global_default=global_default)

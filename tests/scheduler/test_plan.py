@@ -40,7 +40,10 @@ def test_bind_action_carries_the_bound_pod() -> None:
     manifest = action.obj.to_dict()
     assert manifest["spec"]["nodeName"] == "n1"
     assert manifest["status"]["conditions"] == [{
-        "type": "PodScheduled", "status": "True", "lastTransitionTime": "2026-01-01T00:00:00Z",
+        "type": "PodScheduled", "status": "True", "reason": "Scheduled",
+        "message": "Successfully assigned default/web to n1: fits n1 (cpu 350m/2, "
+                   "memory 384Mi/4Gi; score 90)",
+        "lastTransitionTime": "2026-01-01T00:00:00Z",
     }]
     stored = snap.objects["/registry/pods/default/web"].obj.to_dict()
     assert "nodeName" not in stored["spec"], "the stored pod must not be changed"
@@ -80,9 +83,10 @@ def test_unschedulable_then_bound_moves_the_transition_time() -> None:
     [bind] = plan_scheduling(grown, clock)
     assert bind.kind is ActionKind.BIND
     assert bind.obj is not None
-    assert bind.obj.to_dict()["status"]["conditions"] == [{
-        "type": "PodScheduled", "status": "True", "lastTransitionTime": "2026-01-01T00:01:00Z",
-    }]
+    [condition] = bind.obj.to_dict()["status"]["conditions"]
+    assert (condition["status"], condition["reason"], condition["lastTransitionTime"]) == (
+        "True", "Scheduled", "2026-01-01T00:01:00Z")
+    assert condition["message"].startswith("Successfully assigned default/big to n1: fits n1")
 
 
 @pytest.mark.parametrize(

@@ -2,8 +2,10 @@
 
 ``DEFAULT.filters`` run in kube-scheduler's default profile order (the cheap,
 static checks first); ``DEFAULT.scores`` carry their Kubernetes weights on the
-class. Adding a plugin is writing its module and naming its class here: the
-framework caches its answers by its ``scope`` and ``signature``.
+class: TaintToleration 3, NodeAffinity 2, NodeResourcesFit 1, PodTopologySpread 2,
+InterPodAffinity 2, NodeResourcesBalancedAllocation 1, ImageLocality 1. Adding a
+plugin is writing its module and naming its class here: the framework caches its
+answers by its ``scope`` and ``signature``.
 """
 
 from __future__ import annotations
@@ -13,11 +15,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from gitkube.scheduler.plugins import (
+    imagelocality,
+    interpodaffinity,
     nodeaffinity,
     nodename,
     nodeports,
     noderesources,
     nodeunschedulable,
+    podtopologyspread,
     tainttoleration,
 )
 
@@ -40,10 +45,16 @@ DEFAULT = Profile(
         nodeaffinity.NodeAffinity,
         nodeports.NodePorts,
         noderesources.Fit,
+        podtopologyspread.PodTopologySpread,
+        interpodaffinity.InterPodAffinity,
     ),
     scores=(
         tainttoleration.PreferNoSchedule,
+        nodeaffinity.PreferredNodeAffinity,
         noderesources.LeastAllocated,
+        podtopologyspread.SpreadScore,
+        interpodaffinity.PreferredInterPodAffinity,
         noderesources.BalancedAllocation,
+        imagelocality.ImageLocality,
     ),
 )
