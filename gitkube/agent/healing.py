@@ -1,0 +1,158 @@
+"""Node-local healing, decided: restart back-off, probe thresholds, what observe reports.
+
+Pure functions and plain records, no podman and no clock of their own: the
+supervisor (``supervisor.py``) feeds them what it saw and the time, then acts.
+They follow kubelet:
+
+- restart policy: Always restarts every exit, OnFailure only a non-zero exit, Never none;
+- CrashLoopBackOff: the first exit is restarted at once, then each restart waits
+  10 s, 20 s, 40 s ... up to 300 s after the exit; a container that ran for 10 minutes
+  starts the schedule again (kubelet's back-off entry expires after twice its maximum);
+- probes: a result changes only after ``successThreshold`` successes or
+  ``failureThreshold`` failures in a row; liveness starts out passing, readiness
+  failing; liveness and readiness wait until a startup probe has passed.
+
+A container's record lives in ``health.json`` under its pod uid and name; ``merge``
+lays the records over what the runtime reports, which is how restart counts, the last
+termination and readiness reach the control plane.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import protocol
+
+BACKOFF_INITIAL = 10.0
+BACKOFF_MAX = 300.0
+#: A container that ran this long before it exited restarts without delay.
+BACKOFF_RESET_AFTER = 2 * BACKOFF_MAX
+
+PROBES = ("startupProbe", "livenessProbe", "readinessProbe")
+
+Record = dict[str, Any]
+Health = dict[str, dict[str, Record]]
+
+
+def should_restart(policy: str, exit_code: int) -> bool:
+    """Whether kubelet restarts a container that exited with ``exit_code`` under ``policy``."""
+    if policy == "Never":
+        return False
+    return policy == "Always" or exit_code != 0
+
+
+def restart_delay(backoff: float | None, ran_for: float) -> tuple[float, float]:
+    """``(wait after the exit, back-off to keep)`` for a container about to be restarted.
+
+    ``backoff`` is what the previous restart left (None: never restarted), ``ran_for`` how
+    long the run that just ended lasted.
+    """
+    if backoff is None or ran_for >= BACKOFF_RESET_AFTER:
+        return 0.0, BACKOFF_INITIAL
+    return backoff, min(backoff * 2, BACKOFF_MAX)
+
+
+def new_run(record: Record, run_id: str, spec: protocol.ContainerRun) -> None:
+    """A container (re)started: its probes start from scratch."""
+    record["run"] = run_id
+    record["started"] = "startupProbe" not in spec
+    record["ready"] = False
+    record["probes"] = {}
+    record.pop("waiting", None)
+
+
+def probe_due(record: Record, kind: str, probe: protocol.ProbeRun, started_at: float,
+              now: float) -> bool:
+    """Whether ``kind``'s probe should run now (initial delay passed, one period since last)."""
+    if kind != "startupProbe" and not record.get("started", True):
+        return False
+    if kind == "startupProbe" and record.get("started", True):
+        return False
+    if now < started_at + int(probe.get("initialDelaySeconds", 0)):
+        return False
+    state = record.get("probes", {}).get(kind, {})
+    if "last" not in state:
+        return True  # the first probe runs as soon as the initial delay is over
+    return now >= float(state["last"]) + int(probe.get("periodSeconds", 10))
+
+
+def record_probe(record: Record, kind: str, probe: protocol.ProbeRun, ok: bool, output: str,
+                 now: float) -> str | None:
+    """Count one result; answers "kill" when the container must be restarted, else None."""
+    states = record.setdefault("probes", {})
+    state = states.setdefault(kind, {"successes": 0, "failures": 0})
+    state["last"] = now
+    state["output"] = output[-300:]
+    if ok:
+        state["successes"] = int(state.get("successes", 0)) + 1
+        state["failures"] = 0
+    else:
+        state["failures"] = int(state.get("failures", 0)) + 1
+        state["successes"] = 0
+    passed = state["successes"] >= int(probe.get("successThreshold", 1))
+    failed = state["failures"] >= int(probe.get("failureThreshold", 3))
+    if kind == "readinessProbe":
+        if passed:
+            record["ready"] = True
+        elif failed:
+            record["ready"] = False
+        return None
+    if kind == "startupProbe" and passed:
+        record["started"] = True
+        return None
+    return "kill" if failed else None
+
+
+def probe_of(spec: protocol.ContainerRun, kind: str) -> protocol.ProbeRun | None:
+    if kind == "startupProbe":
+        return spec.get("startupProbe")
+    if kind == "livenessProbe":
+        return spec.get("livenessProbe")
+    return spec.get("readinessProbe")
+
+
+def is_ready(record: Record, spec: protocol.ContainerRun) -> bool:
+    """Ready: started, and the readiness probe passed (no readiness probe: started is enough)."""
+    if not record.get("started", True):
+        return False
+    return bool(record.get("ready")) if "readinessProbe" in spec else True
+
+
+def merge(
+    pods: list[protocol.PodReport], desired: list[protocol.PodRun], health: Health
+) -> None:
+    """Lay the supervisor's records over the runtime's reports (in place)."""
+    specs = {
+        (pod.get("uid", ""), c.get("name", "")): c
+        for pod in desired for c in pod.get("containers", [])
+    }
+    for pod in pods:
+        records = health.get(pod.get("uid", ""), {})
+        for container in pod.get("containers", []):
+            name = container.get("name", "")
+            spec = specs.get((pod.get("uid", ""), name), protocol.ContainerRun())
+            record = records.get(name)
+            if record is None or record.get("hash") != pod.get("hash"):
+                if container.get("state") == "running" and _probed(spec):
+                    container["ready"] = False  # no probe has passed yet
+                continue
+            container["restartCount"] = int(record.get("restartCount", 0))
+            if record.get("lastState"):
+                container["lastState"] = record["lastState"]
+            if container.get("state") == "running":
+                current = record.get("run") == run_id(container)
+                container["ready"] = current and is_ready(record, spec)
+                if "startupProbe" in spec:
+                    container["started"] = current and bool(record.get("started"))
+            elif record.get("waiting") and container.get("state") == "waiting":
+                container["reason"] = str(record["waiting"].get("reason", "CrashLoopBackOff"))
+                container["message"] = str(record["waiting"].get("message", ""))
+
+
+def run_id(container: protocol.ContainerReport) -> str:
+    """One run of one container: its id and when it started."""
+    return f"{container.get('containerID', '')}@{container.get('startedAt', '')}"
+
+
+def _probed(spec: protocol.ContainerRun) -> bool:
+    return "readinessProbe" in spec or "startupProbe" in spec

@@ -1,0 +1,351 @@
+"""The node-resident supervisor: kubelet's restart and probe loop, without the control plane.
+
+Started by the agent (``ensure``) and then on its own: ``python3 -m <agent> supervise
+STATE_DIR`` runs detached (its own session, no inherited stdin/stdout/stderr, so an
+SSH channel closes as soon as the agent answers), one per cluster and node, guarded
+by an flock on ``supervisor.lock`` and named in ``supervisor.pid`` (``kill $(cat
+supervisor.pid)`` stops it). Every request that finds it gone starts it again.
+
+Once a second it reads ``desired.json`` (the pods of the last converge), lists the
+cluster's containers, and, under the agent's lock so that it never races a converge:
+
+- restarts exited containers per restartPolicy with CrashLoopBackOff (``healing``),
+  recording restart counts and the last termination (exit code, reason, OOMKilled);
+- runs due probes (``probing``) outside the lock, then kills a container whose
+  liveness or startup probe failed (it is restarted like any exited container);
+- writes ``health.json``, which ``observe`` lays over the runtime's report.
+
+It leaves when nothing is desired any more, when its state directory (or the podman
+storage it was given) is gone, or on SIGTERM. Containers missing altogether are not
+its business: the next converge recreates them (and the control plane's plan calls
+that drift).
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import contextlib
+import datetime
+import fcntl
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from . import healing, podman, probing, protocol, state
+
+TICK_SECONDS = 1.0
+PID_FILE = "supervisor.pid"
+LOCK_FILE = "supervisor.lock"
+LOG_FILE = "supervisor.log"
+LOG_MAX_BYTES = 1 << 20
+PROBE_WORKERS = 8
+START_TIMEOUT = 5.0
+
+Clock = Callable[[], float]
+#: A probe to run: (pod uid, container spec, probe kind, probe, container, pod).
+Due = tuple[str, protocol.ContainerRun, str, protocol.ProbeRun, protocol.ContainerReport,
+            protocol.PodReport]
+
+
+class Supervisor:
+    """One node's healing for one cluster; ``tick()`` is one look at the node."""
+
+    def __init__(self, node_state: state.StateDir, runtime: podman.PodmanRuntime, cluster: str,
+                 *, now: Clock = time.time, log: Callable[[str], None] = lambda _m: None) -> None:
+        self.state = node_state
+        self.rt = runtime
+        self.cluster = cluster
+        self.now = now
+        self.log = log
+
+    def tick(self) -> bool:
+        """Restart, probe, record; False when nothing is desired (the supervisor may leave)."""
+        with self.state.lock():
+            desired = self.state.read_desired()
+            if not desired:
+                return False
+            health = self.state.read_health()
+            before = json.dumps(health, sort_keys=True)
+            due = self._restart_and_find_probes(desired, health)
+        results = self._run_probes(due)
+        with self.state.lock():
+            current = {p.get("uid"): p.get("hash") for p in self.state.read_desired()}
+            for (uid, spec, kind, probe, container, pod), (ok, output) in zip(
+                    due, results, strict=True):
+                if current.get(uid) != pod.get("hash"):
+                    continue  # replaced or removed meanwhile
+                record = health.get(uid, {}).get(spec.get("name", ""))
+                if record is None or record.get("run") != healing.run_id(container):
+                    continue
+                verdict = healing.record_probe(record, kind, probe, ok, output, self.now())
+                if verdict == "kill":
+                    self._kill(pod, spec, container, record, kind, output)
+            if json.dumps(health, sort_keys=True) != before:
+                self.state.write_health(health)
+        return True
+
+    # -- restarts -----------------------------------------------------------------------------
+
+    def _restart_and_find_probes(
+        self, desired: list[protocol.PodRun], health: healing.Health,
+    ) -> list[Due]:
+        reported = {pod["uid"]: pod for pod in self.rt.list_pods(self.cluster, details=False)}
+        now = self.now()
+        due: list[Due] = []
+        for want in desired:
+            uid = want.get("uid", "")
+            have = reported.get(uid)
+            if have is None or have.get("hash") != want.get("hash"):
+                continue
+            records = health.setdefault(uid, {})
+            present = {c.get("name"): c for c in have.get("containers", [])}
+            for spec in want.get("containers", []):
+                container = present.get(spec.get("name"))
+                if container is None or not container.get("containerID"):
+                    continue
+                record = records.get(spec.get("name", ""))
+                if record is None or record.get("hash") != want.get("hash"):
+                    record = records[spec.get("name", "")] = {
+                        "hash": want.get("hash"), "restartCount": 0}
+                if container.get("state") != "running":
+                    if "exitCode" in container:  # exited; "created" is the converge's business
+                        self._maybe_restart(want, spec, container, record, now)
+                    continue
+                if record.get("run") != healing.run_id(container):
+                    healing.new_run(record, healing.run_id(container), spec)
+                started = _unix(container.get("startedAt")) or now
+                for kind in healing.PROBES:
+                    probe = healing.probe_of(spec, kind)
+                    if probe and healing.probe_due(record, kind, probe, started, now):
+                        due.append((uid, spec, kind, probe, container, have))
+        for uid in [uid for uid in health if uid not in {p.get("uid") for p in desired}]:
+            del health[uid]
+        return due
+
+    def _maybe_restart(self, pod: protocol.PodRun, spec: protocol.ContainerRun,
+                       container: protocol.ContainerReport, record: healing.Record,
+                       now: float) -> None:
+        code = int(container.get("exitCode", 0))
+        if not healing.should_restart(pod.get("restartPolicy", "Always"), code):
+            record.pop("waiting", None)
+            return
+        finished = _unix(container.get("finishedAt")) or now
+        started = _unix(container.get("startedAt")) or finished
+        wait, backoff = healing.restart_delay(record.get("backoff"), finished - started)
+        name = f"{runtime_key(pod)}/{spec.get('name')}"
+        if now < finished + wait:
+            record["waiting"] = {
+                "reason": "CrashLoopBackOff",
+                "message": f"back-off {wait:g}s restarting failed container {name}",
+            }
+            return
+        cid = container.get("containerID", "")
+        oom = self.rt.was_oom_killed(cid)
+        killed = record.pop("killedBy", None)
+        last: dict[str, Any] = {
+            "exitCode": code,
+            "reason": "OOMKilled" if oom else ("Completed" if code == 0 else "Error"),
+            "containerID": cid,
+        }
+        if container.get("startedAt"):
+            last["startedAt"] = container.get("startedAt")
+        if container.get("finishedAt"):
+            last["finishedAt"] = container.get("finishedAt")
+        if killed:
+            last["message"] = killed
+        record["lastState"] = last
+        record["restartCount"] = int(record.get("restartCount", 0)) + 1
+        record["backoff"] = backoff
+        record["run"] = ""
+        record.pop("waiting", None)
+        try:
+            self.rt.start_container(cid)
+        except Exception as exc:  # the next tick tries again, after the back-off
+            record["waiting"] = {"reason": "RunContainerError", "message": str(exc)}
+            self.log(f"could not restart {name}: {exc}")
+            return
+        self.log(f"restarted {name} (exit code {code}, restart {record['restartCount']})")
+
+    def _kill(self, pod: protocol.PodReport, spec: protocol.ContainerRun,
+              container: protocol.ContainerReport, record: healing.Record, kind: str,
+              output: str) -> None:
+        what = "liveness" if kind == "livenessProbe" else "startup"
+        record["killedBy"] = f"{what} probe failed: {output}"[:500]
+        record["ready"] = False
+        name = f"{runtime_key(pod)}/{spec.get('name')}"
+        self.log(f"{name} failed its {what} probe ({output}); killing it")
+        try:
+            self.rt.stop_container(container.get("containerID", ""),
+                                   int(pod.get("terminationGracePeriodSeconds", 30)))
+        except Exception as exc:
+            self.log(f"could not stop {name}: {exc}")
+
+    # -- probes -------------------------------------------------------------------------------
+
+    def _run_probes(self, due: list[Due]) -> list[tuple[bool, str]]:
+        if not due:
+            return []
+        network = [c.get("containerID", "") for _, _, _, p, c, _ in due
+                   if p.get("handler") != "exec"]
+        pids = self.rt.container_pids(network) if network else {}
+
+        def run(item: Due) -> tuple[bool, str]:
+            _, _, _, probe, container, pod = item
+            cid = container.get("containerID", "")
+            if probe.get("handler") == "exec":
+                return self.rt.exec_probe(cid, probe.get("command", []),
+                                          float(probe.get("timeoutSeconds", 1)))
+            return probing.run_network_probe(probe, pids.get(cid, 0), pod.get("podIP", ""))
+
+        with concurrent.futures.ThreadPoolExecutor(min(PROBE_WORKERS, len(due))) as pool:
+            return list(pool.map(run, due))
+
+
+def runtime_key(pod: protocol.PodRun | protocol.PodReport) -> str:
+    return f"{pod.get('namespace', 'default')}/{pod.get('name', '?')}"
+
+
+def _unix(text: str | None) -> float | None:
+    if not text:
+        return None
+    try:
+        return datetime.datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
+
+
+# -- the process ------------------------------------------------------------------------------
+
+
+def ensure(state_dir: Path) -> None:
+    """Start the supervisor of ``state_dir`` unless it runs (current agent version) already."""
+    lock = state_dir / LOCK_FILE
+    if _lock_held(lock):
+        running = read_pid(state_dir)
+        if running is None or running[1] == probing.package_root():
+            return
+        # An older agent's supervisor: ask it to leave, then start this version's.
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(running[0], signal.SIGTERM)
+        deadline = time.monotonic() + 5
+        while _lock_held(lock) and time.monotonic() < deadline:
+            time.sleep(0.05)
+    subprocess.run(
+        [sys.executable, "-m", probing.PACKAGE, "supervise", "--detach", str(state_dir)],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env=probing.child_env(), cwd="/", timeout=30, check=False,
+    )
+    # Answer only once it runs, so whoever asked can find its pid.
+    deadline = time.monotonic() + START_TIMEOUT
+    while not (_lock_held(lock) and read_pid(state_dir)) and time.monotonic() < deadline:
+        time.sleep(0.02)
+
+
+def detach(state_dir: Path) -> int:
+    """Start the supervisor in a session of its own and return at once (no zombie left)."""
+    subprocess.Popen(
+        [sys.executable, "-m", probing.PACKAGE, "supervise", str(state_dir)],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        start_new_session=True, close_fds=True, cwd="/", env=probing.child_env(),
+    )
+    return 0
+
+
+def read_pid(state_dir: Path) -> tuple[int, str] | None:
+    """(pid, agent package root) of the supervisor, from its pid file."""
+    try:
+        lines = (state_dir / PID_FILE).read_text().splitlines()
+        return int(lines[0]), lines[1] if len(lines) > 1 else ""
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def stop(state_dir: Path, timeout: float = 10.0) -> bool:
+    """SIGTERM the supervisor of ``state_dir`` and wait for it to leave; False if none ran."""
+    running = read_pid(state_dir)
+    if running is None or not _lock_held(state_dir / LOCK_FILE):
+        return False
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(running[0], signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while _lock_held(state_dir / LOCK_FILE) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return True
+
+
+def serve(state_dir: Path) -> int:
+    """The supervisor's life: hold the lock, tick until there is nothing left to do."""
+    node_state = state.StateDir(state_dir)
+    if not state_dir.is_dir():
+        return 0
+    fd = os.open(state_dir / LOCK_FILE, os.O_CREAT | os.O_RDWR, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        return 0  # another supervisor has this node
+    stopping: list[int] = []
+    signal.signal(signal.SIGTERM, lambda signum, _frame: stopping.append(signum))
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    (state_dir / PID_FILE).write_text(f"{os.getpid()}\n{probing.package_root()}\n")
+    log = _logger(state_dir)
+    log("supervisor started")
+    try:
+        config = node_state.read_runtime()
+        runtime = podman.PodmanRuntime(config.get("runtime", {}), state_dir,
+                                       node=str(config.get("node", "this node")))
+        supervisor = Supervisor(node_state, runtime, str(config.get("cluster", "")), log=log)
+        root = str(config.get("runtime", {}).get("root") or "")
+        # A storage that is gone (a test's, a node reset by hand) has nothing left to heal.
+        while not stopping and (state_dir / "desired.json").exists() and (
+                not root or Path(root).is_dir()):
+            began = time.monotonic()
+            try:
+                if not supervisor.tick():
+                    break
+            except Exception:
+                log("tick failed:\n" + traceback.format_exc())
+            time.sleep(max(0.05, TICK_SECONDS - (time.monotonic() - began)))
+    finally:
+        log("supervisor leaving")
+        with contextlib.suppress(OSError):
+            running = read_pid(state_dir)
+            if running is not None and running[0] == os.getpid():
+                (state_dir / PID_FILE).unlink()
+        os.close(fd)
+    return 0
+
+
+def _lock_held(lock: Path) -> bool:
+    try:
+        fd = os.open(lock, os.O_RDWR)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return True
+    finally:
+        os.close(fd)
+    return False
+
+
+def _logger(state_dir: Path) -> Callable[[str], None]:
+    path = state_dir / LOG_FILE
+    with contextlib.suppress(OSError):
+        if path.stat().st_size > LOG_MAX_BYTES:
+            path.replace(path.with_suffix(".log.1"))
+
+    def log(message: str) -> None:
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        with contextlib.suppress(OSError), path.open("a", encoding="utf-8") as out:
+            out.write(f"{stamp} {message}\n")
+
+    return log
