@@ -1,0 +1,106 @@
+"""The cluster's own settings, kept in the repository's git config (``gitkube.*``).
+
+Read by the engine (which branch, where the store lives, whether a force-pushed
+branch may be applied, which keys must sign) and by the push hooks (the same
+policy, enforced before a ref moves). Git config rather than a file in the tree
+because a policy that lives in the tree could be changed by the very push it is
+meant to judge; git config is written only by whoever administers the
+repository (``git config gitkube.allowedSigners /etc/gitkube/allowed_signers``)::
+
+    [gitkube]
+        branch = main                    # the branch the cluster runs
+        state = /var/lib/gitkube/demo    # store and locks (default: <git dir>/gitkube)
+        allowForcePush = false           # hooks refuse non-fast-forward pushes; the engine
+                                         # refuses to apply a branch that was rewritten
+        allowBranchDeletion = false      # hooks refuse deleting branches
+        allowedSigners = /etc/gitkube/allowed_signers   # every new commit must be signed
+        pathSigners = prod/ /etc/gitkube/prod_signers    # (repeatable) who may change prod/
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import subprocess
+from pathlib import Path
+
+from gitkube.source import plumbing
+
+DEFAULT_BRANCH = "main"
+STATE_DIR_NAME = "gitkube"
+
+
+@dataclasses.dataclass(frozen=True)
+class PathRule:
+    """Commits that change files under ``prefix`` must be signed by a key of ``signers``."""
+
+    prefix: str
+    signers: Path
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    branch: str = DEFAULT_BRANCH
+    state: Path | None = None
+    allow_force_push: bool = False
+    allow_branch_deletion: bool = False
+    allowed_signers: Path | None = None
+    path_signers: tuple[PathRule, ...] = ()
+
+    @property
+    def signing_required(self) -> bool:
+        return self.allowed_signers is not None or bool(self.path_signers)
+
+
+def read_settings(repo: Path) -> Settings:
+    """The ``gitkube.*`` settings of ``repo`` (one ``git config`` call)."""
+    env = plumbing.environment(GIT_CEILING_DIRECTORIES=str(repo.resolve().parent))
+    done = subprocess.run(["git", "-C", str(repo), "config", "--null", "--get-regexp",
+                           r"^gitkube\."], capture_output=True, env=env, check=False)
+    values: dict[str, list[str]] = {}
+    for record in done.stdout.decode("utf-8", "replace").split("\0"):
+        if not record:
+            continue
+        name, _, value = record.partition("\n")
+        values.setdefault(name.lower(), []).append(value)
+
+    def last(name: str) -> str:
+        found = values.get(f"gitkube.{name.lower()}")
+        return found[-1].strip() if found else ""
+
+    rules = []
+    for value in values.get("gitkube.pathsigners", []):
+        prefix, _, file = value.strip().partition(" ")
+        if prefix and file.strip():
+            rules.append(PathRule(prefix.strip(), _path(repo, file.strip())))
+    return Settings(
+        branch=last("branch") or DEFAULT_BRANCH,
+        state=_path(repo, last("state")) if last("state") else None,
+        allow_force_push=_true(last("allowForcePush")),
+        allow_branch_deletion=_true(last("allowBranchDeletion")),
+        allowed_signers=_path(repo, last("allowedSigners")) if last("allowedSigners") else None,
+        path_signers=tuple(rules),
+    )
+
+
+def state_dir(repo: Path, settings: Settings | None = None) -> Path:
+    """Where the cluster's store, locks and daemon wake-up live."""
+    chosen = (settings or read_settings(repo)).state
+    return chosen if chosen is not None else git_dir(repo) / STATE_DIR_NAME
+
+
+def git_dir(repo: Path) -> Path:
+    dot_git = repo / ".git"
+    if dot_git.is_dir():
+        return dot_git
+    if dot_git.is_file():  # a worktree: "gitdir: <path>"
+        return Path(dot_git.read_text().split(":", 1)[1].strip())
+    return repo
+
+
+def _path(repo: Path, value: str) -> Path:
+    path = Path(value).expanduser()
+    return path if path.is_absolute() else (repo / path).resolve()
+
+
+def _true(value: str) -> bool:
+    return value.lower() in ("true", "yes", "on", "1")

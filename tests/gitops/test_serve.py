@@ -1,0 +1,79 @@
+"""`gitkube serve --follow URL` and `gitkube status --watch`, on clusters without nodes."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from rich.console import Console
+
+from gitkube import clock, engine
+from gitkube.cli import commands, watch
+from tests.gitops.harness import LocalRepo
+
+
+def config_map(value: str) -> dict[str, object]:
+    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "app"},
+            "data": {"value": value}}
+
+
+def test_serve_follows_a_remote_branch_and_stops_on_sigterm(tmp_path):
+    upstream = LocalRepo(tmp_path / "upstream", "follow", [])
+    upstream.write("app.yaml", config_map("1"))
+    upstream.commit("First")
+    mirror = tmp_path / "mirror.git"
+    gitkube = [sys.executable, "-m", "gitkube"]
+    assert subprocess.run([*gitkube, "init", "--bare", str(mirror)], capture_output=True,
+                          check=False).returncode == 0
+    log = (tmp_path / "serve.log").open("w")
+    daemon = subprocess.Popen(
+        [*gitkube, "--repo", str(mirror), "serve", "--follow", str(upstream.path),
+         "--fetch-interval", "0.2", "--interval", "300"],
+        stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ))
+
+    def value() -> str | None:
+        done = subprocess.run([*gitkube, "--repo", str(mirror), "get", "configmaps", "app",
+                               "-o", "json"], capture_output=True, text=True, check=False)
+        return json.loads(done.stdout)["data"]["value"] if done.returncode == 0 else None
+
+    def until(want: str) -> None:
+        deadline = time.monotonic() + 60  # a bound for a broken daemon, not a measurement
+        while value() != want:
+            assert daemon.poll() is None, (tmp_path / "serve.log").read_text()
+            assert time.monotonic() < deadline, (tmp_path / "serve.log").read_text()
+            time.sleep(0.2)
+
+    try:
+        until("1")
+        upstream.write("app.yaml", config_map("2"))
+        upstream.commit("Second")
+        until("2")
+    finally:
+        daemon.send_signal(signal.SIGTERM)
+        code = daemon.wait(timeout=60)
+        log.close()
+    text = (tmp_path / "serve.log").read_text()
+    assert code == 0, text
+    assert f"following {upstream.path}" in text
+    assert "pass ok (new revision" in text and text.rstrip().endswith("stopped")
+
+
+def test_status_watch_redraws_from_the_store(tmp_path):
+    repo = LocalRepo(tmp_path / "watched", "watched", [])
+    repo.write("app.yaml", config_map("1"))
+    repo.commit("Add app")
+    assert repo.gitkube("reconcile").code == 0
+    out = Console(file=io.StringIO(), width=100, color_system=None)
+    ctx = commands.Context(out=out, err=out, clock=clock.SystemClock(), interactive=False)
+    looks = iter([True, True, False])
+    with engine.Cluster.open(repo.path) as cluster:
+        watch.watch(cluster, ctx, keep_going=lambda: next(looks), poll=0)
+    text = out.file.getvalue()  # type: ignore[attr-defined]
+    assert "Cluster watched" in text
+    assert "Last pass" in text and ", ok," in text
+    assert "Watching; Ctrl-C to stop." in text
