@@ -26,20 +26,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from gitkube import events as events_mod
 from gitkube import fleet as fleet_mod
-from gitkube import ledger
+from gitkube import ledger, plans
 from gitkube.api import keys, registry
 from gitkube.api import node as node_api
 from gitkube.api.inventory import Inventory
 from gitkube.api.meta import KubeObject
 from gitkube.clock import Clock, SystemClock, format_time
-from gitkube.controllers import lowering, podstatus, runner
+from gitkube.controllers import evictions, lowering, podstatus, runner
 from gitkube.controllers.actions import NODE_KINDS, STORE_KINDS, Action, ActionKind
 from gitkube.controllers.snapshot import Snapshot, Stored
 from gitkube.errors import ConfigError, Problem, SourceError, StoreConflict
+from gitkube.source import hooks as source_hooks
 from gitkube.source import init as source_init
-from gitkube.source import locks
+from gitkube.source import locks, signatures
 from gitkube.source import repo as source_repo
+from gitkube.source import settings as source_settings
 from gitkube.source import status as source_status
 from gitkube.store import base as store_base
 from gitkube.store import open_store
@@ -73,7 +76,10 @@ class Plan:
         return [a for a in self.actions if a.kind in kinds]
 
     def to_dict(self) -> dict[str, Any]:
+        """The ``plan -o json`` document; CI bots parse it, so keys are only ever added."""
         return {
+            "apiVersion": plans.API_VERSION,
+            "kind": plans.KIND,
             "cluster": self.cluster,
             "sourceRevision": self.source_revision,
             "attemptedRevision": self.attempted_revision,
@@ -154,13 +160,17 @@ class Cluster:
     """A cluster, at home in its Git repository. See the module docstring."""
 
     def __init__(self, repo_path: Path, state_dir: Path, *, branch: str = "main",
-                 clock: Clock | None = None) -> None:
+                 clock: Clock | None = None,
+                 settings: source_settings.Settings | None = None) -> None:
         self.repo_path = repo_path
         self.state_dir = state_dir
         self.branch = branch
+        #: The repository's ``gitkube.*`` git config: force-push and signing policy.
+        self.settings = settings or source_settings.Settings(branch=branch)
         self.clock: Clock = clock or SystemClock()
-        state_dir.mkdir(parents=True, exist_ok=True)
-        self.source = source_repo.SourceRepo(repo_path)
+        # 0700: the store holds Secret values and the directory may hold the cluster's age key.
+        state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.source = source_repo.SourceRepo(repo_path, state_dir=state_dir)
         self.store: store_base.Store = open_store(state_dir / "store.sqlite")
         self._name: str | None = None
 
@@ -169,11 +179,9 @@ class Cluster:
     def open(cls, repo: Path | None = None, *, state: Path | None = None,
              clock: Clock | None = None) -> Cluster:
         repo_path = find_repository(repo or Path.cwd())
-        git_dir = _git_dir(repo_path)
-        configured = _git_config(repo_path, "gitkube.state")
-        state_dir = state or (Path(configured) if configured else git_dir / "gitkube")
-        branch = _git_config(repo_path, "gitkube.branch") or "main"
-        return cls(repo_path, state_dir, branch=branch, clock=clock)
+        settings = source_settings.read_settings(repo_path)
+        state_dir = state or source_settings.state_dir(repo_path, settings)
+        return cls(repo_path, state_dir, branch=settings.branch, clock=clock, settings=settings)
 
     def close(self) -> None:
         self.store.close()
@@ -214,9 +222,32 @@ class Cluster:
         kv = self.store.get(keys.object_key(plural, namespace if cls.namespaced else "", name))
         return registry.from_stored(kv.value) if kv else None
 
+    def logs(self, pod: KubeObject, container: str, *, tail: int = -1) -> str:
+        """A container's output, from the node the pod is bound to (the agent's ``logs`` op);
+        ``tail`` ≥ 0 keeps only that many last lines."""
+        node_name = getattr(getattr(pod, "spec", None), "node_name", None)
+        inventory = _inventory_of(self._read_source())
+        node = next((n for n in inventory.nodes if n.name == node_name), None)
+        if node is None:
+            raise ConfigError(f"Pod {pod.namespace}/{pod.name} is not on a node of the "
+                              "inventory (not scheduled yet, or its node left); it has no logs.")
+        with fleet_mod.Fleet(inventory) as fleet:
+            answer = fleet.client(node).request("logs", pod_uid=pod.metadata.uid or "",
+                                                container=container, tail=tail)
+        return str(answer.get("logs", ""))
+
     def last_pass(self) -> PassRecord | None:
         kv = self.store.get(keys.PASS_KEY)
         return PassRecord(**kv.value) if kv else None
+
+    def source_record(self) -> dict[str, Any]:
+        """``lastAppliedRevision``, ``lastAttemptedRevision`` and ``lastAttemptedErrors``."""
+        kv = self.store.get(keys.SOURCE_KEY)
+        return dict(kv.value) if kv else {}
+
+    def events(self, *, kind: str = "", name: str = "",
+               namespace: str | None = None) -> list[events_mod.Event]:
+        return events_mod.list_events(self.store, kind=kind, name=name, namespace=namespace)
 
     # ------------------------------------------------------------------ planning
     def plan(self, *, refresh: bool = True) -> Plan:
@@ -243,19 +274,50 @@ class Cluster:
         )
 
     def _read_source(self) -> _Source:
+        """The newest revision when it may be applied; else the last applied one, and why."""
         head = self.source.resolve(self.branch)
         newest = self.source.read_revision(head)
-        if not newest.problems:
-            return _Source(newest, head, [])
         record = self.store.get(keys.SOURCE_KEY)
         last = str(record.value.get("lastAppliedRevision", "")) if record else ""
-        good = self.source.read_revision(last) if last and last != head else None
-        return _Source(good, head, list(newest.problems))
+        problems = list(newest.problems)
+        rewritten = bool(last) and last != head and not self._descends(last, head)
+        if rewritten and not self.settings.allow_force_push:
+            problems.insert(0, Problem(
+                f"branch {self.branch}", 0,
+                f"was rewritten (force-pushed): the applied commit {last[:12]} is not an "
+                f"ancestor of {head[:12]}, so the cluster stays at {last[:12]}. Push a commit "
+                f"that descends from it, or allow rewrites with `git config "
+                f"gitkube.allowForcePush true`."))
+        if self.settings.signing_required and head != last:
+            base = [last] if last and not rewritten else self.source_parents(head)
+            problems.extend(refusal.problem() for refusal in signatures.check_range(
+                self.repo_path, self.settings, head, base))
+        if not problems:
+            return _Source(newest, head, [])
+        good = None
+        if last and last != head:
+            try:
+                good = self.source.read_revision(last)
+            except SourceError:
+                good = None  # the rewritten-away commit is gone (gc): nothing to plan from
+        return _Source(good, head, problems)
+
+    def _descends(self, ancestor: str, descendant: str) -> bool:
+        try:
+            return self.source.is_ancestor(ancestor, descendant)
+        except SourceError:
+            return False
+
+    def source_parents(self, sha: str) -> list[str]:
+        out = subprocess.run(["git", "-C", str(self.repo_path), "rev-parse", f"{sha}^@"],
+                             capture_output=True, text=True, check=False)
+        return out.stdout.split()
 
     def _snapshot(self, source: _Source, inventory: Inventory,
                   reports: dict[str, dict[str, Any]]) -> Snapshot:
         kvs, revision = self.store.range(keys.REGISTRY)
-        objects = {kv.key: Stored(registry.from_stored(kv.value), kv.mod_revision) for kv in kvs}
+        objects = {kv.key: Stored(registry.from_stored(kv.value), kv.mod_revision) for kv in kvs
+                   if not kv.key.startswith(events_mod.PREFIX)}
         desired: dict[str, KubeObject] | None = None
         if source.good is not None:
             desired = {obj.key: obj for obj in source.good.objects}
@@ -263,6 +325,8 @@ class Cluster:
             for inv_node in inventory.nodes:
                 node = node_api.node_from_inventory(inv_node)
                 node.metadata.annotations[podstatus.GRACE_ANNOTATION] = grace
+                node.metadata.annotations[evictions.EVICTION_TIMEOUT_ANNOTATION] = (
+                    f"{inventory.settings.pod_eviction_timeout_seconds:g}")
                 desired[node.key] = node
         return Snapshot(
             revision=revision,
@@ -274,12 +338,15 @@ class Cluster:
         )
 
     # ------------------------------------------------------------------ applying
-    def apply(self, *, progress: ProgressCallback | None = None,
-              wait_for_lock: bool = False) -> PassResult:
+    def apply(self, *, progress: ProgressCallback | None = None, wait_for_lock: bool = False,
+              saved: plans.SavedPlan | None = None) -> PassResult:
+        """One pass under the cluster lock. With ``saved``, only if it is still that plan
+        (``PlanStale`` otherwise, before anything is written)."""
         with locks.cluster_lock(self.state_dir, wait=wait_for_lock):
-            return self._pass(progress or (lambda _p: None))
+            return self._pass(progress or (lambda _p: None), saved)
 
-    def _pass(self, progress: ProgressCallback) -> PassResult:
+    def _pass(self, progress: ProgressCallback, saved: plans.SavedPlan | None = None
+              ) -> PassResult:
         started = self.clock.now()
         began = time.monotonic()
         source = self._read_source()
@@ -290,7 +357,10 @@ class Cluster:
             progress(Progress("observe", f"observing {len(inventory.nodes)} node(s)"))
             observed = fleet.observe()
             plan = self._plan(source, inventory, observed)
+            if saved is not None:
+                plans.check(saved, plan.to_dict())
             errors.extend(plan.unreachable.values())
+            before = self._snapshot(source, inventory, observed.reports)
 
             store_actions = [a for a in plan.actions if a.kind in STORE_KINDS]
             progress(Progress("store", f"writing {len(store_actions)} object change(s)"))
@@ -321,15 +391,28 @@ class Cluster:
 
         progress(Progress("status", "recording status"))
         ready = self._readiness()
-        summary = ledger.summarize(applied, ready=ready, node_errors=converged.errors
-                                   | observed.errors)
-        commit = self._commit_status(source, inventory, applied, ready,
-                                     converged.errors | observed.errors)
+        node_errors = converged.errors | observed.errors
+        moved = rescheduled(before, applied)
+        summary = ledger.summarize(applied, ready=ready, node_errors=node_errors,
+                                   rescheduled=moved)
+        commit = self._commit_status(source, inventory, applied, ready, node_errors, moved)
         finished = self.clock.now()
         result = PassResult(plan=plan, applied=applied, errors=errors, status_commit=commit,
                             started_at=started, finished_at=finished, summary=summary)
         self._record_pass(result, time.monotonic() - began)
+        self._record_events(result, {**observed.reports, **converged.reports}, node_errors)
         return result
+
+    def _record_events(self, result: PassResult, reports: dict[str, dict[str, Any]],
+                       node_errors: dict[str, str]) -> None:
+        found = events_mod.from_actions(result.applied)
+        for node, report in sorted(reports.items()):
+            found.extend(events_mod.from_report(node, report))
+        found.extend(events_mod.from_errors(
+            node_errors, [str(p) for p in result.plan.problems],
+            result.plan.attempted_revision if result.plan.problems else "",
+            result.errors, result.plan.cluster or self.name))
+        events_mod.record(self.store, found, result.finished_at)
 
     def _pods_by_node(self, snapshot: Snapshot,
                       reports: dict[str, dict[str, Any]]) -> dict[str, list[Any]]:
@@ -341,6 +424,9 @@ class Cluster:
             node = pod.spec.node_name
             if node not in by_node or pod.metadata.deletion_timestamp:
                 continue
+            if pod.status.phase in ("Succeeded", "Failed") and not _has_containers(
+                    reports[node], pod.metadata.uid):
+                continue  # finished and gone from the node: never run again (kubelet's rule)
             try:
                 by_node[node].append(lowering.lower_pod(pod, snapshot))
             except lowering.LoweringError:
@@ -384,13 +470,17 @@ class Cluster:
         return out
 
     def _commit_status(self, source: _Source, inventory: Inventory, applied: list[Action],
-                       ready: dict[str, str], node_errors: dict[str, str]) -> str | None:
+                       ready: dict[str, str], node_errors: dict[str, str],
+                       moved: dict[str, int]) -> str | None:
         kvs, _ = self.store.range(keys.REGISTRY)
-        objects = [registry.from_stored(kv.value) for kv in kvs]
+        objects = [registry.from_stored(kv.value) for kv in kvs
+                   if not kv.key.startswith(events_mod.PREFIX)]
         revision = source.good.sha if source.good else source.head
-        files = ledger.status_files(objects, source_revision=revision, cluster=inventory.cluster)
+        files = ledger.status_files(objects, source_revision=revision, cluster=inventory.cluster,
+                                    attempted_revision=source.head,
+                                    attempted_errors=[str(p) for p in source.problems])
         message = ledger.commit_message(applied, source_revision=revision, ready=ready,
-                                        node_errors=node_errors)
+                                        node_errors=node_errors, rescheduled=moved)
         return source_status.write_status(self.repo_path, files, message)
 
     def _record_pass(self, result: PassResult, duration: float) -> None:
@@ -408,6 +498,37 @@ class Cluster:
         # Watchers need recent history only; without compaction every put is kept forever.
         if done.revision > HISTORY_REVISIONS:
             self.store.compact(done.revision - HISTORY_REVISIONS)
+
+
+def rescheduled(before: Snapshot, applied: list[Action]) -> dict[str, int]:
+    """Pods deleted from a node while their controller bound a replacement elsewhere:
+    node → how many moved away from it this pass."""
+    from gitkube.api.core import Pod
+
+    bound_by_owner: dict[str, set[str]] = {}
+    for action in applied:
+        if action.kind is ActionKind.BIND and action.obj is not None and action.node:
+            for ref in action.obj.metadata.owner_references:
+                bound_by_owner.setdefault(ref.uid, set()).add(action.node)
+    moved: dict[str, int] = {}
+    for action in applied:
+        if action.kind is not ActionKind.DELETE or action.target.kind != "Pod":
+            continue
+        stored = before.get(registry.key_for("Pod", action.target.namespace, action.target.name))
+        pod = stored.obj if stored is not None else None
+        if not isinstance(pod, Pod) or not pod.spec.node_name:
+            continue
+        node = pod.spec.node_name
+        if any(bound_by_owner.get(ref.uid, set()) - {node}
+               for ref in pod.metadata.owner_references):
+            moved[node] = moved.get(node, 0) + 1
+    return moved
+
+
+def _has_containers(report: dict[str, Any], uid: str | None) -> bool:
+    """Whether the node still has containers of pod ``uid`` (kept for their logs)."""
+    return any(c.get("containerID") for p in report.get("pods") or [] if p.get("uid") == uid
+               for c in p.get("containers") or [])
 
 
 def _inventory_of(source: _Source) -> Inventory:
@@ -430,21 +551,6 @@ def find_repository(start: Path) -> Path:
         f"{start} is not inside a cluster repository; run `gitkube init DIR` to make one, "
         "or pass --repo PATH."
     )
-
-
-def _git_dir(repo_path: Path) -> Path:
-    dot_git = repo_path / ".git"
-    if dot_git.is_dir():
-        return dot_git
-    if dot_git.is_file():  # a worktree: "gitdir: <path>"
-        return Path(dot_git.read_text().split(":", 1)[1].strip())
-    return repo_path
-
-
-def _git_config(repo_path: Path, name: str) -> str:
-    done = subprocess.run(["git", "-C", str(repo_path), "config", "--get", name],
-                          capture_output=True, text=True, check=False)
-    return done.stdout.strip()
 
 
 def default_node_name() -> str:
@@ -478,4 +584,6 @@ def init_cluster(directory: Path, *, from_folder: Path | None = None, state: Pat
     if state is not None:
         subprocess.run(["git", "-C", str(directory), "config", "gitkube.state",
                         str(state.resolve())], check=True)
+    if bare:
+        source_hooks.install(directory)
     return sha

@@ -27,18 +27,26 @@ _VOLATILE = {"lastHeartbeatTime", "lastProbeTime"}
 
 
 def status_files(objects: Iterable[KubeObject], *, source_revision: str,
-                 cluster: str) -> dict[str, bytes]:
+                 cluster: str, attempted_revision: str = "",
+                 attempted_errors: Iterable[str] = ()) -> dict[str, bytes]:
+    """``attempted_*``: the newest commit when it was not applied, and why (atomic revisions:
+    the ledger says both what runs and what was refused)."""
     files: dict[str, bytes] = {}
     counts: Counter[str] = Counter()
     for obj in objects:
         counts[obj.plural] += 1
         where = f"{obj.namespace}/{obj.name}" if obj.namespaced else obj.name
         files[f"status/{obj.plural}/{where}.yaml"] = _dump(_record(obj))
-    files["status/summary.yaml"] = _dump({
+    summary: dict[str, Any] = {
         "cluster": cluster,
         "sourceRevision": source_revision,
         "objects": dict(sorted(counts.items())),
-    })
+    }
+    if attempted_revision and attempted_revision != source_revision:
+        summary["lastAppliedRevision"] = source_revision
+        summary["lastAttemptedRevision"] = attempted_revision
+        summary["lastAttemptedErrors"] = list(attempted_errors)
+    files["status/summary.yaml"] = _dump(summary)
     return files
 
 
@@ -91,16 +99,19 @@ def _dump(data: Mapping[str, Any]) -> bytes:
 
 
 def commit_message(applied: Iterable[Action], *, source_revision: str,
-                   ready: Mapping[str, str], node_errors: Mapping[str, str]) -> str:
+                   ready: Mapping[str, str], node_errors: Mapping[str, str],
+                   rescheduled: Mapping[str, int] | None = None) -> str:
     """``3 pods started on node-1, 1 stopped; web: 3/3 ready`` + the source revision."""
+    said = summarize(applied, ready=ready, node_errors=node_errors, rescheduled=rescheduled)
     return (
-        f"{summarize(applied, ready=ready, node_errors=node_errors)}\n\n"
+        f"{said}\n\n"
         f"Source-Revision: {source_revision}\n"
     )
 
 
 def summarize(applied: Iterable[Action], *, ready: Mapping[str, str],
-              node_errors: Mapping[str, str]) -> str:
+              node_errors: Mapping[str, str],
+              rescheduled: Mapping[str, int] | None = None) -> str:
     started: Counter[str] = Counter()
     stopped: Counter[str] = Counter()
     objects: Counter[str] = Counter()
@@ -118,6 +129,8 @@ def summarize(applied: Iterable[Action], *, ready: Mapping[str, str],
         for node, count in sorted(counter.items()):
             noun = "pod" if count == 1 else "pods"
             parts.append(f"{count} {noun} {verb} on {node}")
+    for node, count in sorted((rescheduled or {}).items()):
+        parts.append(f"{count} {'pod' if count == 1 else 'pods'} rescheduled from {node}")
     parts.extend(f"{count} {what}" for what, count in sorted(objects.items()))
     parts.extend(f"{name}: {value}" for name, value in sorted(ready.items()))
     parts.extend(f"{node} unreachable" for node in sorted(node_errors))

@@ -6,6 +6,12 @@ Volume files use Kubernetes' atomic layout: the content sits in a
 ``..<timestamp>`` directory, ``..data`` links to it, and each top-level key is a
 link through ``..data``; an update swaps ``..data`` with one ``rename``, so a
 container never sees half of an update.
+
+A container bind-mounts the volume DIRECTORY, so it sees the swap: ``refresh``
+rewrites the volumes of a running pod whose ``filesHash`` changed (its spec hash
+did not) and the container keeps running. A ``subPath`` mount binds one file,
+which keeps the content it had when the container started (as in Kubernetes).
+Everything lives under ``pods/`` (0700): only the agent's user can read it.
 """
 
 from __future__ import annotations
@@ -26,6 +32,8 @@ _DATA = "..data"
 _ENV_LINE_LIMIT = 32 * 1024
 _ENV_NAME = re.compile(r"[^\s=#*][^\s=*]*")
 _VOLUME_CHARS = re.compile(r"[^a-z0-9.-]+")
+#: ``pods/<uid>/files.hash``: the ``filesHash`` the pod's volumes were last written with.
+_FILES_HASH = "files.hash"
 
 
 class EnvFile:
@@ -98,6 +106,14 @@ def volume_dir(state_dir: Path, uid: str, volume: str) -> Path:
     return state_dir / "pods" / uid / "volumes" / volume
 
 
+def _pods_dir(state_dir: Path) -> Path:
+    pods = state_dir / "pods"
+    pods.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if pods.stat().st_mode & 0o077:
+        pods.chmod(0o700)  # Secret files live below: no one but the agent's user may look
+    return pods
+
+
 def materialise(state_dir: Path, pod: protocol.PodRun) -> dict[str, list[tuple[Path, str]]]:
     """Write every volume of ``pod``; answer per container its (host dir, mount path) binds."""
     payloads: dict[str, dict[str, tuple[bytes, int]]] = {}
@@ -119,9 +135,41 @@ def materialise(state_dir: Path, pod: protocol.PodRun) -> dict[str, list[tuple[P
             payloads.setdefault(volume, {})[rel] = (content, int(item.get("mode", 0o644)))
             mounts[mount_path] = host
         binds[container.get("name", "")] = [(host, path) for path, host in mounts.items()]
+    if payloads:
+        _pods_dir(state_dir)
     for volume, payload in payloads.items():
         write_atomic(volume_dir(state_dir, uid, volume), payload)
+    if payloads and pod.get("filesHash") and "/" not in uid and not uid.startswith("."):
+        (state_dir / "pods" / uid / _FILES_HASH).write_text(pod["filesHash"], encoding="ascii")
     return binds
+
+
+def refresh(
+    state_dir: Path, desired: list[protocol.PodRun], actual: list[protocol.PodReport]
+) -> list[str]:
+    """Rewrite in place the volumes of running pods whose files changed; answer their keys.
+
+    Only pods running with the same spec hash qualify (the others were just created or
+    replaced, with fresh files); ``filesHash`` recorded at the last write says what is new.
+    """
+    running = {pod.get("uid"): pod for pod in actual}
+    updated: list[str] = []
+    for pod in desired:
+        uid, wanted = pod.get("uid", ""), pod.get("filesHash")
+        found = running.get(uid)
+        if not wanted or found is None or found.get("hash") != pod.get("hash"):
+            continue
+        if not any(c.get("files") for c in pod.get("containers", [])):
+            continue
+        recorded = state_dir / "pods" / uid / _FILES_HASH
+        try:
+            if recorded.read_text(encoding="ascii") == wanted:
+                continue
+        except OSError:
+            pass
+        materialise(state_dir, pod)
+        updated.append(f"{pod.get('namespace', 'default')}/{pod.get('name', '?')}")
+    return updated
 
 
 def forget_pod(state_dir: Path, uid: str) -> None:

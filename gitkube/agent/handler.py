@@ -1,9 +1,11 @@
 """The node agent's entry point: one request in, one response out (see ``protocol.py``).
 
 ``handle`` validates the request, picks the runtime (podman or sim), and runs
-one op. Converge first records the desired pods in the state directory (so a
-node-resident supervisor can keep healing without the control plane), then
-plans and executes under the node's agent lock. Failures come back as
+one op. Converge first records the desired pods in the state directory (so the
+node-resident supervisor keeps healing without the control plane), then plans
+and executes under the node's agent lock. Observe and converge start the
+supervisor when it is not running, and lay its records (restart counts, last
+terminations, probe results) over what the runtime shows. Failures come back as
 ``{"ok": false, "error": ..., "permanent": ...}``: a bad request is permanent,
 a runtime hiccup is not.
 """
@@ -16,7 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from . import converge, files, podman, protocol, reports, sim, state
+from . import converge, files, healing, podman, protocol, reports, sim, state, supervisor
 from . import runtime as runtimes
 
 _UID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
@@ -62,9 +64,13 @@ def _dispatch(request: dict[str, Any], rt: runtimes.Runtime | None) -> dict[str,
         facts["time"] = reports.rfc3339(time.time())
         return {"ok": True, "report": protocol.NodeReport(node=node, facts=facts)}
     if op == "observe":
-        return {"ok": True, "report": _observe(rt, cluster, node, node_state, request)}
+        report = _observe(rt, cluster, node, node_state, request)
+        _supervise(rt, cluster, node, config, node_state)
+        return {"ok": True, "report": report}
     if op == "converge":
-        return _converge(rt, cluster, node, node_state, _desired(request))
+        answer = _converge(rt, cluster, node, node_state, _desired(request))
+        _supervise(rt, cluster, node, config, node_state)
+        return answer
     if op == "load-image":
         return _load_image(rt, request)
     if op == "logs":
@@ -87,6 +93,17 @@ def _runtime(config: protocol.RuntimeConfig, state_dir: Path, node: str) -> runt
     raise BadRequest(f"Unknown runtime kind {kind!r}; use 'podman' or 'sim'.")
 
 
+def _supervise(rt: runtimes.Runtime, cluster: str, node: str, config: protocol.RuntimeConfig,
+               node_state: state.StateDir) -> None:
+    """Keep the node's supervisor running while there is something to heal (podman only)."""
+    if not isinstance(rt, podman.PodmanRuntime) or node_state.memory is not None:
+        return
+    if not node_state.read_desired():
+        return
+    node_state.write_runtime({"cluster": cluster, "node": node, "runtime": dict(config)})
+    supervisor.ensure(node_state.path)
+
+
 def _observe(
     rt: runtimes.Runtime,
     cluster: str,
@@ -96,7 +113,9 @@ def _observe(
 ) -> protocol.NodeReport:
     pods = rt.list_pods(cluster)
     waiting = node_state.read_waiting().get("containers", {})
-    pods = reports.fill_missing(node_state.read_desired(), pods, waiting)
+    desired = node_state.read_desired()
+    pods = reports.fill_missing(desired, pods, waiting)
+    healing.merge(pods, desired, node_state.read_health())
     if request.get("stats"):
         reports.apply_stats(pods, rt.stats(cluster))
     # The node's facts ride along: they are the heartbeat and the capacity the scheduler needs,
@@ -161,7 +180,12 @@ def _converge(
         node_state.write_waiting(waiting)
         if node_state.memory is None:
             _forget_gone_pods(node_state.path, desired, after)
+            # ConfigMap/Secret volumes that changed are rewritten under running containers.
+            for key in files.refresh(node_state.path, desired, after):
+                outcome.event("Normal", "FilesUpdated",
+                              "updated its ConfigMap/Secret volume files in place", pod=key)
     pods = reports.fill_missing(desired, after, waiting.get("containers", {}))
+    healing.merge(pods, desired, node_state.read_health())
     return {
         "ok": True,
         "report": protocol.NodeReport(node=node, pods=pods, events=outcome.events),

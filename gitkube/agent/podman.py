@@ -21,7 +21,6 @@ from pathlib import Path
 
 from . import files, hostconf, protocol, reports, runtime
 
-_RESTART = {"Always": "always", "OnFailure": "on-failure", "Never": "no"}
 _LOADED = re.compile(r"Loaded image(?:\(s\))?:\s*(.+)")
 _DEFAULT_GRACE = 30
 
@@ -88,6 +87,7 @@ class PodmanRuntime(runtime.Runtime):
 
     def facts(self) -> protocol.NodeFacts:
         version = json.loads(self._run(["version", "--format", "json"]))
+        images = self._run(["images", "--format", "json"])
         return protocol.NodeFacts(
             hostname=platform.node(),
             cpus=os.cpu_count() or 1,
@@ -96,7 +96,8 @@ class PodmanRuntime(runtime.Runtime):
             runtimeVersion=str((version.get("Client") or {}).get("Version", "")),
             kernel=platform.release(),
             os=_os_name(),
-            images=reports.parse_images(self._run(["images", "--format", "json"])),
+            images=reports.parse_images(images),
+            imageSizes=reports.parse_image_sizes(images),
         )
 
     def _ps(self, cluster: str, *filters: str) -> str:
@@ -184,7 +185,8 @@ class PodmanRuntime(runtime.Runtime):
         cname = runtime.container_name(cluster, namespace, name, container.get("name", ""))
         argv = ["run", "-d", "--pod", runtime.pod_name(cluster, namespace, name), "--name", cname]
         argv += _label_args({**labels, protocol.LABEL_CONTAINER: container.get("name", "")})
-        argv += ["--restart", _RESTART.get(pod.get("restartPolicy", "Always"), "always")]
+        # podman restarts nothing: the supervisor does, with kubelet's back-off and counts.
+        argv += ["--restart", "no"]
         argv += ["--stop-timeout", str(_grace(pod)), "--pull", "never"]
         argv += ["--log-opt", "max-size=10mb"]
         argv += _resource_args(container)
@@ -221,6 +223,49 @@ class PodmanRuntime(runtime.Runtime):
             timeout=grace_seconds + 60,
         )
         self._names.pop(uid, None)
+
+    # -- healing (the supervisor's calls) ----------------------------------------------------
+
+    def start_container(self, container_id: str) -> None:
+        self._run(["start", container_id.removeprefix("podman://")], timeout=60)
+
+    def stop_container(self, container_id: str, grace_seconds: int) -> None:
+        """SIGTERM, then SIGKILL after ``grace_seconds`` (a failed liveness probe)."""
+        self._run(["stop", "-t", str(max(0, grace_seconds)),
+                   container_id.removeprefix("podman://")], timeout=grace_seconds + 60)
+
+    def exec_probe(self, container_id: str, command: list[str], timeout: float) -> tuple[
+            bool, str]:
+        """Run ``command`` in the container; passes on exit code 0 within ``timeout``."""
+        argv = [*self.base, "exec", container_id.removeprefix("podman://"), *command]
+        try:
+            done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout + 1,
+                                  env=self.env, check=False)
+        except subprocess.TimeoutExpired:
+            return False, f"command timed out after {timeout:g} s"
+        output = (done.stdout + done.stderr).strip()[-1024:]
+        return done.returncode == 0, output or f"exit code {done.returncode}"
+
+    def was_oom_killed(self, container_id: str) -> bool:
+        try:
+            out = self._run(["inspect", "--format", "{{.State.OOMKilled}}",
+                             container_id.removeprefix("podman://")])
+        except runtime.RuntimeFailure:
+            return False
+        return out.strip() == "true"
+
+    def container_pids(self, container_ids: list[str]) -> dict[str, int]:
+        """Main process pid per running container id (for probes in its network namespace)."""
+        ids = [cid.removeprefix("podman://") for cid in container_ids]
+        if not ids:
+            return {}
+        text = self._run(["inspect", "--format", "{{.Id}}\t{{.State.Pid}}", *ids], partial=True)
+        pids: dict[str, int] = {}
+        for line in text.splitlines():
+            cid, _, pid = line.partition("\t")
+            if pid.strip().isdigit() and int(pid) > 0:
+                pids[f"podman://{cid}"] = int(pid)
+        return pids
 
     # -- images and logs ----------------------------------------------------------------------
 

@@ -24,6 +24,9 @@ On the node the agent keeps ``state_dir`` (default ``~/.gitkube/<cluster>/<node>
 
     desired.json           the pod set of the last converge (0600: it holds env values)
     waiting.json           why desired containers do not exist (image pulls, create errors)
+    runtime.json           the runtime settings, for the supervisor
+    health.json            the supervisor's record: probe results, restarts, last terminations
+    supervisor.pid         the supervisor's pid (one per cluster and node; ``kill`` stops it)
     pods/<uid>/volumes/    materialised ``files`` (Kubernetes' atomic ``..data`` layout)
     tmp/                   short-lived env files handed to podman
 """
@@ -102,6 +105,25 @@ class FileRun(_FileRunRequired, total=False):
     mountPath: str
 
 
+class ProbeRun(TypedDict, total=False):
+    """A Kubernetes probe, ports resolved to numbers; the node's supervisor runs it."""
+
+    #: One of exec (``command``), httpGet (``path``, ``port``, ``host``, ``scheme``,
+    #: ``httpHeaders``) or tcpSocket (``port``, ``host``).
+    handler: Literal["exec", "httpGet", "tcpSocket"]
+    command: list[str]
+    path: str
+    port: int
+    host: str
+    scheme: Literal["HTTP", "HTTPS"]
+    httpHeaders: list[dict[str, str]]
+    initialDelaySeconds: int
+    timeoutSeconds: int
+    periodSeconds: int
+    successThreshold: int
+    failureThreshold: int
+
+
 class ContainerRun(TypedDict, total=False):
     name: str
     image: str
@@ -118,20 +140,38 @@ class ContainerRun(TypedDict, total=False):
     memoryRequestBytes: int
     #: Files to materialise and bind-mount read-only (ConfigMap/Secret volumes).
     files: list[FileRun]
+    livenessProbe: ProbeRun
+    readinessProbe: ProbeRun
+    startupProbe: ProbeRun
 
 
 class PodRun(TypedDict, total=False):
     uid: str
     name: str
     namespace: str
-    #: Hash of everything below; a pod whose hash changed is replaced.
+    #: Hash of the declared spec and mount layout; a pod whose hash changed is replaced.
     hash: str
+    #: Hash of the volume files' contents; when only it changed, the agent rewrites the
+    #: files in place (atomic ``..data`` swap) and the pod keeps running.
+    filesHash: str
     owner: str
     restartPolicy: Literal["Always", "OnFailure", "Never"]
     #: Seconds between SIGTERM and SIGKILL when the pod is removed (default 30, as Kubernetes).
     terminationGracePeriodSeconds: int
     hostname: str
     containers: list[ContainerRun]
+
+
+class TerminationReport(TypedDict, total=False):
+    """How a container's previous run ended (Kubernetes' lastState.terminated)."""
+
+    exitCode: int
+    #: Completed, Error, OOMKilled (or why the supervisor killed it: a failed probe).
+    reason: str
+    message: str
+    startedAt: str
+    finishedAt: str
+    containerID: str
 
 
 class ContainerReport(TypedDict, total=False):
@@ -148,6 +188,10 @@ class ContainerReport(TypedDict, total=False):
     exitCode: int
     startedAt: str
     finishedAt: str
+    #: False while a startup probe has not passed yet (absent: no startup probe).
+    started: bool
+    #: The previous run, once the supervisor restarted the container.
+    lastState: TerminationReport
     #: Resource use, for autoscalers: cpu in millicores, memory in bytes.
     cpuMillis: int
     memoryBytes: int
@@ -177,6 +221,8 @@ class NodeFacts(TypedDict, total=False):
     kernel: str
     os: str
     images: list[str]
+    #: Image name → size in bytes, where the runtime knows it (the scheduler's ImageLocality).
+    imageSizes: dict[str, int]
     #: The node's clock (RFC 3339), for skew diagnostics.
     time: str
 

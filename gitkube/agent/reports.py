@@ -218,6 +218,17 @@ def parse_images(json_text: str) -> list[str]:
     return sorted(refs)
 
 
+def parse_image_sizes(json_text: str) -> dict[str, int]:
+    """Image ref → size in bytes, from ``podman images --format json``."""
+    sizes: dict[str, int] = {}
+    for entry in _loads_list(json_text):
+        size = entry.get("Size")
+        if isinstance(size, int) and size >= 0:
+            for name in entry.get("Names") or []:
+                sizes[name] = size
+    return sizes
+
+
 _SI_UNITS = {"b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12}
 
 

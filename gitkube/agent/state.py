@@ -1,9 +1,10 @@
 """The agent's directory on the node: what it was asked to run and what it is waiting for.
 
-The layout (``desired.json``, ``waiting.json``, ``pods/<uid>/``, ``tmp/``) is
-what a node-resident supervisor will read to keep healing while the control
-plane is away, so it is written atomically and readable without the control
-plane. ``desired.json`` holds environment values (secrets), hence 0600.
+The layout (``desired.json``, ``waiting.json``, ``runtime.json``, ``health.json``,
+``pods/<uid>/``, ``tmp/``) is what the node-resident supervisor reads and writes to
+keep healing while the control plane is away, so it is written atomically and
+readable without the control plane. ``desired.json`` holds environment values
+(secrets), hence 0600.
 """
 
 from __future__ import annotations
@@ -80,6 +81,23 @@ class StateDir:
 
     def write_waiting(self, waiting: dict[str, Any]) -> None:
         self._write("waiting.json", waiting)
+
+    def read_health(self) -> dict[str, Any]:
+        """The supervisor's records (``healing.Health``): pod uid → container → record."""
+        data = self._read("health.json", {})
+        return data if isinstance(data, dict) else {}
+
+    def write_health(self, health: dict[str, Any]) -> None:
+        self._write("health.json", health)
+
+    def read_runtime(self) -> dict[str, Any]:
+        data = self._read("runtime.json", {})
+        return data if isinstance(data, dict) else {}
+
+    def write_runtime(self, config: dict[str, Any]) -> None:
+        """The runtime settings, for the supervisor; written only when they changed."""
+        if self.read_runtime() != config:
+            self._write("runtime.json", config)
 
     def _read(self, name: str, default: Any) -> Any:
         if self.memory is not None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 from typing import ClassVar, Literal
 
 from pydantic import Field
@@ -252,4 +253,22 @@ class Secret(KubeObject):
         if self.type == "kubernetes.io/basic-auth" and not keys & {"username", "password"}:
             issues.append(errors.FieldIssue(
                 "data", "a kubernetes.io/basic-auth Secret needs a 'username' or 'password' key"))
+        json_key = {"kubernetes.io/dockerconfigjson": ".dockerconfigjson",
+                    "kubernetes.io/dockercfg": ".dockercfg"}.get(self.type)
+        if json_key and json_key in keys and not data_issues:
+            issues += _check_json(self, json_key)
         return issues
+
+
+def _check_json(secret: Secret, key: str) -> list[errors.FieldIssue]:
+    """Kubernetes requires a docker config Secret's key to hold a JSON object."""
+    field = "stringData" if key in secret.string_data else "data"
+    try:
+        parsed = json.loads(secret.decoded()[key])
+    except ValueError:
+        parsed = None
+    if isinstance(parsed, dict):
+        return []
+    return [errors.FieldIssue(errors.child(field, key), (
+        f"must be a JSON object (the content of a docker config file) for a Secret of type "
+        f"{secret.type}"))]

@@ -27,7 +27,7 @@ KUBERNETES_FIELDS = frozenset({
     "csi", "daemonEndpoints", "deletionGracePeriodSeconds", "dnsConfig", "dnsPolicy",
     "downwardAPI", "enableServiceLinks", "ephemeral", "ephemeralContainerStatuses",
     "ephemeralContainers", "externalID", "fc", "features", "fileKeyRef", "finalizers",
-    "flexVolume", "flocker", "gcePersistentDisk", "generateName", "gitRepo", "glusterfs",
+    "flexVolume", "flocker", "gcePersistentDisk", "generateName", "gitRepo", "glusterfs", "grpc",
     "hostAliases", "hostIPC", "hostIPs", "hostNetwork", "hostPID", "hostPath", "hostUsers",
     "image", "imagePullSecrets", "images", "initContainerStatuses", "initContainers", "iscsi",
     "lifecycle", "livenessProbe", "managedFields", "nfs", "nominatedNodeName", "os", "overhead",
@@ -40,6 +40,9 @@ KUBERNETES_FIELDS = frozenset({
     "shareProcessNamespace", "startupProbe", "stdin", "stdinOnce", "storageos", "subdomain",
     "terminationMessagePath", "terminationMessagePolicy", "topologySpreadConstraints", "tty",
     "volumeDevices", "volumesAttached", "volumesInUse", "vsphereVolume",
+    # Job fields (batch/v1) beyond what controllers/jobs.py implements.
+    "backoffLimitPerIndex", "managedBy", "maxFailedIndexes", "podFailurePolicy",
+    "podReplacementPolicy", "successPolicy",
 })
 
 

@@ -22,9 +22,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
-from gitkube.api import fields
+from gitkube.api import fields, simnodes
 from gitkube.api.meta import KubeModel
 
 
@@ -57,7 +57,10 @@ class Taint(KubeModel):
 class InventoryNode(KubeModel):
     name: str
     address: str = "127.0.0.1"
-    transport: Literal["local", "ssh"] = "ssh"
+    #: sim: a simulated node served in this process (see ``simnodes``).
+    transport: Literal["local", "ssh", "sim"] = "ssh"
+    #: This entry stands for ``count`` nodes, ``{i}`` templates filled (see ``simnodes``).
+    count: int | None = Field(default=None, ge=1, le=100_000)
     ssh: SSHSettings = Field(default_factory=SSHSettings)
     labels: dict[str, str] = Field(default_factory=dict)
     taints: list[Taint] = Field(default_factory=list)
@@ -76,6 +79,8 @@ class Settings(KubeModel):
     pod_eviction_timeout_seconds: float = Field(default=300.0, ge=0)
     #: Parallel node operations during apply.
     parallelism: int = Field(default=16, ge=1)
+    #: Refuse a revision holding a Secret whose values are not encrypted with age.
+    require_encrypted_secrets: bool = False
 
 
 class Inventory(KubeModel):
@@ -84,3 +89,16 @@ class Inventory(KubeModel):
     cluster: str = "gitkube"
     nodes: list[InventoryNode] = Field(default_factory=list)
     settings: Settings = Field(default_factory=Settings)
+
+    @model_validator(mode="after")
+    def _expand_counts(self) -> Inventory:
+        # ``count`` entries become their nodes here, so nothing downstream sees templates.
+        for node in self.nodes:
+            if node.transport == "sim" and node.runtime.kind != "sim":
+                node.runtime = node.runtime.model_copy(update={"kind": "sim"})
+            if node.count is not None and node.transport != "sim":
+                raise ValueError(f"node {node.name!r}: `count` is for simulated nodes; add "
+                                 "`transport: sim` or declare the machines one by one")
+        if any(node.count is not None for node in self.nodes):
+            self.nodes = [made for node in self.nodes for made in simnodes.expand(node)]
+        return self

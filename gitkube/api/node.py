@@ -59,12 +59,21 @@ class NodeSystemInfo(KubeModel):
     agent_version: str | None = None
 
 
+class ContainerImage(KubeModel):
+    """An image present on the node (the scheduler's ImageLocality score reads these)."""
+
+    names: list[str] = Field(default_factory=list)
+    #: Unknown (left out) when the runtime does not say.
+    size_bytes: int | None = None
+
+
 class NodeStatus(KubeModel):
     capacity: dict[str, fields.Quantity] = Field(default_factory=dict)
     allocatable: dict[str, fields.Quantity] = Field(default_factory=dict)
     conditions: list[NodeCondition] = Field(default_factory=list)
     node_info: NodeSystemInfo = Field(default_factory=NodeSystemInfo)
     addresses: list[NodeAddress] = Field(default_factory=list)
+    images: list[ContainerImage] = Field(default_factory=list)
 
     def condition(self, type_: str) -> NodeCondition | None:
         return next((c for c in self.conditions if c.type == type_), None)

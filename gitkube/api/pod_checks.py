@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from gitkube.api import errors, names, pods, quantities, validation
+from gitkube.api import affinity, errors, names, pods, probes, quantities, validation
 
 #: Resources gitkube schedules by. Extended resources (``example.com/dongle``) are counted
 #: against what the inventory declares for a node.
@@ -53,6 +53,11 @@ def check_pod_spec(spec: pods.PodSpec, path: str) -> Issues:
     if spec.node_name is not None:
         issues += [_issue(f"{path}.nodeName", p)
                    for p in names.dns1123_subdomain_errors(spec.node_name)]
+    issues += affinity.check_affinity(spec.affinity, f"{path}.affinity")
+    issues += affinity.check_spread(spec.topology_spread_constraints,
+                                    f"{path}.topologySpreadConstraints")
+    issues += affinity.check_priority_class_name(spec.priority_class_name,
+                                                 f"{path}.priorityClassName")
     return issues
 
 
@@ -76,6 +81,9 @@ def _check_container(
     for i, source in enumerate(container.env_from):
         issues += _check_env_from(source, f"{path}.envFrom[{i}]")
     issues += _check_resources(container.resources, f"{path}.resources")
+    own_ports = {p.name for p in container.ports if p.name}
+    issues += probes.check_probes(container.liveness_probe, container.readiness_probe,
+                                  container.startup_probe, own_ports, path)
     mount_paths = set()
     for i, mount in enumerate(container.volume_mounts):
         where = f"{path}.volumeMounts[{i}]"
@@ -229,6 +237,11 @@ def _check_toleration(toleration: pods.Toleration, path: str) -> Issues:
     if toleration.operator == "Exists" and toleration.value:
         issues.append(_issue(f"{path}.operator",
                              "value must be empty when `operator` is 'Exists'"))
+    if toleration.operator in ("Gt", "Lt") and not affinity.DECIMAL_INTEGER.fullmatch(
+            toleration.value or ""):
+        issues.append(_issue(f"{path}.value",
+                             f"{toleration.value or ''!r} must be a decimal integer (no leading "
+                             f"zeros) when `operator` is {toleration.operator!r}"))
     if toleration.toleration_seconds is not None and toleration.effect != "NoExecute":
         issues.append(_issue(f"{path}.effect",
                              "effect must be 'NoExecute' when `tolerationSeconds` is set"))

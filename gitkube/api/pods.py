@@ -9,12 +9,15 @@ Defaults follow Kubernetes (imagePullPolicy from the image tag, requests from li
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 from pydantic import Field, model_validator
 
 from gitkube.api import fields
+from gitkube.api.affinity import Affinity, TopologySpreadConstraint
 from gitkube.api.meta import KubeModel
+from gitkube.api.probes import Probe
 
 
 class ConfigMapKeySelector(KubeModel):
@@ -125,7 +128,8 @@ class Volume(KubeModel):
 
 class Toleration(KubeModel):
     key: str | None = None
-    operator: Literal["Exists", "Equal"] = "Equal"
+    #: Gt/Lt compare integers: tolerated when the taint's value is greater/less.
+    operator: Literal["Exists", "Equal", "Gt", "Lt"] = "Equal"
     value: str | None = None
     #: Unset: tolerates every effect.
     effect: Literal["", "NoSchedule", "PreferNoSchedule", "NoExecute"] | None = None
@@ -139,7 +143,21 @@ class Toleration(KubeModel):
             return False
         if self.operator == "Exists":
             return True
+        if self.operator in ("Gt", "Lt"):
+            return compare_toleration(self.operator, self.value or "", value or "")
         return (self.value or "") == (value or "")
+
+
+def compare_toleration(operator: str, toleration_value: str, taint_value: str) -> bool:
+    """Gt: the taint's integer value is greater than the toleration's; Lt: less. A value
+    that is not a decimal integer (no leading zeros) tolerates nothing."""
+    if not (_DECIMAL.fullmatch(toleration_value) and _DECIMAL.fullmatch(taint_value)):
+        return False
+    wanted, actual = int(toleration_value), int(taint_value)
+    return actual > wanted if operator == "Gt" else actual < wanted
+
+
+_DECIMAL = re.compile(r"0|-?[1-9][0-9]*")
 
 
 PullPolicy = Literal["Always", "IfNotPresent", "Never"]
@@ -158,6 +176,10 @@ class Container(KubeModel):
     volume_mounts: list[VolumeMount] = Field(default_factory=list)
     #: Defaulted from the image as Kubernetes does (see ``default_pull_policy``).
     image_pull_policy: PullPolicy | None = None
+    #: Run by the node's supervisor (see ``probes.py``).
+    liveness_probe: Probe | None = None
+    readiness_probe: Probe | None = None
+    startup_probe: Probe | None = None
 
     @model_validator(mode="after")
     def _default_pull_policy(self) -> Container:
@@ -191,6 +213,12 @@ class PodSpec(KubeModel):
     termination_grace_period_seconds: int = Field(default=30, ge=0)
     hostname: str | None = None
     priority: int | None = None
+    #: Resolved to a priority by the scheduler (see ``scheduling.py``).
+    priority_class_name: str | None = None
+    affinity: Affinity | None = None
+    topology_spread_constraints: list[TopologySpreadConstraint] = Field(
+        default_factory=list
+    )
 
 
 class PodTemplateMeta(KubeModel):

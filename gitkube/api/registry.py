@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from gitkube.api import apps, core, errors, inventory, keys, node
+from gitkube.api import apps, batch, core, errors, inventory, keys, node, scheduling
 from gitkube.api.meta import KubeObject
 
 #: (apiVersion, kind) → model, for every kind the store may hold.
@@ -25,7 +25,10 @@ KINDS: dict[tuple[str, str], type[KubeObject]] = {
     ("v1", "Secret"): core.Secret,
     ("apps/v1", "Deployment"): apps.Deployment,
     ("apps/v1", "ReplicaSet"): apps.ReplicaSet,
+    ("batch/v1", "Job"): batch.Job,
+    ("batch/v1", "CronJob"): batch.CronJob,
     ("v1", "Node"): node.Node,
+    ("scheduling.k8s.io/v1", "PriorityClass"): scheduling.PriorityClass,
 }
 
 #: Kinds people may write in Git (Nodes come from inventory.yaml).
@@ -36,7 +39,7 @@ UNSUPPORTED_KINDS: dict[str, tuple[str, ...]] = {
     "Service": ("v1",), "Endpoints": ("v1",), "PersistentVolumeClaim": ("v1",),
     "PersistentVolume": ("v1",), "ServiceAccount": ("v1",), "LimitRange": ("v1",),
     "ResourceQuota": ("v1",), "ReplicationController": ("v1",), "PodTemplate": ("v1",),
-    "Event": ("v1", "events.k8s.io/v1"), "Job": ("batch/v1",), "CronJob": ("batch/v1",),
+    "Event": ("v1", "events.k8s.io/v1"),
     "HorizontalPodAutoscaler": ("autoscaling/v2", "autoscaling/v1"),
     "DaemonSet": ("apps/v1",), "StatefulSet": ("apps/v1",), "ControllerRevision": ("apps/v1",),
     "Ingress": ("networking.k8s.io/v1",), "IngressClass": ("networking.k8s.io/v1",),
@@ -44,7 +47,7 @@ UNSUPPORTED_KINDS: dict[str, tuple[str, ...]] = {
     "Role": ("rbac.authorization.k8s.io/v1",), "RoleBinding": ("rbac.authorization.k8s.io/v1",),
     "ClusterRole": ("rbac.authorization.k8s.io/v1",),
     "ClusterRoleBinding": ("rbac.authorization.k8s.io/v1",),
-    "StorageClass": ("storage.k8s.io/v1",), "PriorityClass": ("scheduling.k8s.io/v1",),
+    "StorageClass": ("storage.k8s.io/v1",),
     "CustomResourceDefinition": ("apiextensions.k8s.io/v1",),
     "EndpointSlice": ("discovery.k8s.io/v1",), "Lease": ("coordination.k8s.io/v1",),
 }

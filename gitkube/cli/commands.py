@@ -106,6 +106,13 @@ def cmd_validate(args: argparse.Namespace, ctx: Context) -> int:
 def cmd_plan(args: argparse.Namespace, ctx: Context) -> int:
     with ctx.cluster(args) as cluster:
         plan = cluster.plan(refresh=not args.no_refresh)
+    if getattr(args, "out", None) is not None:
+        from gitkube import plans
+
+        plans.save(plan.to_dict(), args.out, created=clock.format_time(ctx.clock.now()))
+        ctx.err.print(Text(f"Saved the plan to {args.out}; `gitkube apply {args.out}` applies "
+                           "exactly it, or refuses if Git or the cluster moved on."),
+                      soft_wrap=True)
     if args.output == "json":
         render.out(ctx.out, json.dumps(plan.to_dict(), indent=2))
     else:
@@ -118,6 +125,9 @@ def cmd_plan(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def cmd_apply(args: argparse.Namespace, ctx: Context) -> int:
+    plan_file: Path | None = getattr(args, "plan_file", None)
+    if plan_file is not None:
+        return _apply_saved(args, ctx, plan_file)
     with ctx.cluster(args) as cluster:
         plan = cluster.plan()
         ctx.out.print(render_plan.render_plan(plan), soft_wrap=True)
@@ -136,9 +146,20 @@ def cmd_apply(args: argparse.Namespace, ctx: Context) -> int:
     return exits.OK if result.ok else exits.ERROR
 
 
+def _apply_saved(args: argparse.Namespace, ctx: Context, plan_file: Path) -> int:
+    """``apply FILE``: the saved plan is what was reviewed, so there is no question to ask."""
+    from gitkube import plans
+
+    saved = plans.load(plan_file)
+    with ctx.cluster(args) as cluster, _progress(ctx.out) as report:
+        result = cluster.apply(progress=report, saved=saved)
+    ctx.out.print(render_plan.render_result(result), soft_wrap=True)
+    return exits.OK if result.ok else exits.ERROR
+
+
 def cmd_reconcile(args: argparse.Namespace, ctx: Context) -> int:
     with ctx.cluster(args) as cluster:
-        result = cluster.apply()
+        result = cluster.apply(wait_for_lock=getattr(args, "wait", False))
     if not result.ok:
         for line in render_plan.warnings(result.plan):
             ctx.err.print(line, soft_wrap=True)
@@ -151,6 +172,8 @@ def cmd_reconcile(args: argparse.Namespace, ctx: Context) -> int:
         commit = (f" (status {render.short_sha(result.status_commit)})"
                   if result.status_commit else "")
         ctx.out.print(Text(f"{result.summary or 'changes applied'}{commit}"), soft_wrap=True)
+        if getattr(args, "detailed_exitcode", False):
+            return exits.CHANGES
     return exits.OK
 
 
@@ -235,16 +258,41 @@ def cmd_describe(args: argparse.Namespace, ctx: Context) -> int:
                 + f"; list them with `gitkube get {plural}`.")
         if plural == "pods":
             lines = describe.describe_pod(obj, now, _explain(cluster, obj))
+            lines[2:2] = _cause_line(cluster, obj)
         elif plural == "deployments":
             uid = obj.metadata.uid
             owned = [rs for rs in cluster.objects("replicasets")
                      if any(ref.uid == uid for ref in rs.metadata.owner_references)]
             lines = describe.describe_deployment(obj, owned, now)
+            lines[2:2] = _cause_line(cluster, obj)
         else:
             here = [p for p in cluster.objects("pods") if dig(p, "spec", "node_name") == obj.name]
             lines = describe.describe_node(obj, here, now)
+        lines += _event_lines(cluster, obj, now)
     render.out(ctx.out, "\n".join(lines))
     return exits.OK
+
+
+def _cause_line(cluster: engine.Cluster, obj: KubeObject) -> list[str]:
+    """``Cause:`` with the first reason the object is not ready (none when it is)."""
+    from gitkube import rootcause
+
+    nodes = {n.name: n.to_dict() for n in cluster.objects("nodes")}
+    if obj.kind == "Pod":
+        found = rootcause.pod_cause(obj.to_dict(), nodes)
+        cause = found[1] if found else None
+    else:
+        pods = [p.to_dict() for p in cluster.objects("pods")]
+        cause = rootcause.deployment_cause(obj.to_dict(), pods, nodes)
+    return [f"{'Cause:':<16} {cause}"] if cause else []
+
+
+def _event_lines(cluster: engine.Cluster, obj: KubeObject, now: Any) -> list[str]:
+    from gitkube.cli import gitops
+
+    namespace = obj.namespace if obj.namespaced else None
+    found = cluster.events(kind=obj.kind, name=obj.name, namespace=namespace)
+    return gitops.event_lines(found, now)
 
 
 def _explain(cluster: engine.Cluster, pod: KubeObject) -> list[describe.Fit]:
@@ -264,6 +312,12 @@ def _explain(cluster: engine.Cluster, pod: KubeObject) -> list[describe.Fit]:
 
 
 def cmd_status(args: argparse.Namespace, ctx: Context) -> int:
+    if getattr(args, "watch", False):
+        from gitkube.cli import watch
+
+        with ctx.cluster(args) as cluster:
+            watch.watch(cluster, ctx)
+        return exits.OK
     with ctx.cluster(args) as cluster:
         view = status.build_status_view(cluster, ctx.clock.now())
     status.render_status(view, ctx.out)

@@ -42,12 +42,12 @@ def _conditions(obj: Any) -> list[str]:
     return ["Conditions:", *("  " + line for line in table.splitlines())]
 
 
-def _state(status: Any) -> list[str]:
+def _state(status: Any, label: str = "State") -> list[str]:
     for name in ("running", "waiting", "terminated"):
         state = dig(status, "state", name)
         if state is None:
             continue
-        lines = [_field("State", name.capitalize(), 4)]
+        lines = [_field(label, name.capitalize(), 4)]
         for label, attr in (("Reason", "reason"), ("Exit Code", "exit_code"),
                             ("Started", "started_at"), ("Finished", "finished_at"),
                             ("Message", "message")):
@@ -88,11 +88,20 @@ def describe_pod(pod: Any, now: dt.datetime, scheduling: Sequence[Fit] = ()) -> 
         lines.append(f"  {dig(container, 'name', default='?')}:")
         lines.append(_field("Image", dig(container, "image"), 4))
         lines += _state(status) if status is not None else [_field("State", "Waiting", 4)]
+        last = dig(status, "last_state", "terminated")
+        if last is not None:
+            lines += _state({"state": {"terminated": last}}, label="Last State")
         lines.append(_field("Ready", "True" if dig(status, "ready") else "False", 4))
         lines.append(_field("Restart Count", dig(status, "restart_count", default=0), 4))
         lines += _resources(container)
     lines += _conditions(pod)
-    if scheduling:
+    node_name = dig(pod, "spec", "node_name")
+    if node_name:
+        # Bound: the other nodes' verdicts would only say "not the requested node".
+        placed = next((c for c in items(pod, "status", "conditions")
+                       if dig(c, "type") == "PodScheduled" and dig(c, "status") == "True"), None)
+        lines.append(_field("Scheduling", dig(placed, "message") or f"bound to {node_name}"))
+    elif scheduling:
         table = render.format_table(["Node", "Fits", "Why not"], [
             [node, "yes" if fits else "no", "; ".join(reasons)]
             for node, fits, reasons in scheduling])

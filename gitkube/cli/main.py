@@ -15,7 +15,7 @@ from rich.console import Console
 
 import gitkube
 from gitkube import clock
-from gitkube.cli import commands, exits
+from gitkube.cli import commands, exits, gitops, logs, rollback, secret
 
 Command = Callable[[argparse.Namespace, commands.Context], int]
 
@@ -28,6 +28,7 @@ examples:
   gitkube init demo --from ./manifests   make a cluster repository
   gitkube plan                           what would change, and why
   gitkube apply --yes                    make it so, without asking
+  gitkube serve                          apply every push (and resync every 30s)
   gitkube get pods -o wide               pods with their node and IP
   * * * * * gitkube --repo /srv/cluster reconcile    (crontab: one pass a minute)"""
 
@@ -75,17 +76,26 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("-o", "--output", choices=["json"], help="print the plan as JSON")
     plan.add_argument("--no-refresh", action="store_true",
                       help="do not ask the nodes what they run; plan from the store alone")
+    plan.add_argument("--out", type=Path, metavar="FILE",
+                      help="save the plan, to apply exactly it later with `gitkube apply FILE`")
 
     apply = add("apply", "Plan, then carry the plan out.", commands.cmd_apply)
+    apply.add_argument("plan_file", nargs="?", type=Path, metavar="FILE",
+                       help="a plan saved by `gitkube plan --out`: apply exactly it, or refuse "
+                            "when Git or the cluster moved on")
     apply.add_argument("-y", "--yes", action="store_true", help="do not ask before applying")
 
-    add("reconcile", "One quiet pass, for cron: prints only changes and failures.",
-        commands.cmd_reconcile)
+    reconcile = add("reconcile", "One quiet pass, for cron: prints only changes and failures.",
+                    commands.cmd_reconcile)
+    reconcile.add_argument("--wait", action="store_true",
+                           help="wait for a running pass instead of exiting quietly")
+    reconcile.add_argument("--detailed-exitcode", action="store_true",
+                           help="exit 0 when nothing changed, 2 when something did, 1 on failure")
 
     get = add("get", "List objects, like kubectl get.", commands.cmd_get)
     get.add_argument("kind", metavar="KIND",
-                     help="pods, deployments, replicasets, nodes, configmaps, secrets, "
-                          "namespaces (or po, deploy, rs, no, cm, ns)")
+                     help="pods, deployments, replicasets, jobs, cronjobs, nodes, configmaps, "
+                          "secrets, namespaces (or po, deploy, rs, cj, no, cm, ns)")
     get.add_argument("name", nargs="?", metavar="NAME", help="one object only")
     get.add_argument("-o", "--output", choices=["wide", "json", "yaml"])
     _namespace(get, all_namespaces=True)
@@ -96,8 +106,19 @@ def build_parser() -> argparse.ArgumentParser:
     describe.add_argument("name", metavar="NAME")
     _namespace(describe, all_namespaces=False)
 
-    add("status", "The cluster at a glance: nodes, workloads, pods, last pass.",
-        commands.cmd_status)
+    # `gitkube history deployment/web` (the ledger's history command hands it over).
+    gitops.TARGET_HISTORY["deployments"] = rollback.cmd_history
+    rollback.rollback_arguments(add(
+        "rollback", "Commit an earlier revision's pod template to Git (default: the previous "
+        "one); the next pass rolls it out.", rollback.cmd_rollback))
+
+    status = add("status", "The cluster at a glance: nodes, workloads, pods, last pass.",
+                 commands.cmd_status)
+    status.add_argument("-w", "--watch", action="store_true",
+                        help="keep the view on screen, redrawn as passes happen")
+    gitops.register(sub, add)
+    secret.register(sub, add)
+    logs.register(sub, add)
     return parser
 
 

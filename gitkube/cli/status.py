@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rich import box
-from rich.console import Console
+from rich.console import Console, RenderableType
 from rich.table import Table
 from rich.text import Text
 
@@ -67,6 +67,12 @@ class StatusView:
     workloads: list[WorkloadRow] = field(default_factory=list)
     pods: list[PodRow] = field(default_factory=list)
     last_pass: engine.PassRecord | None = None
+    #: One line per workload or pod that is not ready, naming the first cause (``rootcause``).
+    causes: list[str] = field(default_factory=list)
+    #: The store's source record: lastAppliedRevision, lastAttemptedRevision(+Errors).
+    source: dict[str, Any] = field(default_factory=dict)
+    #: The pid of the ``gitkube serve`` serving this cluster, when one runs.
+    daemon: int | None = None
 
 
 # -- building ----------------------------------------------------------------------------------
@@ -132,10 +138,17 @@ def build_status_view(cluster: engine.Cluster, now: dt.datetime) -> StatusView:
                render.age(dig(p, "metadata", "creation_timestamp"), now))
         for p in sorted(pods, key=lambda p: (p.namespace, p.name))
     ]
+    from gitkube import rootcause, serve
+
+    nodes = cluster.objects("nodes")
+    causes = rootcause.causes([d.to_dict() for d in cluster.objects("deployments")],
+                              [p.to_dict() for p in pods], [n.to_dict() for n in nodes])
     return StatusView(
         cluster=cluster.name, repo=cluster.repo_path, now=now,
-        nodes=node_rows(cluster.objects("nodes"), pods),
+        nodes=node_rows(nodes, pods),
         workloads=workloads, pods=pod_rows, last_pass=cluster.last_pass(),
+        causes=causes, source=cluster.source_record(),
+        daemon=serve.running_daemon(cluster.state_dir),
     )
 
 
@@ -179,9 +192,17 @@ def _status_style(status: str) -> str:
 
 
 def render_status(view: StatusView, console: Console) -> None:
-    console.print(Text.assemble(("Cluster ", "bold"), (view.cluster, "bold cyan"),
-                                f"  ({view.repo})"))
-    console.print()
+    for part in status_parts(view):
+        console.print(part)
+
+
+def status_parts(view: StatusView) -> list[RenderableType]:
+    """The status screen as renderables, for printing once or inside ``rich.live.Live``."""
+    parts: list[RenderableType] = []
+    title = Text.assemble(("Cluster ", "bold"), (view.cluster, "bold cyan"), f"  ({view.repo})")
+    if view.daemon:
+        title.append(f"  served by gitkube serve (process {view.daemon})", style="dim")
+    parts += [title, Text()]
     nodes = _table("Nodes", "NAME", "STATUS", "CPU requested", "MEMORY requested", "PODS")
     for n in view.nodes:
         cpu_cap = None if n.cpu_capacity_m is None else quantities.format_millis(n.cpu_capacity_m)
@@ -193,39 +214,51 @@ def render_status(view: StatusView, console: Console) -> None:
             _used(human_bytes(n.memory_requested), mem_cap,
                   _fraction(n.memory_requested, n.memory_capacity)),
             str(n.pods))
-    console.print(nodes if view.nodes else Text("Nodes: none known yet.", style="dim"))
-    console.print()
+    parts += [nodes if view.nodes else Text("Nodes: none known yet.", style="dim"), Text()]
     if view.workloads:
         workloads = _table("Workloads", "DEPLOYMENT", "READY", "UP-TO-DATE", "AVAILABLE")
         for w in view.workloads:
             style = "green" if w.ready >= w.desired else "yellow"
             workloads.add_row(f"{w.namespace}/{w.name}", Text(f"{w.ready}/{w.desired}", style),
                               str(w.up_to_date), str(w.available))
-        console.print(workloads)
-        console.print()
+        parts += [workloads, Text()]
     pods = _table("Pods", "POD", "NODE", "STATUS", "RESTARTS", "AGE")
     for p in view.pods:
         pods.add_row(f"{p.namespace}/{p.name}", p.node or render.NONE,
                      Text(p.status, style=_status_style(p.status)), str(p.restarts), p.age)
-    console.print(pods if view.pods else Text("Pods: none.", style="dim"))
-    console.print()
-    render_last_pass(view.last_pass, view.now, console)
+    parts += [pods if view.pods else Text("Pods: none.", style="dim"), Text()]
+    if view.causes:
+        parts.append(Text("Not ready", style="bold"))
+        parts += [Text(f"  {cause}", style="yellow") for cause in view.causes]
+        parts.append(Text())
+    parts += last_pass_lines(view.last_pass, view.now, view.source)
+    return parts
 
 
 def render_last_pass(record: engine.PassRecord | None, now: dt.datetime, console: Console) -> None:
+    for line in last_pass_lines(record, now):
+        console.print(line)
+
+
+def last_pass_lines(record: engine.PassRecord | None, now: dt.datetime,
+                    source: dict[str, Any] | None = None) -> list[Text]:
     if record is None:
-        console.print(Text("Last pass: none yet. Run `gitkube apply` or `gitkube reconcile`.",
-                           style="dim"))
-        return
+        return [Text("Last pass: none yet. Run `gitkube apply` or `gitkube reconcile`.",
+                     style="dim")]
+    lines: list[Text] = []
     verdict = Text("ok", style="green") if record.ok else Text("failed", style="bold red")
     line = Text.assemble(("Last pass ", "bold"), render.ago(record.time, now), ", ",
                          verdict, f", revision {render.short_sha(record.source_revision)}",
                          f", took {record.duration_seconds:.1f}s")
-    console.print(line)
-    if record.attempted_revision and record.attempted_revision != record.source_revision:
-        console.print(Text(f"  newest commit {render.short_sha(record.attempted_revision)} "
-                           "was not applied: its manifests have problems", style="yellow"))
+    lines.append(line)
+    attempted = str((source or {}).get("lastAttemptedRevision") or record.attempted_revision)
+    applied = str((source or {}).get("lastAppliedRevision") or record.source_revision)
+    if attempted and attempted != applied:
+        refused = list((source or {}).get("lastAttemptedErrors") or [])
+        why = refused[0] if refused else "its manifests have problems"
+        lines.append(Text(f"  newest commit {render.short_sha(attempted)} was not applied: "
+                          f"{why}", style="yellow"))
     if record.summary:
-        console.print(Text(f"  {record.summary}"))
-    for error in record.errors:
-        console.print(Text(f"  {error}", style="red"))
+        lines.append(Text(f"  {record.summary}"))
+    lines.extend(Text(f"  {error}", style="red") for error in record.errors)
+    return lines

@@ -19,7 +19,7 @@ from ruamel.yaml import YAML
 
 from gitkube import errors
 from gitkube.api.meta import KubeObject
-from gitkube.cli import render
+from gitkube.cli import batchviews, render
 from gitkube.cli.render import NONE, dig, items
 
 #: Every name ``get`` accepts for a kind → the plural the library uses.
@@ -31,6 +31,8 @@ KINDS: dict[str, str] = {
     **dict.fromkeys(("configmaps", "configmap", "cm"), "configmaps"),
     **dict.fromkeys(("secrets", "secret"), "secrets"),
     **dict.fromkeys(("namespaces", "namespace", "ns"), "namespaces"),
+    **dict.fromkeys(("jobs", "job"), "jobs"),
+    **dict.fromkeys(("cronjobs", "cronjob", "cj"), "cronjobs"),
 }
 CLUSTER_SCOPED = frozenset({"nodes", "namespaces"})
 
@@ -150,6 +152,8 @@ _COLUMNS: dict[str, tuple[list[str], Row]] = {
         _age(o, now)]),
     "namespaces": (["NAME", "STATUS", "AGE"], lambda o, now: [
         o.name, str(dig(o, "status", "phase", default="Active")), _age(o, now)]),
+    "jobs": (batchviews.JOB_COLUMNS, batchviews.job_row),
+    "cronjobs": (batchviews.CRONJOB_COLUMNS, batchviews.cronjob_row),
 }
 
 _WIDE: dict[str, tuple[list[str], Row]] = {
@@ -160,6 +164,8 @@ _WIDE: dict[str, tuple[list[str], Row]] = {
         node_address(o),
         str(dig(o, "status", "capacity", "cpu", default=NONE)),
         str(dig(o, "status", "capacity", "memory", default=NONE))]),
+    "jobs": (batchviews.WIDE_COLUMNS, batchviews.job_wide),
+    "cronjobs": (batchviews.WIDE_COLUMNS, batchviews.cronjob_wide),
 }
 
 
@@ -178,7 +184,23 @@ def render_table(plural: str, objects: Sequence[KubeObject], now: dt.datetime, *
     for obj in sorted(objects, key=lambda o: (o.namespace, o.name)):
         cells = row(obj, now) + (extra(obj, now) if wide else [])
         rows.append([obj.namespace, *cells] if show_namespace else cells)
-    return render.format_table(headers, rows)
+    table = render.format_table(headers, rows)
+    if plural == "pods":
+        table += "".join(f"\n{line}" for line in unscheduled_notes(objects))
+    return table
+
+
+def unscheduled_notes(pods: Sequence[KubeObject]) -> list[str]:
+    """One line per pod the scheduler could not place, saying why (kubectl shows only
+    "Pending"; the reason is the first thing a person asks)."""
+    notes = []
+    for pod in sorted(pods, key=lambda o: (o.namespace, o.name)):
+        if dig(pod, "spec", "node_name"):
+            continue
+        for condition in items(pod, "status", "conditions"):
+            if dig(condition, "type") == "PodScheduled" and dig(condition, "status") == "False":
+                notes.append(f"{pod.name} is not scheduled: {dig(condition, 'message')}")
+    return notes
 
 
 # -- documents ---------------------------------------------------------------------------------

@@ -7,7 +7,9 @@ Deployment (controller=true) and carries ``deployment.kubernetes.io/revision``.
 A template change creates the new ReplicaSet; ``rollout.plan_rollout`` decides
 each step (RollingUpdate within maxSurge/maxUnavailable, or Recreate). Old
 ReplicaSets at zero beyond ``revisionHistoryLimit`` are deleted, oldest revision
-first. A paused Deployment gets status only.
+first. The template rolled out carries a hash of the ConfigMap/Secret values its
+env reads (``confighash``), so a changed value rolls the Deployment too. A paused
+Deployment gets status only.
 
 Availability is counted from the pods themselves (ready for minReadySeconds),
 not from ReplicaSet status, so a step in this round sees the previous round.
@@ -20,13 +22,16 @@ from dataclasses import dataclass
 from gitkube import clock as clocks
 from gitkube.api import apps, core, hashing, keys
 from gitkube.api.meta import ObjectMeta
-from gitkube.controllers import objects, replicasets, rollout
+from gitkube.controllers import confighash, objects, replicasets, rollout
 from gitkube.controllers.actions import Action, ActionKind, ObjectRef
 from gitkube.controllers.snapshot import Snapshot
 
 SOURCE = "deployment"
 HASH_LABEL = "pod-template-hash"
 REVISION_ANNOTATION = "deployment.kubernetes.io/revision"
+REVISION_HISTORY_ANNOTATION = "deployment.kubernetes.io/revision-history"
+#: The Git commit reconciled when a ReplicaSet was made (``gitkube history`` starts there).
+SOURCE_REVISION_ANNOTATION = "gitkube.io/source-revision"
 
 
 @dataclass
@@ -52,7 +57,8 @@ def plan_deployments(snapshot: Snapshot, clock: clocks.Clock) -> list[Action]:
     for deployment in snapshot.of_kind(apps.Deployment):
         if deployment.metadata.deletion_timestamp:
             continue
-        family = find_family(deployment, by_owner.get(deployment.metadata.uid or "", []), pods)
+        family = find_family(deployment, by_owner.get(deployment.metadata.uid or "", []), pods,
+                             snapshot)
         steps = [] if deployment.spec.paused else sync_rollout(snapshot, deployment, family, clock)
         if not steps:
             steps = cleanup_history(snapshot, deployment, family)
@@ -71,15 +77,26 @@ def plan_deployments(snapshot: Snapshot, clock: clocks.Clock) -> list[Action]:
     return actions
 
 
-def template_hash(deployment: apps.Deployment) -> str:
-    return hashing.pod_template_hash(deployment.spec.template, deployment.status.collision_count)
+def rollout_template(
+    deployment: apps.Deployment, snapshot: Snapshot | None
+) -> core.PodTemplateSpec:
+    """The template rolled out: the Deployment's, stamped with its env values' hash."""
+    if snapshot is None:
+        return deployment.spec.template
+    return confighash.stamped_template(deployment.spec.template, snapshot, deployment.namespace)
+
+
+def template_hash(deployment: apps.Deployment, snapshot: Snapshot | None = None) -> str:
+    return hashing.pod_template_hash(rollout_template(deployment, snapshot),
+                                     deployment.status.collision_count)
 
 
 def find_family(
-    deployment: apps.Deployment, owned: list[apps.ReplicaSet], pods: dict[str, list[core.Pod]]
+    deployment: apps.Deployment, owned: list[apps.ReplicaSet], pods: dict[str, list[core.Pod]],
+    snapshot: Snapshot | None = None,
 ) -> _Family:
     """FindNewReplicaSet: the oldest ReplicaSet whose template equals the Deployment's."""
-    wanted = deployment.spec.template.to_dict()
+    wanted = rollout_template(deployment, snapshot).to_dict()
     ordered = sorted(owned, key=lambda rs: (rs.metadata.creation_timestamp or "", rs.name))
     new = next((rs for rs in ordered if _template_without_hash(rs) == wanted), None)
     olds = [rs for rs in ordered if rs is not new]
@@ -120,12 +137,14 @@ def sync_rollout(
     """One rollout step: create the new ReplicaSet and/or scale ReplicaSets."""
     strategy = strategy_of(deployment)
     desired = deployment.spec.replicas
-    name = f"{deployment.name}-{template_hash(deployment)}"
+    name = f"{deployment.name}-{template_hash(deployment, snapshot)}"
     new_state = (_state(family.new, family, clock) if family.new
                  else rollout.ReplicaSetState(name=name, replicas=0, available=0))
     olds = [_state(rs, family, clock) for rs in family.olds]
     changes = rollout.plan_rollout(strategy, desired, new_state, olds)
     actions: list[Action] = []
+    if family.new is not None:
+        actions += _bump_revision(snapshot, deployment, family)
     if family.new is None:
         old_busy = any(rs.replicas or rs.active_pods for rs in olds) or any(
             n != new_state.name for n in changes)
@@ -148,6 +167,32 @@ def sync_rollout(
     return actions
 
 
+def _bump_revision(
+    snapshot: Snapshot, deployment: apps.Deployment, family: _Family
+) -> list[Action]:
+    """An old template back in Git (a rollback): its ReplicaSet becomes the newest revision,
+    and remembers the ones it had (``revision-history``), as Kubernetes does."""
+    assert family.new is not None
+    newest = max((revision_of(rs) for rs in family.olds), default=0)
+    current = revision_of(family.new)
+    if current > newest:
+        return []
+    annotations = dict(family.new.metadata.annotations)
+    history = [h for h in annotations.get(REVISION_HISTORY_ANNOTATION, "").split(",") if h]
+    annotations[REVISION_HISTORY_ANNOTATION] = ",".join([*history, str(current)])
+    annotations[REVISION_ANNOTATION] = str(newest + 1)
+    if snapshot.source_revision:
+        annotations[SOURCE_REVISION_ANNOTATION] = snapshot.source_revision
+    rs = family.new.model_copy(update={
+        "metadata": family.new.metadata.model_copy(update={"annotations": annotations})})
+    return [Action(
+        ActionKind.UPDATE, ObjectRef.of(rs),
+        f"{objects.describe(deployment)}: template of revision {current} is back "
+        f"(revision {newest + 1})",
+        obj=rs, expected_revision=_revision(snapshot, rs.key), source=SOURCE,
+    )]
+
+
 def _revision(snapshot: Snapshot, key: str) -> int | None:
     stored = snapshot.get(key)
     return stored.mod_revision if stored else None
@@ -165,7 +210,7 @@ def _create_rs(
     replicas: int, clock: clocks.Clock,
 ) -> Action:
     pod_hash = name.rsplit("-", 1)[1]
-    template = deployment.spec.template.model_copy(deep=True)
+    template = rollout_template(deployment, snapshot).model_copy(deep=True)
     template.metadata.labels[HASH_LABEL] = pod_hash
     selector = deployment.spec.selector.model_copy(deep=True)
     selector.match_labels = {**(selector.match_labels or {}), HASH_LABEL: pod_hash}
@@ -175,7 +220,9 @@ def _create_rs(
         metadata=ObjectMeta(
             name=name, namespace=deployment.namespace,
             labels=dict(template.metadata.labels),
-            annotations={REVISION_ANNOTATION: str(revision)},
+            annotations={REVISION_ANNOTATION: str(revision), **(
+                {SOURCE_REVISION_ANNOTATION: snapshot.source_revision}
+                if snapshot.source_revision else {})},
             owner_references=[objects.owner_reference(deployment)],
             uid=objects.deterministic_uid(snapshot.cluster, key, snapshot.revision),
             creation_timestamp=objects.now_text(clock), generation=1,
@@ -238,9 +285,10 @@ def deployment_status(
             conditions, "Available", "False", now, reason="MinimumReplicasUnavailable",
             message="Deployment does not have minimum availability.",
             extra={"lastUpdateTime": now})
-    moved = progressed or (total, updated, ready, available) != (
-        previous.replicas, previous.updated_replicas, previous.ready_replicas,
-        previous.available_replicas)
+    # DeploymentProgressing: more updated, ready or available pods, or fewer old ones.
+    moved = progressed or updated > previous.updated_replicas or (
+        total - updated < previous.replicas - previous.updated_replicas) or (
+        ready > previous.ready_replicas) or available > previous.available_replicas
     conditions = _progressing(deployment, family, conditions, now, clock, moved=moved,
                               complete=updated == desired == total == available)
     conditions = _keep_unchanged_times(previous, conditions, moved=moved)
@@ -267,18 +315,52 @@ def _progressing(
             conditions, "Progressing", "True", now, reason="NewReplicaSetAvailable",
             message=f'ReplicaSet "{rs_name}" has successfully progressed.',
             extra={"lastUpdateTime": now})
+    if previous is not None and previous.get("reason") == "NewReplicaSetAvailable" and (
+            not _old_pods(family)):
+        return conditions  # a finished rollout stays finished (isCompleteDeployment)
     last = str(previous.get("lastUpdateTime") or "") if previous else ""
     if not moved and previous is not None and last:
         age = objects.seconds_since(last, clock) or 0.0
         if age > deployment.spec.progress_deadline_seconds:
             return objects.set_condition(
                 conditions, "Progressing", "False", now, reason="ProgressDeadlineExceeded",
-                message=f'ReplicaSet "{rs_name}" has timed out progressing.',
+                message=f'ReplicaSet "{rs_name}" has timed out progressing: '
+                f"{why_stuck(family, deployment.spec.min_ready_seconds, clock)}",
                 extra={"lastUpdateTime": now})
         return conditions
     return objects.set_condition(
         conditions, "Progressing", "True", now, reason="ReplicaSetUpdated",
         message=f'ReplicaSet "{rs_name}" is progressing.', extra={"lastUpdateTime": now})
+
+
+def _old_pods(family: _Family) -> bool:
+    return any(objects.is_active(p) for rs in family.olds
+               for p in family.pods.get(rs.metadata.uid or "", []))
+
+
+def why_stuck(family: _Family, min_ready_seconds: int, clock: clocks.Clock) -> str:
+    """What holds a rollout: how many new pods are available, and the first one's trouble."""
+    pods = [p for p in family.pods.get(family.new.metadata.uid or "", []) if objects.is_active(p)
+            ] if family.new else []
+    waiting = [p for p in pods if not objects.is_available(p, min_ready_seconds, clock)]
+    text = f"{len(pods) - len(waiting)} of {len(pods)} new pods available"
+    if waiting:
+        text += f" ({waiting[0].name}: {_pod_trouble(waiting[0])})"
+    return text
+
+
+def _pod_trouble(pod: core.Pod) -> str:
+    for status in pod.status.container_statuses:
+        waiting = status.state.waiting
+        if waiting is not None and waiting.reason:
+            return f"container {status.name} {waiting.reason}" + (
+                f", restarted {status.restart_count} times" if status.restart_count else "")
+        if not status.ready:
+            return f"container {status.name} not ready (readiness probe failing)" if (
+                status.state.running is not None) else f"container {status.name} not ready"
+    if not pod.spec.node_name:
+        return "not scheduled"
+    return f"phase {pod.status.phase}"
 
 
 def _keep_unchanged_times(

@@ -27,7 +27,7 @@ SOURCE = "desired"
 
 #: Kinds Git manages; Node objects come from inventory.yaml through the same path.
 GIT_KINDS = frozenset({"Namespace", "Node", "Pod", "Deployment", "ReplicaSet", "ConfigMap",
-                       "Secret"})
+                       "Secret", "PriorityClass", "Job", "CronJob"})
 #: Metadata the system sets, never Git.
 _SYSTEM_METADATA = ("uid", "creationTimestamp", "generation", "resourceVersion",
                     "deletionTimestamp")
@@ -91,6 +91,9 @@ def _update(wanted: KubeObject, current: KubeObject, revision: int) -> Action | 
     have = _declared(current.to_dict(), current.to_dict())
     if want == have:
         return None
+    refused = _immutable_change(want, have)
+    if refused:
+        return Action(ActionKind.NOOP, ObjectRef.of(current), refused, source=SOURCE)
     spec_changed = _without(want, "metadata") != _without(have, "metadata")
     meta_changed = _meta_without_source(want) != _meta_without_source(have)
     data = dict(want)
@@ -115,6 +118,25 @@ def _update(wanted: KubeObject, current: KubeObject, revision: int) -> Action | 
         ActionKind.UPDATE, ObjectRef.of(obj), f"moved in Git to {_source(obj)}",
         obj=obj, expected_revision=revision, source=SOURCE, status_only=True,
     )
+
+
+def _immutable_change(want: dict[str, Any], have: dict[str, Any]) -> str:
+    """Why Kubernetes would refuse this ConfigMap/Secret update ('' when it would not)."""
+    kind = have.get("kind")
+    if kind not in ("ConfigMap", "Secret"):
+        return ""
+    name = f"{kind} {have['metadata'].get('namespace', 'default')}/{have['metadata']['name']}"
+    if kind == "Secret" and want.get("type", "Opaque") != have.get("type", "Opaque"):
+        return (f"{name} keeps type {have.get('type', 'Opaque')}: a Secret's type cannot "
+                "change; delete it from Git and add it under a new name")
+    if not have.get("immutable"):
+        return ""
+    fields = ("data", "binaryData", "stringData", "immutable")
+    if all(want.get(f) == have.get(f) for f in fields):
+        return ""
+    return (f"{name} is immutable: the change to its data in Git is refused and the stored "
+            "one is kept; delete it from Git and add it under a new name (pods pick it up "
+            "when their spec names it)")
 
 
 def _declared(data: dict[str, Any], current: dict[str, Any]) -> dict[str, Any]:

@@ -5,8 +5,15 @@ The agent knows nothing of Kubernetes objects; it runs ``PodRun`` dicts
 environment variables in Kubernetes' order (envFrom first, then env, each env
 value expanded with what came before it; command and args expanded with the
 final environment), and ConfigMap/Secret volumes turned into files for each
-mount. ``pod_run_hash`` is the spec hash the agent compares to decide whether a
-running pod must be replaced, so it covers everything except the pod's uid.
+mount.
+
+Two hashes tell the agent what changed. ``hash`` (``spec_hash``) covers the pod
+as declared plus where volumes are mounted: when it changes the pod is replaced.
+It leaves out the values resolved from ConfigMaps and Secrets, because Kubernetes
+resolves env at container start and never restarts a pod for a changed value (a
+Deployment rolls instead: ``confighash``). ``filesHash`` covers the volume files'
+paths, modes and contents: when only it changes, the agent rewrites the volume in
+place with the atomic ``..data`` swap and the containers keep running.
 
 A missing ConfigMap/Secret (or key) that is not ``optional`` raises
 ``LoweringError`` with the reason kubelet would show (CreateContainerConfigError);
@@ -45,7 +52,7 @@ class LoweringError(errors.PermanentError):
 def lower_pod(pod: KubeObject, snapshot: Snapshot) -> protocol.PodRun:
     data = pod.to_dict()
     spec: dict[str, Any] = data.get("spec") or {}
-    refs = _Refs(snapshot, pod.namespace)
+    refs = Refs(snapshot, pod.namespace)
     volumes = {v["name"]: v for v in spec.get("volumes") or []}
     run: protocol.PodRun = {
         "uid": pod.metadata.uid or "",
@@ -61,17 +68,29 @@ def lower_pod(pod: KubeObject, snapshot: Snapshot) -> protocol.PodRun:
     owner = pod.controller_ref()
     if owner is not None:
         run["owner"] = f"{owner.kind}/{owner.name}"
-    run["hash"] = pod_run_hash(run)
+    run["hash"] = spec_hash(data, run)
+    run["filesHash"] = files_hash(run)
     return run
 
 
-def pod_run_hash(run: protocol.PodRun) -> str:
-    """Hash of everything the agent runs, except the uid (and the hash itself)."""
-    content = {k: v for k, v in run.items() if k not in ("uid", "hash")}
+def spec_hash(pod: Mapping[str, Any], run: protocol.PodRun) -> str:
+    """What forces a replace: the declared spec, the owner and the volume mounts' layout."""
+    spec = {k: v for k, v in (pod.get("spec") or {}).items() if k != "nodeName"}
+    mounts = sorted({
+        (c.get("name", ""), f.get("volume", ""), f.get("mountPath", ""))
+        for c in run.get("containers", []) for f in c.get("files", [])
+    })
+    content = {"spec": spec, "owner": run.get("owner", ""), "mounts": mounts}
     return hashing.stable_hash(content, length=12)
 
 
-class _Refs:
+def files_hash(run: protocol.PodRun) -> str:
+    """What the agent may update in place: every volume file's path, mode and content."""
+    files = {c.get("name", ""): c.get("files", []) for c in run.get("containers", [])}
+    return hashing.stable_hash(files, length=12)
+
+
+class Refs:
     """ConfigMap and Secret data of one namespace, decoded."""
 
     def __init__(self, snapshot: Snapshot, namespace: str) -> None:
@@ -113,7 +132,7 @@ class _Refs:
 
 
 def _lower_container(
-    container: dict[str, Any], pod: dict[str, Any], refs: _Refs,
+    container: dict[str, Any], pod: dict[str, Any], refs: Refs,
     volumes: Mapping[str, dict[str, Any]],
 ) -> protocol.ContainerRun:
     env = _environment(container, pod, refs)
@@ -138,7 +157,52 @@ def _lower_container(
     files = _files(container, refs, volumes)
     if files:
         run["files"] = files
+    if container.get("livenessProbe"):
+        run["livenessProbe"] = _lower_probe(container["livenessProbe"], container)
+    if container.get("readinessProbe"):
+        run["readinessProbe"] = _lower_probe(container["readinessProbe"], container)
+    if container.get("startupProbe"):
+        run["startupProbe"] = _lower_probe(container["startupProbe"], container)
     return run
+
+
+def _lower_probe(probe: dict[str, Any], container: dict[str, Any]) -> protocol.ProbeRun:
+    """A probe with its handler named and a named port resolved to the container's number."""
+    out = protocol.ProbeRun(
+        initialDelaySeconds=int(probe.get("initialDelaySeconds", 0)),
+        timeoutSeconds=int(probe.get("timeoutSeconds", 1)),
+        periodSeconds=int(probe.get("periodSeconds", 10)),
+        successThreshold=int(probe.get("successThreshold", 1)),
+        failureThreshold=int(probe.get("failureThreshold", 3)),
+    )
+    if "exec" in probe:
+        out["handler"] = "exec"
+        out["command"] = list(probe["exec"]["command"])
+        return out
+    action = probe.get("httpGet") or probe.get("tcpSocket") or {}
+    out["handler"] = "httpGet" if "httpGet" in probe else "tcpSocket"
+    out["port"] = _probe_port(action.get("port"), container)
+    if action.get("host"):
+        out["host"] = action["host"]
+    if "httpGet" in probe:
+        out["path"] = action.get("path") or "/"
+        out["scheme"] = action.get("scheme") or "HTTP"
+        if action.get("httpHeaders"):
+            out["httpHeaders"] = [dict(h) for h in action["httpHeaders"]]
+    return out
+
+
+def _probe_port(port: object, container: dict[str, Any]) -> int:
+    if isinstance(port, int):
+        return port
+    text = str(port)
+    if text.isdigit():
+        return int(text)
+    for declared in container.get("ports") or []:
+        if declared.get("name") == text:
+            return int(declared["containerPort"])
+    raise LoweringError(message=f"probe port {text!r} names no port of container "
+                                f"{container.get('name')}")
 
 
 def _default_pull_policy(image: str) -> Literal["Always", "IfNotPresent"]:
@@ -180,7 +244,7 @@ def _lower_resources(resources: dict[str, Any], run: protocol.ContainerRun) -> N
 # -- environment ---------------------------------------------------------------------------
 
 
-def _environment(container: dict[str, Any], pod: dict[str, Any], refs: _Refs) -> dict[str, str]:
+def _environment(container: dict[str, Any], pod: dict[str, Any], refs: Refs) -> dict[str, str]:
     env: dict[str, str] = {}
     for source in container.get("envFrom") or []:
         prefix = source.get("prefix") or ""
@@ -202,7 +266,7 @@ def _environment(container: dict[str, Any], pod: dict[str, Any], refs: _Refs) ->
 
 
 def _env_value(
-    var: dict[str, Any], env: Mapping[str, str], pod: dict[str, Any], refs: _Refs
+    var: dict[str, Any], env: Mapping[str, str], pod: dict[str, Any], refs: Refs
 ) -> str | None:
     source = var.get("valueFrom")
     if not source:
@@ -245,7 +309,7 @@ def _field_value(path: str, pod: dict[str, Any]) -> str:
 
 
 def _files(
-    container: dict[str, Any], refs: _Refs, volumes: Mapping[str, dict[str, Any]]
+    container: dict[str, Any], refs: Refs, volumes: Mapping[str, dict[str, Any]]
 ) -> list[protocol.FileRun]:
     files: list[protocol.FileRun] = []
     for mount in container.get("volumeMounts") or []:
@@ -269,7 +333,7 @@ def _files(
     return files
 
 
-def _volume_files(volume: dict[str, Any], refs: _Refs) -> list[tuple[str, bytes, int]]:
+def _volume_files(volume: dict[str, Any], refs: Refs) -> list[tuple[str, bytes, int]]:
     if "configMap" in volume:
         kind, source = "ConfigMap", volume["configMap"]
         name = source["name"]

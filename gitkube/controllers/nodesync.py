@@ -2,10 +2,12 @@
 
 The last planner of a pass, run once on the fixpoint's snapshot. For every node
 that answered this pass, the pods bound to it are compared with the pods its
-agent reported, by uid and by spec hash (``lowering.pod_run_hash``): a pod the
-node lacks is STARTed (new, or drift when the store says it was running), a pod
+agent reported, by uid and by spec hash (``lowering.spec_hash``): a pod the
+node lacks is STARTed (new, or drift when the store says it was running), and so
+is a pod missing a container that ran before (drift: removed by hand); a pod
 whose hash changed is STARTed again (the agent replaces it), and a reported pod
-no longer bound there is STOPped. Apply then converges each node to exactly its
+no longer bound there is STOPped (fencing, when it was evicted while its node was
+unreachable). Apply then converges each node to exactly its
 bound pods; these actions say why, for the plan.
 
 A pod that cannot be lowered (a missing ConfigMap, say) is not started; its
@@ -29,6 +31,7 @@ SOURCE = "nodes"
 
 def plan_nodes(snapshot: Snapshot, clock: clocks.Clock) -> list[Action]:
     pods = snapshot.of_kind(core.Pod)
+    by_uid = {p.metadata.uid: p for p in pods}
     actions: list[Action] = []
     for node in sorted(snapshot.observed):
         report = snapshot.observed[node]
@@ -45,9 +48,15 @@ def plan_nodes(snapshot: Snapshot, clock: clocks.Clock) -> list[Action]:
                 continue
             namespace, name = str(seen.get("namespace") or "default"), str(seen.get("name", uid))
             successor = by_name.get((namespace, name))
+            gone = by_uid.get(uid)
+            if gone is not None and gone.metadata.deletion_timestamp:
+                reason = (f"fencing: evicted while node/{node} was unreachable; removed before "
+                          "anything else starts there")
+            else:
+                reason = "replaced" if successor is not None else "deleted"
             actions.append(Action(
-                ActionKind.STOP, ObjectRef("Pod", namespace, name),
-                "replaced" if successor is not None else "deleted", node=node, source=SOURCE,
+                ActionKind.STOP, ObjectRef("Pod", namespace, name), reason, node=node,
+                source=SOURCE,
             ))
     return actions
 
@@ -68,9 +77,24 @@ def _sync_pod(
     elif seen.get("hash") != run["hash"]:
         reason = "spec changed"
     else:
-        return []
+        missing = _missing_containers(seen)
+        if not missing:
+            return []
+        # A pod that ran lost a container by hand (removed on the node): that is drift.
+        names = ", ".join(missing)
+        reason = (f"drift: container {names} missing on node" if pod.status.start_time
+                  else f"container {names} not created yet")
     return [Action(ActionKind.START, ObjectRef.of(pod), reason, obj=pod, node=node,
                    source=SOURCE)]
+
+
+def _missing_containers(seen: Mapping[str, Any]) -> list[str]:
+    """Containers the node lacks that nothing else explains (no image or config trouble)."""
+    return [
+        str(c.get("name")) for c in seen.get("containers") or []
+        if not c.get("containerID") and c.get("state") == "waiting"
+        and c.get("reason", "ContainerCreating") == "ContainerCreating"
+    ]
 
 
 def _config_error(

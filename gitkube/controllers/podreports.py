@@ -23,11 +23,15 @@ def pod_status(
     """The status of a pod bound to a node that answered; ``report`` None: not on the node."""
     now = objects.now_text(clock)
     previous = pod.status
+    if previous.phase in objects.TERMINAL_PHASES:
+        return previous  # Succeeded and Failed are final, whatever the node shows later
     if report is None:
-        if previous.phase in objects.TERMINAL_PHASES:
-            return previous
         # Not (or no longer) on the node: nodesync starts it; until then it is not ready.
+        lost = previous.reason == NODE_LOST
         return previous.model_copy(update={
+            "phase": "Pending" if lost else previous.phase,
+            "reason": None if lost else previous.reason,
+            "message": None if lost else previous.message,
             "host_ip": host_ip or previous.host_ip,
             "conditions": _conditions(previous, now, scheduled=True, ready=False,
                                       reason="ContainersNotRunning"),
@@ -39,8 +43,11 @@ def pod_status(
     ]
     ready = bool(statuses) and all(s.ready for s in statuses)
     phase = str(report.get("phase") or previous.phase)
+    lost = previous.reason == NODE_LOST
     return previous.model_copy(update={
         "phase": phase,
+        "reason": None if lost else previous.reason,
+        "message": None if lost else previous.message,
         "pod_ip": report.get("podIP") or previous.pod_ip,
         "host_ip": host_ip or previous.host_ip,
         "start_time": previous.start_time or now,
@@ -50,12 +57,21 @@ def pod_status(
     })
 
 
-def not_ready(pod: core.Pod, clock: clocks.Clock) -> core.PodStatus:
-    """A pod on a node that stopped answering: Ready=False (MarkPodsNotReady)."""
+#: The pod status reason of a pod whose node stopped answering (Kubernetes' NodeLost).
+NODE_LOST = "NodeLost"
+
+
+def not_ready(pod: core.Pod, node: str, clock: clocks.Clock) -> core.PodStatus:
+    """A pod on a node that stopped answering: phase Unknown, Ready=False (MarkPodsNotReady)."""
     previous = pod.status
     if previous.phase in objects.TERMINAL_PHASES:
         return previous
     return previous.model_copy(update={
+        "phase": "Unknown",
+        "reason": NODE_LOST,
+        "message": f"Node {node} which was running pod {pod.name} is unresponsive",
+        "container_statuses": [s.model_copy(update={"ready": False})
+                               for s in previous.container_statuses],
         "conditions": _conditions(previous, objects.now_text(clock), scheduled=True,
                                   ready=False, reason="NodeNotReady", only_ready=True),
     })
@@ -72,6 +88,9 @@ def _conditions(
     for kind in _CONDITIONS:
         if only_ready and kind not in ("Ready", "ContainersReady"):
             continue
+        if kind == "PodScheduled" and scheduled and any(
+                c.get("type") == kind and c.get("status") == "True" for c in conditions):
+            continue  # the scheduler's own, saying why the pod is on its node
         state = "True" if wanted[kind] else "False"
         why = reason if kind in ("Ready", "ContainersReady") and not wanted[kind] else ""
         conditions = objects.set_condition(conditions, kind, state, now, reason=why)
@@ -94,7 +113,15 @@ def _container_status(
     restarts = int(report.get("restartCount") or 0)
     state = _state(report)
     last_state = before.last_state if before else core.ContainerState()
-    if before is not None and restarts > before.restart_count:
+    last = report.get("lastState")
+    if last:
+        # The node's supervisor saw the previous run end: its record is the truth.
+        last_state = core.ContainerState(terminated=core.ContainerStateTerminated(
+            exit_code=int(last.get("exitCode") or 0), reason=last.get("reason"),
+            message=last.get("message"), started_at=last.get("startedAt"),
+            finished_at=last.get("finishedAt"), container_id=last.get("containerID"),
+        ))
+    elif before is not None and restarts > before.restart_count:
         if before.state.terminated is not None:
             last_state = core.ContainerState(terminated=before.state.terminated)
         elif report.get("exitCode") is not None and state.terminated is None:
@@ -106,7 +133,8 @@ def _container_status(
     return core.ContainerStatus(
         name=name, image=str(report.get("image") or image),
         image_id=report.get("imageID") or None, ready=bool(report.get("ready")),
-        restart_count=restarts, started=report.get("state") == "running",
+        restart_count=restarts, container_id=report.get("containerID") or None,
+        started=report.get("state") == "running" and report.get("started", True) is not False,
         state=state, last_state=last_state,
     )
 

@@ -4,8 +4,13 @@ kubelet's status manager and the node lifecycle controller, in one planner. For 
 node that answered this pass, the Node gets capacity (inventory.yaml's declared
 values win over what the agent detected), nodeInfo and Ready=True; each Pod bound
 to it gets phase, container statuses, IPs and the four pod conditions. For a node
-that did not answer and whose last heartbeat is older than the grace period, the
-Node becomes Ready=Unknown and its pods Ready=False.
+that did not answer and whose last heartbeat is older than the grace period
+(default 40 s), the Node becomes Ready=Unknown and its pods Unknown (reason
+NodeLost, Ready=False). Pods whose tolerations of the node's NoExecute taints run
+out (default 300 s) are evicted (``evictions``); an evicted pod leaves the store
+once its node answers without it, after the node's converge removed it (fencing).
+All of it compares stored timestamps with the clock, so cron-driven passes and a
+daemon decide alike.
 
 Every update is ``status_only`` and planned only when the status actually
 differs: a status write every pass would make the status ledger commit every
@@ -22,7 +27,7 @@ from typing import Any
 from gitkube import clock as clocks
 from gitkube.api import core, quantities
 from gitkube.api import node as node_api
-from gitkube.controllers import objects, podreports
+from gitkube.controllers import evictions, objects, podreports
 from gitkube.controllers.actions import Action, ActionKind, ObjectRef
 from gitkube.controllers.snapshot import Snapshot
 
@@ -44,19 +49,23 @@ def plan_observed(snapshot: Snapshot, clock: clocks.Clock) -> list[Action]:
     for node in snapshot.of_kind(node_api.Node):
         report = snapshot.observed.get(node.name)
         bound = pods_on.get(node.name, [])
+        live = [pod for pod in bound if not pod.metadata.deletion_timestamp]
         if report is not None:
             status = reported_node_status(node, report, clock)
             reason = f"node/{node.name}: agent answered"
             reports = {p.get("uid", ""): p for p in report.get("pods") or []}
             pod_statuses = [(pod, podreports.pod_status(pod, reports.get(pod.metadata.uid or ""),
-                                                        _host_ip(node), clock)) for pod in bound]
+                                                        _host_ip(node), clock)) for pod in live]
+            actions += finalize_deleted(snapshot, node, bound, reports)
         elif _stale(node, clock):
             status = unknown_node_status(node, clock)
             reason = f"node/{node.name}: no answer for longer than {_grace(node):g} s"
-            pod_statuses = [(pod, podreports.not_ready(pod, clock)) for pod in bound]
-            actions += evictions(snapshot, node, clock)
+            pod_statuses = [(pod, podreports.not_ready(pod, node.name, clock)) for pod in live]
         else:
-            continue
+            status, pod_statuses = node.status, []
+        # The taint manager decides on the node as it will be stored after this pass.
+        actions += evictions.plan_evictions(
+            snapshot, node.model_copy(update={"status": status}), live, clock)
         if status != node.status:
             actions.append(_status_update(snapshot, node, status, reason))
         for pod, pod_status in pod_statuses:
@@ -67,10 +76,26 @@ def plan_observed(snapshot: Snapshot, clock: clocks.Clock) -> list[Action]:
     return actions
 
 
-def evictions(snapshot: Snapshot, node: node_api.Node, clock: clocks.Clock) -> list[Action]:
-    """The seam for eviction: pods on a node NotReady for podEvictionTimeoutSeconds will be
-    deleted here so their controllers replace them. Not implemented yet: none."""
-    return []
+def finalize_deleted(snapshot: Snapshot, node: node_api.Node, bound: list[core.Pod],
+                     reports: Mapping[str, Any]) -> list[Action]:
+    """A deleted (evicted) pod goes from the store once its node answers without it.
+
+    Until then it stays, marked deleted: the node's converge removes its containers
+    first (fencing), and only the node's own report says they are gone. Like kubelet's
+    final delete, this records what the node observed (``status_only``), so it is
+    written by the status step of the same pass that converged the node.
+    """
+    actions = []
+    for pod in bound:
+        if pod.metadata.deletion_timestamp and (pod.metadata.uid or "") not in reports:
+            stored = snapshot.get(pod.key)
+            actions.append(Action(
+                ActionKind.DELETE, ObjectRef.of(pod),
+                f"{objects.describe(pod)}: gone from node/{node.name}; deletion complete",
+                expected_revision=stored.mod_revision if stored else None,
+                status_only=True, source=SOURCE,
+            ))
+    return actions
 
 
 def _status_update(snapshot: Snapshot, obj: Any, status: Any, reason: str) -> Action:
@@ -131,10 +156,17 @@ def reported_node_status(
             f"{runtime}://{facts.get('runtimeVersion', '')}" if runtime else None),
     })
     conditions = _heartbeat(node, clock)
-    return node.status.model_copy(update={
+    update: dict[str, Any] = {
         "capacity": capacity, "allocatable": dict(capacity), "node_info": info,
         "conditions": conditions,
-    })
+    }
+    if "images" in facts:  # the scheduler's ImageLocality score reads them
+        sizes: Mapping[str, Any] = facts.get("imageSizes") or {}
+        update["images"] = [
+            node_api.ContainerImage(names=[name], size_bytes=sizes.get(name))
+            for name in sorted(facts.get("images") or [])
+        ]
+    return node.status.model_copy(update=update)
 
 
 def _heartbeat(node: node_api.Node, clock: clocks.Clock) -> list[node_api.NodeCondition]:

@@ -20,9 +20,11 @@ from gitkube import clock as clocks
 from gitkube.api import apps
 from gitkube.api.meta import KubeObject
 from gitkube.controllers import (
+    cronjobs,
     deployments,
     desired,
     gc,
+    jobs,
     nodesync,
     objects,
     podstatus,
@@ -43,7 +45,8 @@ def plan_pass(
     """Store actions (merged, in the order first planned), node actions, then NOOPs."""
     planners: list[Planner] = [
         desired.plan_desired, podstatus.plan_observed, deployments.plan_deployments,
-        replicasets.plan_replicasets, gc.plan_gc, schedule or _default_scheduler(),
+        replicasets.plan_replicasets, cronjobs.plan_cronjobs, jobs.plan_jobs, gc.plan_gc,
+        schedule or _default_scheduler(),
     ]
     merged = _Merger(snapshot)
     current = snapshot

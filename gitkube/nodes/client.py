@@ -26,7 +26,7 @@ from typing import Any
 from gitkube import errors
 from gitkube.agent import protocol
 from gitkube.api import inventory
-from gitkube.nodes import local, ssh, transport
+from gitkube.nodes import inprocess, local, ssh, transport
 
 #: The name the agent package has on nodes (it is ``gitkube.agent`` here).
 AGENT_PACKAGE = "gitkube_agent"
@@ -65,6 +65,8 @@ def connect(node: inventory.InventoryNode) -> transport.Transport:
     """The transport the inventory asks for; SSH connects lazily, on the first command."""
     if node.transport == "local":
         return local.LocalTransport(node.name)
+    if node.transport == "sim":
+        return inprocess.InProcessTransport(node.name)
     return ssh.SSHTransport(node)
 
 
@@ -149,7 +151,7 @@ class NodeClient:
             return self._argv
 
     def _prepare(self) -> list[str]:
-        if isinstance(self.transport, local.LocalTransport):
+        if isinstance(self.transport, local.LocalTransport | inprocess.InProcessTransport):
             self._home = str(Path.home())
             return [sys.executable, "-m", "gitkube.agent"]
         bundle = agent_bundle()

@@ -3,7 +3,8 @@
 Top of the source layer: the engine asks for the revision at ``main``; this
 module reads every committed ``*.yaml``/``*.yml`` file straight from Git's
 objects (never the working tree, which may hold half-edited files), has
-``yamlload`` and ``manifests`` turn them into objects, and reads the root
+``yamlload`` and ``manifests`` turn them into objects (``secrets`` decrypting
+age-encrypted Secrets in between, with the cluster's key), and reads the root
 ``inventory.yaml`` as the list of machines. A revision is used as a whole or not
 at all: ``require_valid`` raises ``ManifestError`` when anything is wrong, and the
 engine keeps the last good revision.
@@ -23,7 +24,7 @@ import git
 from gitkube import errors
 from gitkube.api import inventory as api_inventory
 from gitkube.api import meta
-from gitkube.source import manifests, yamlload
+from gitkube.source import manifests, secrets, yamlload
 
 MANIFEST_SUFFIXES = (".yaml", ".yml")
 #: Kubernetes refuses objects above 1.5 MiB; a larger file is a mistake (a dump, a binary).
@@ -53,8 +54,10 @@ class Revision:
 class SourceRepo:
     """A Git repository (bare or not) holding a cluster's manifests."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, state_dir: Path | None = None) -> None:
         self.path = Path(path)
+        #: Where the cluster's age key lives (``secrets.Keyring``); read at each revision.
+        self.state_dir = state_dir
         try:
             self._repo = git.Repo(self.path)
         except (git.InvalidGitRepositoryError, git.NoSuchPathError) as exc:
@@ -145,6 +148,11 @@ class SourceRepo:
             else:
                 documents.extend(file_docs)
         self._parsed = parsed
+        keyring = secrets.Keyring.load(self.state_dir) if self.state_dir else None
+        required = inventory is not None and inventory.settings.require_encrypted_secrets
+        documents, secret_problems = secrets.decrypt_documents(
+            documents, keyring, require_encrypted=required)
+        problems.extend(secret_problems)
         objects, object_problems = manifests.validate_documents(documents)
         problems.extend(object_problems)
         problems.sort(key=lambda p: (p.path, p.line))

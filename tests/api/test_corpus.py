@@ -25,6 +25,9 @@ NEGATIVE = {
     "pods/pod-with-node-affinity.yaml",
 }
 MUST_ACCEPT = {
+    "pods/probe/exec-liveness.yaml", "pods/probe/http-liveness.yaml",
+    "pods/probe/pod-with-http-healthcheck.yaml", "pods/probe/pod-with-tcp-socket-healthcheck.yaml",
+    "pods/probe/tcp-liveness-readiness.yaml",
     "controllers/nginx-deployment.yaml", "controllers/frontend.yaml", "pods/pod-nginx.yaml",
     "configmap/configmaps.yaml", "configmap/configure-pod.yaml",
     "configmap/immutable-configmap.yaml", "configmap/configmap-multikeys.yaml",
@@ -109,8 +112,8 @@ def test_negative_files_are_refused() -> None:
      "kind StatefulSet (apps/v1) is not supported by gitkube yet"),
     ("pods/inject/pod-single-secret-env-variable.yaml", "apiVersion",
      "field 'apiVersion' is required (for a Pod: v1)"),
-    ("pods/probe/exec-liveness.yaml", "spec.containers[0].livenessProbe",
-     "field 'livenessProbe' is not supported by gitkube yet"),
+    ("pods/probe/grpc-liveness.yaml", "spec.containers[0].livenessProbe.gRPC",
+     "unknown field 'gRPC' (check its spelling and indentation)"),
     ("pods/storage/pv-pod.yaml", "spec.volumes[0].persistentVolumeClaim",
      "field 'persistentVolumeClaim' is not supported by gitkube yet"),
 ])

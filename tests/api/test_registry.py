@@ -12,8 +12,8 @@ from tests.api import manifests as m
 KIND_CASES: list[tuple[str, dict[str, Any], str, str]] = [
     ("service", {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s"}},
      "kind", "kind Service (v1) is not supported by gitkube yet"),
-    ("job", {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "j"}},
-     "kind", "kind Job (batch/v1) is not supported by gitkube yet"),
+    ("job-wrong-version", {"apiVersion": "batch/v2", "kind": "Job", "metadata": {"name": "j"}},
+     "apiVersion", "apiVersion batch/v2 is not served for kind Job; use batch/v1"),
     ("hpa-v1", {"apiVersion": "autoscaling/v1", "kind": "HorizontalPodAutoscaler",
                 "metadata": {"name": "h"}},
      "kind", "kind HorizontalPodAutoscaler (autoscaling/v1) is not supported by gitkube yet"),
@@ -33,7 +33,8 @@ KIND_CASES: list[tuple[str, dict[str, Any], str, str]] = [
      "kind", "field 'kind' is required (Pod, Deployment, ConfigMap, ...)"),
     ("unknown-kind", {"apiVersion": "example.com/v1", "kind": "Widget"},
      "kind", "kind Widget (example.com/v1) is not known to gitkube; supported kinds: "
-             "ConfigMap (v1), Deployment (apps/v1), Namespace (v1), Pod (v1), "
+             "ConfigMap (v1), CronJob (batch/v1), Deployment (apps/v1), Job (batch/v1), "
+             "Namespace (v1), Pod (v1), PriorityClass (scheduling.k8s.io/v1), "
              "ReplicaSet (apps/v1), Secret (v1)"),
     ("node", {"apiVersion": "v1", "kind": "Node", "metadata": {"name": "n"}},
      "kind", "Nodes are not written as manifests: declare the machine in inventory.yaml"),
@@ -52,10 +53,12 @@ def test_kinds_and_api_versions(doc: dict[str, Any], path: str, message: str) ->
 
 
 def test_a_retired_api_version_of_an_unsupported_kind_says_both() -> None:
-    found = m.issues({"apiVersion": "batch/v1beta1", "kind": "CronJob", "metadata": {"name": "c"}})
-    assert found == {"apiVersion": "apiVersion batch/v1beta1 is not served for kind CronJob; "
-                                   "use batch/v1",
-                     "kind": "kind CronJob (batch/v1) is not supported by gitkube yet"}
+    found = m.issues({"apiVersion": "extensions/v1beta1", "kind": "Ingress",
+                      "metadata": {"name": "i"}})
+    assert found == {"apiVersion": "apiVersion extensions/v1beta1 is not served for kind "
+                                   "Ingress; use networking.k8s.io/v1",
+                     "kind": "kind Ingress (networking.k8s.io/v1) is not supported by gitkube "
+                             "yet"}
 
 
 def test_a_document_that_is_not_a_mapping() -> None:
@@ -95,7 +98,8 @@ def test_plurals_and_scope() -> None:
     assert registry.model_for_plural("nodes") is node.Node
     assert not node.Node.namespaced and not core.Namespace.namespaced
     assert {cls.plural for cls in registry.KINDS.values()} == {
-        "pods", "namespaces", "configmaps", "secrets", "deployments", "replicasets", "nodes"}
+        "pods", "namespaces", "configmaps", "secrets", "deployments", "replicasets", "nodes",
+        "jobs", "cronjobs", "priorityclasses"}
 
 
 @pytest.mark.parametrize("doc", [m.pod(), m.deployment(), m.replica_set()],

@@ -15,13 +15,61 @@ D = m.deployment
 
 CASES: list[tuple[str, dict[str, Any], str, str]] = [
     # Fields gitkube does not implement are named, never dropped.
-    ("liveness-probe", P({"containers": [C(livenessProbe={"exec": {"command": ["true"]}})]}),
-     "spec.containers[0].livenessProbe",
-     "field 'livenessProbe' is not supported by gitkube yet"),
+    ("grpc-probe", P({"containers": [C(livenessProbe={"grpc": {"port": 2379}})]}),
+     "spec.containers[0].livenessProbe.grpc",
+     "field 'grpc' is not supported by gitkube yet"),
     ("init-containers", P({"containers": [C()], "initContainers": [C()]}),
      "spec.initContainers", "field 'initContainers' is not supported by gitkube yet"),
-    ("affinity", P({"containers": [C()], "affinity": {}}),
-     "spec.affinity", "field 'affinity' is not supported by gitkube yet"),
+    ("affinity-required-as-list", P({"containers": [C()], "affinity": {"nodeAffinity": {
+        "requiredDuringSchedulingIgnoredDuringExecution": [{"weight": 5}]}}}),
+     "spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution",
+     "must be a mapping of fields, not a list"),
+    ("affinity-gt-two-values", P({"containers": [C()], "affinity": {"nodeAffinity": {
+        "requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [
+            {"matchExpressions": [{"key": "cores", "operator": "Gt", "values": ["1", "2"]}]}]}}}}),
+     "spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution"
+     ".nodeSelectorTerms[0].matchExpressions[0].values",
+     "must be specified single value when `operator` is 'Lt' or 'Gt'"),
+    ("affinity-no-terms", P({"containers": [C()], "affinity": {"nodeAffinity": {
+        "requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": []}}}}),
+     "spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution"
+     ".nodeSelectorTerms", "must have at least one node selector term"),
+    ("affinity-match-fields-key", P({"containers": [C()], "affinity": {"nodeAffinity": {
+        "requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [
+            {"matchFields": [{"key": "metadata.labels", "operator": "In", "values": ["a"]}]}]}}}}),
+     "spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution"
+     ".nodeSelectorTerms[0].matchFields[0].key",
+     "Unsupported value: 'metadata.labels': supported values: 'metadata.name'"),
+    ("pod-affinity-no-topology-key", P({"containers": [C()], "affinity": {"podAffinity": {
+        "requiredDuringSchedulingIgnoredDuringExecution": [{"labelSelector": {}}]}}}),
+     "spec.affinity.podAffinity.requiredDuringSchedulingIgnoredDuringExecution[0].topologyKey",
+     "can not be empty"),
+    ("preferred-weight", P({"containers": [C()], "affinity": {"podAntiAffinity": {
+        "preferredDuringSchedulingIgnoredDuringExecution": [
+            {"weight": 101, "podAffinityTerm": {"topologyKey": "zone"}}]}}}),
+     "spec.affinity.podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution[0].weight",
+     "must be in the range 1-100, not 101"),
+    ("spread-max-skew", P({"containers": [C()], "topologySpreadConstraints": [
+        {"maxSkew": 0, "topologyKey": "zone", "whenUnsatisfiable": "DoNotSchedule"}]}),
+     "spec.topologySpreadConstraints[0].maxSkew", "must be greater than zero, not 0"),
+    ("spread-min-domains-soft", P({"containers": [C()], "topologySpreadConstraints": [
+        {"maxSkew": 1, "topologyKey": "zone", "whenUnsatisfiable": "ScheduleAnyway",
+         "minDomains": 2}]}),
+     "spec.topologySpreadConstraints[0].minDomains",
+     "can only use minDomains if whenUnsatisfiable=DoNotSchedule"),
+    ("spread-when", P({"containers": [C()], "topologySpreadConstraints": [
+        {"maxSkew": 1, "topologyKey": "zone", "whenUnsatisfiable": "Sometimes"}]}),
+     "spec.topologySpreadConstraints[0].whenUnsatisfiable",
+     "unsupported value 'Sometimes': supported values are 'DoNotSchedule' or 'ScheduleAnyway'"),
+    ("priority-class-user-value", {"apiVersion": "scheduling.k8s.io/v1", "kind": "PriorityClass",
+                                   "metadata": {"name": "high"}, "value": 2000000000},
+     "value", "must be no greater than 1000000000 (higher values are reserved for system "
+              "classes), not 2000000000"),
+    ("priority-class-system-name", {"apiVersion": "scheduling.k8s.io/v1",
+                                    "kind": "PriorityClass",
+                                    "metadata": {"name": "system-mine"}, "value": 5},
+     "metadata.name", "priority class names with 'system-' prefix are reserved for system use; "
+                      "choose another name"),
     ("scheduler-name", P({"containers": [C()], "schedulerName": "x"}),
      "spec.schedulerName", "field 'schedulerName' is not supported by gitkube yet"),
     ("image-pull-secrets", P({"containers": [C()], "imagePullSecrets": [{"name": "r"}]}),
@@ -152,10 +200,14 @@ CASES: list[tuple[str, dict[str, Any], str, str]] = [
         "secretName": "s", "defaultMode": 1000}}]}),
      "spec.volumes[0].secret.defaultMode", "must be less than or equal to 511, not 1000"),
     # Tolerations.
-    ("toleration-gt", P({"containers": [C()], "tolerations": [{"key": "k", "operator": "Gt",
-                                                               "value": "5"}]}),
+    ("toleration-gt-not-a-number", P({"containers": [C()], "tolerations": [
+        {"key": "k", "operator": "Gt", "value": "05"}]}),
+     "spec.tolerations[0].value",
+     "'05' must be a decimal integer (no leading zeros) when `operator` is 'Gt'"),
+    ("toleration-operator", P({"containers": [C()], "tolerations": [
+        {"key": "k", "operator": "Ge", "value": "5"}]}),
      "spec.tolerations[0].operator",
-     "unsupported value 'Gt': supported values are 'Exists' or 'Equal'"),
+     "unsupported value 'Ge': supported values are 'Exists', 'Equal', 'Gt' or 'Lt'"),
     ("toleration-exists-value", P({"containers": [C()], "tolerations": [
         {"key": "k", "operator": "Exists", "value": "v"}]}),
      "spec.tolerations[0].operator", "value must be empty when `operator` is 'Exists'"),
@@ -177,7 +229,7 @@ CASES: list[tuple[str, dict[str, Any], str, str]] = [
      "unsupported value 'OnFailure': supported values are 'Always'"),
     ("template-container", D(containers=[C(livenessProbe={})]),
      "spec.template.spec.containers[0].livenessProbe",
-     "field 'livenessProbe' is not supported by gitkube yet"),
+     "a probe needs exactly one handler: exec, httpGet or tcpSocket (0 given)"),
     ("max-surge-text", D({"strategy": {"rollingUpdate": {"maxSurge": "5"}}}),
      "spec.strategy.rollingUpdate.maxSurge",
      "must be an integer or a percentage such as '25%', not '5' (a valid percent string must "

@@ -38,8 +38,9 @@ def test_check_names_stale_files(tmp_path: Path, capsys: pytest.CaptureFixture[s
 
 def test_one_schema_per_kind() -> None:
     names = sorted(p.name for p in schemas.DEFAULT_DIR.glob("*.json"))
-    assert names == ["all.json", "configmap.json", "deployment.json", "inventory.json",
-                     "namespace.json", "pod.json", "replicaset.json", "secret.json"]
+    assert names == ["all.json", "configmap.json", "cronjob.json", "deployment.json",
+                     "inventory.json", "job.json", "namespace.json", "pod.json",
+                     "priorityclass.json", "replicaset.json", "secret.json"]
 
 
 GOOD = [
@@ -62,7 +63,7 @@ def test_good_manifests_validate(schema: str, doc: dict[str, Any]) -> None:
 
 
 BAD = [
-    ("unsupported-field", "pod.json", m.pod({"containers": [m.container(livenessProbe={})]})),
+    ("unsupported-field", "pod.json", m.pod({"containers": [m.container(tty=True)]})),
     ("bad-quantity", "pod.json", m.pod({"containers": [m.container(resources={
         "limits": {"cpu": "12Q"}})]})),
     ("port-range", "all.json", m.pod({"containers": [m.container(ports=[

@@ -118,3 +118,16 @@ def test_an_unknown_kind_names_the_known_ones() -> None:
 @pytest.mark.parametrize("word", ["po", "pod", "pods", "PODS"])
 def test_kind_aliases(word: str) -> None:
     assert tables.resolve_kind(word) == "pods"
+
+
+def test_pods_the_scheduler_could_not_place_say_why_under_the_table() -> None:
+    why = "0/2 nodes are available: 2 Insufficient cpu."
+    pods = [
+        o.pod("web-1", statuses=[o.running()]),
+        o.pod("web-2", node=None, phase="Pending", ip=None, conditions=[
+            {"type": "PodScheduled", "status": "False", "reason": "Unschedulable",
+             "message": why}]),
+    ]
+    lines = tables.render_table("pods", pods, o.NOW).splitlines()
+    assert lines[-1] == f"web-2 is not scheduled: {why}"
+    assert lines[2].split()[:3] == ["web-2", "0/1", "Pending"]

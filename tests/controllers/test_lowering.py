@@ -161,12 +161,41 @@ def test_hash_ignores_uid_but_not_spec() -> None:
     one = lowering.lower_pod(f.pod("p", uid="a"), snap)
     other_uid = lowering.lower_pod(f.pod("p", uid="b"), snap)
     other_image = lowering.lower_pod(f.pod("p", uid="a", image="busybox:2"), snap)
-    assert one["hash"] == other_uid["hash"] == lowering.pod_run_hash(one)
+    assert one["hash"] == other_uid["hash"]
     assert one["hash"] != other_image["hash"]
 
 
-def test_a_changed_configmap_changes_the_hash() -> None:
-    pod = f.pod("p", containers=[_container(envFrom=[{"configMapRef": {"name": "cfg"}}])])
-    before = lowering.lower_pod(pod, f.snapshot(CM))
-    after = lowering.lower_pod(pod, f.snapshot(f.configmap("cfg", {"MODE": "slow"})))
-    assert before["hash"] != after["hash"]
+_ENV_POD = _container(envFrom=[{"configMapRef": {"name": "cfg"}}], env=[
+    {"name": "P", "valueFrom": {"secretKeyRef": {"name": "creds", "key": "PASSWORD"}}}])
+_VOLUME_POD = _container(volumeMounts=[{"name": "v", "mountPath": "/etc/app"}])
+_VOLUMES = [{"name": "v", "configMap": {"name": "cfg"}}]
+
+
+@pytest.mark.parametrize(
+    ("container", "volumes", "after", "replaced", "files_changed"),
+    [
+        pytest.param(_ENV_POD, None, [f.configmap("cfg", {"MODE": "slow"}), SECRET],
+                     False, False, id="env-configmap-value-neither"),
+        pytest.param(_ENV_POD, None, [CM, f.secret("creds", {"PASSWORD": "new"})],
+                     False, False, id="env-secret-value-neither"),
+        pytest.param(_VOLUME_POD, _VOLUMES, [f.configmap("cfg", {"MODE": "slow"}), SECRET],
+                     False, True, id="volume-value-files-only"),
+        pytest.param(_VOLUME_POD, _VOLUMES, [f.configmap("cfg", {**CM.data, "NEW": "1"}),
+                                             SECRET],
+                     False, True, id="volume-new-key-files-only"),
+        pytest.param(_container(volumeMounts=[{"name": "v", "mountPath": "/x"}]),
+                     [{"name": "v", "configMap": {"name": "late", "optional": True}}],
+                     [CM, SECRET, f.configmap("late", {"a": "1"})],
+                     True, True, id="optional-volume-appears-replaces"),
+    ],
+)
+def test_what_a_config_change_does_to_a_running_pod(
+    container: dict[str, Any], volumes: list[dict[str, Any]] | None, after: list[Any],
+    replaced: bool, files_changed: bool,
+) -> None:
+    """Env values are read at container start (no replace); volume files update in place."""
+    pod = f.pod("p", containers=[container], volumes=volumes, uid="u")
+    before_run = lowering.lower_pod(pod, f.snapshot(CM, SECRET))
+    after_run = lowering.lower_pod(pod, f.snapshot(*after))
+    assert (before_run["hash"] != after_run["hash"]) is replaced
+    assert (before_run["filesHash"] != after_run["filesHash"]) is files_changed

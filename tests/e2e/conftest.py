@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -11,8 +11,12 @@ from tests.fixtures.nodes import LoopbackNode
 
 
 @pytest.fixture
-def two_nodes(ssh_nodes: Callable[..., list[LoopbackNode]]) -> list[LoopbackNode]:
-    return ssh_nodes(2)
+def two_nodes(ssh_nodes: Callable[..., list[LoopbackNode]]) -> Iterator[list[LoopbackNode]]:
+    nodes = ssh_nodes(2)
+    yield nodes
+    # A test's nodes are not used again: their supervisors would only keep polling podman.
+    for node in nodes:
+        node.stop_supervisor()
 
 
 @pytest.fixture
