@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
+import secrets
 import socket
 import subprocess
 import time
@@ -477,11 +478,24 @@ class Cluster:
                    if not kv.key.startswith(events_mod.PREFIX)]
         revision = source.good.sha if source.good else source.head
         files = ledger.status_files(objects, source_revision=revision, cluster=inventory.cluster,
+                                    digest_key=self._ledger_key(),
                                     attempted_revision=source.head,
                                     attempted_errors=[str(p) for p in source.problems])
         message = ledger.commit_message(applied, source_revision=revision, ready=ready,
                                         node_errors=node_errors, rescheduled=moved)
         return source_status.write_status(self.repo_path, files, message)
+
+    def _ledger_key(self) -> bytes:
+        """The cluster's key for the ledger's Secret digests, made on first use (0600)."""
+        path = self.state_dir / "ledger.key"
+        try:
+            return path.read_bytes()
+        except FileNotFoundError:
+            key = secrets.token_bytes(32)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as out:
+                out.write(key)
+            return key
 
     def _record_pass(self, result: PassResult, duration: float) -> None:
         record = PassRecord(

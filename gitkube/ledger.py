@@ -5,12 +5,14 @@ object (``status/<plural>/<namespace>/<name>.yaml``), one per node
 (``status/nodes/<name>.yaml``) and ``status/summary.yaml``. Nothing in these files
 changes unless observed state changed — heartbeat times and ages are left out —
 so the ledger gets a commit only when something happened. Secret values never
-reach it: a Secret is recorded by its keys and a hash of its data.
+reach it: a Secret is recorded by its keys and a keyed hash (HMAC) of its data, keyed by a
+secret in the state dir, so a change shows without the ledger confirming a guessed value.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import io
 import json
 from collections import Counter
@@ -26,7 +28,7 @@ from gitkube.controllers.actions import Action, ActionKind
 _VOLATILE = {"lastHeartbeatTime", "lastProbeTime"}
 
 
-def status_files(objects: Iterable[KubeObject], *, source_revision: str,
+def status_files(objects: Iterable[KubeObject], *, source_revision: str, digest_key: bytes,
                  cluster: str, attempted_revision: str = "",
                  attempted_errors: Iterable[str] = ()) -> dict[str, bytes]:
     """``attempted_*``: the newest commit when it was not applied, and why (atomic revisions:
@@ -36,7 +38,7 @@ def status_files(objects: Iterable[KubeObject], *, source_revision: str,
     for obj in objects:
         counts[obj.plural] += 1
         where = f"{obj.namespace}/{obj.name}" if obj.namespaced else obj.name
-        files[f"status/{obj.plural}/{where}.yaml"] = _dump(_record(obj))
+        files[f"status/{obj.plural}/{where}.yaml"] = _dump(_record(obj, digest_key))
     summary: dict[str, Any] = {
         "cluster": cluster,
         "sourceRevision": source_revision,
@@ -50,7 +52,7 @@ def status_files(objects: Iterable[KubeObject], *, source_revision: str,
     return files
 
 
-def _record(obj: KubeObject) -> dict[str, Any]:
+def _record(obj: KubeObject, digest_key: bytes) -> dict[str, Any]:
     data = obj.to_dict()
     meta = data.get("metadata", {})
     record: dict[str, Any] = {
@@ -64,9 +66,12 @@ def _record(obj: KubeObject) -> dict[str, Any]:
         record["source"] = source
     if obj.kind == "Secret":
         values = {**data.get("data", {}), **data.get("stringData", {})}
-        digest = hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest()
+        # Keyed, so that anyone who can read the ledger cannot test guesses of a weak value
+        # against it; the key stays in the cluster's state dir, never in Git.
+        payload = json.dumps(values, sort_keys=True).encode()
+        digest = hmac.new(digest_key, payload, hashlib.sha256).hexdigest()
         record["keys"] = sorted(values)
-        record["dataSha256"] = digest[:16]
+        record["dataHmacSha256"] = digest[:16]
         return record
     if obj.kind == "ConfigMap":
         record["keys"] = sorted({*data.get("data", {}), *data.get("binaryData", {})})
@@ -114,7 +119,7 @@ def summarize(applied: Iterable[Action], *, ready: Mapping[str, str],
               rescheduled: Mapping[str, int] | None = None) -> str:
     started: Counter[str] = Counter()
     stopped: Counter[str] = Counter()
-    objects: Counter[str] = Counter()
+    objects: Counter[tuple[str, str]] = Counter()
     for action in applied:
         if action.kind is ActionKind.START:
             started[action.node or "?"] += 1
@@ -123,15 +128,39 @@ def summarize(applied: Iterable[Action], *, ready: Mapping[str, str],
         elif action.kind in (ActionKind.CREATE, ActionKind.UPDATE, ActionKind.DELETE) and (
             not action.status_only and action.target.kind != "Pod"
         ):
-            objects[f"{action.target.kind.lower()} {action.kind.value}d"] += 1
+            objects[(action.target.kind.lower(), f"{action.kind.value}d")] += 1
     parts: list[str] = []
     for verb, counter in (("started", started), ("stopped", stopped)):
-        for node, count in sorted(counter.items()):
-            noun = "pod" if count == 1 else "pods"
-            parts.append(f"{count} {noun} {verb} on {node}")
-    for node, count in sorted((rescheduled or {}).items()):
-        parts.append(f"{count} {'pod' if count == 1 else 'pods'} rescheduled from {node}")
-    parts.extend(f"{count} {what}" for what, count in sorted(objects.items()))
-    parts.extend(f"{name}: {value}" for name, value in sorted(ready.items()))
-    parts.extend(f"{node} unreachable" for node in sorted(node_errors))
+        parts.extend(_per_node(counter, f"{verb} on"))
+    parts.extend(_per_node(Counter(rescheduled or {}), "rescheduled from"))
+    parts.extend(f"{_count(count, kind)} {verb}" for (kind, verb), count in sorted(objects.items()))
+    parts.extend(_capped([f"{name}: {value}" for name, value in sorted(ready.items())],
+                         "workload"))
+    parts.extend(_capped([f"{node} unreachable" for node in sorted(node_errors)],
+                         "node", " unreachable"))
     return "; ".join(parts) if parts else "status changed"
+
+
+#: Past this many nodes or workloads a commit subject says how many, not each one.
+_LISTED = 3
+
+
+def _per_node(counter: Counter[str], what: str) -> list[str]:
+    if len(counter) > _LISTED:
+        return [f"{_count(sum(counter.values()), 'pod')} {what} {len(counter)} nodes"]
+    return [f"{_count(count, 'pod')} {what} {node}" for node, count in sorted(counter.items())]
+
+
+def _capped(parts: list[str], noun: str, suffix: str = "") -> list[str]:
+    if len(parts) > _LISTED:
+        more = len(parts) - _LISTED
+        return [*parts[:_LISTED], f"{more} more {_noun(more, noun)}{suffix}"]
+    return parts
+
+
+def _count(count: int, noun: str) -> str:
+    return f"{count} {_noun(count, noun)}"
+
+
+def _noun(count: int, noun: str) -> str:
+    return noun if count == 1 else noun + ("es" if noun.endswith(("s", "sh", "ch")) else "s")

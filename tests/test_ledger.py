@@ -1,0 +1,66 @@
+"""What the status ledger records: one file per object, nothing volatile, no Secret values."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+
+import pytest
+
+from gitkube.api import registry
+from gitkube.controllers.actions import Action, ActionKind, ObjectRef
+from gitkube.ledger import status_files, summarize
+
+SECRET = registry.parse_object({
+    "apiVersion": "v1", "kind": "Secret",
+    "metadata": {"name": "db", "namespace": "default"},
+    "data": {"password": base64.b64encode(b"hunter2").decode()},
+})
+
+
+def test_a_secret_is_recorded_by_keys_and_a_keyed_digest_only() -> None:
+    files = status_files([SECRET], source_revision="abc", cluster="c", digest_key=b"k" * 32)
+    text = files["status/secrets/default/db.yaml"].decode()
+    assert "keys:\n- password\n" in text
+    assert "hunter2" not in text and base64.b64encode(b"hunter2").decode() not in text
+    plain = hashlib.sha256(json.dumps({"password": base64.b64encode(b"hunter2").decode()},
+                                      sort_keys=True).encode()).hexdigest()[:16]
+    assert plain not in text, "an unkeyed hash would let a ledger reader test guesses"
+
+
+def test_the_digest_changes_with_the_value_and_with_the_cluster_key() -> None:
+    def digest(secret: object, key: bytes) -> str:
+        text = status_files([secret], source_revision="abc", cluster="c",  # type: ignore[list-item]
+                            digest_key=key)["status/secrets/default/db.yaml"].decode()
+        return next(line for line in text.splitlines() if line.startswith("dataHmacSha256"))
+
+    changed = SECRET.model_copy(deep=True)
+    changed.data = {"password": base64.b64encode(b"hunter3").decode()}  # type: ignore[attr-defined]
+    assert digest(SECRET, b"a" * 32) == digest(SECRET, b"a" * 32)
+    assert digest(SECRET, b"a" * 32) != digest(changed, b"a" * 32)
+    assert digest(SECRET, b"a" * 32) != digest(SECRET, b"b" * 32)
+
+
+def _actions(kind: str, count: int, nodes: int, target: str = "Pod") -> list[Action]:
+    return [Action(ActionKind(kind), ObjectRef(target, "default", f"p{i}"), "r",
+                   node=f"node-{i % nodes}") for i in range(count)]
+
+
+@pytest.mark.parametrize(
+    ("applied", "ready", "expected"),
+    [
+        ([], {}, "status changed"),
+        (_actions("start", 3, 2), {"web": "3/3 ready"},
+         "2 pods started on node-0; 1 pod started on node-1; web: 3/3 ready"),
+        (_actions("start", 1000, 500), {},
+         "1000 pods started on 500 nodes"),
+        (_actions("create", 2, 1, "Node"), {}, "2 nodes created"),
+        (_actions("create", 1, 1, "ConfigMap"), {"a": "1/1 ready", "b": "1/1 ready",
+                                                 "c": "0/1 ready", "d": "2/2 ready"},
+         "1 configmap created; a: 1/1 ready; b: 1/1 ready; c: 0/1 ready; 1 more workload"),
+    ],
+    ids=["nothing", "pods-per-node", "many-nodes-summed", "plural-objects", "workloads-capped"],
+)
+def test_summary_line(applied: list[Action], ready: dict[str, str], expected: str) -> None:
+    assert summarize(applied, ready=ready, node_errors={}) == expected
