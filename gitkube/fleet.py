@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from gitkube.agent import protocol
+from gitkube.agent import runtime as agent_runtime
 from gitkube.api.inventory import Inventory, InventoryNode
 from gitkube.errors import GitkubeError
 from gitkube.nodes import client as node_client
@@ -106,9 +107,9 @@ class Fleet:
             return
         if "images" not in facts:
             facts = _report(client.request("info")).get("facts", {})
-        present = {normalize_image(i) for i in facts.get("images", [])}
+        present = {agent_runtime.normalize_image(i) for i in facts.get("images", [])}
         for ref in sorted(wanted):
-            if normalize_image(ref) not in present and images.local_image_exists(ref):
+            if agent_runtime.normalize_image(ref) not in present and images.local_image_exists(ref):
                 images.ship_image(client, ref)
 
     def _each(
@@ -145,15 +146,3 @@ def _report(answer: dict[str, Any]) -> dict[str, Any]:
     report = answer.get("report", {})
     return report if isinstance(report, dict) else {}
 
-
-def normalize_image(ref: str) -> str:
-    """``nginx`` → ``docker.io/library/nginx:latest``, the way podman names images."""
-    name, digest = [*ref.split("@", 1), ""][:2]
-    first, _, rest = name.partition("/")
-    if not rest or ("." not in first and ":" not in first and first != "localhost"):
-        name = f"docker.io/{name}" if rest else f"docker.io/library/{name}"
-    if digest:
-        return f"{name}@{digest}"
-    if ":" not in name.rsplit("/", 1)[-1]:
-        name += ":latest"
-    return name

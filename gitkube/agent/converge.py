@@ -36,12 +36,25 @@ def plan_node(
     to_remove = [pod for pod in actual if pod["uid"] not in want_uids]
     for pod in desired:
         found = have.get(pod.get("uid", ""))
-        if found is not None and found.get("hash") != pod.get("hash"):
+        if found is not None and (
+            found.get("hash") != pod.get("hash") or changed_containers(pod, found)
+        ):
             to_remove.append(found)
             to_create.append(pod)
         elif found is None or missing_containers(pod, found):
             to_create.append(pod)
     return to_create, to_remove
+
+
+def changed_containers(pod: protocol.PodRun, found: protocol.PodReport) -> list[str]:
+    """Containers that run another image than desired: changed by hand on the node (drift)."""
+    want = {c.get("name"): runtime.normalize_image(c.get("image", ""))
+            for c in pod.get("containers", [])}
+    return [
+        str(c.get("name")) for c in found.get("containers", [])
+        if c.get("containerID") and c.get("image") and c.get("name") in want
+        and runtime.normalize_image(str(c.get("image"))) != want[c.get("name")]
+    ]
 
 
 def missing_containers(pod: protocol.PodRun, found: protocol.PodReport) -> list[str]:

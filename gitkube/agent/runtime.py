@@ -39,6 +39,19 @@ def container_name(cluster: str, namespace: str, name: str, container: str) -> s
     return f"{pod_name(cluster, namespace, name)}_{container}"
 
 
+def normalize_image(ref: str) -> str:
+    """``nginx`` → ``docker.io/library/nginx:latest``, the way podman names images."""
+    name, digest = [*ref.split("@", 1), ""][:2]
+    first, _, rest = name.partition("/")
+    if not rest or ("." not in first and ":" not in first and first != "localhost"):
+        name = f"docker.io/{name}" if rest else f"docker.io/library/{name}"
+    if digest:
+        return f"{name}@{digest}"
+    if ":" not in name.rsplit("/", 1)[-1]:
+        name += ":latest"
+    return name
+
+
 def pod_key(pod: Mapping[str, object]) -> str:
     """``namespace/name``, how pods are named in events and messages."""
     return f"{pod.get('namespace', 'default')}/{pod.get('name', '?')}"

@@ -21,6 +21,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from gitkube import clock as clocks
+from gitkube.agent import protocol
+from gitkube.agent import runtime as agent_runtime
 from gitkube.api import core
 from gitkube.controllers import lowering, objects
 from gitkube.controllers.actions import Action, ActionKind, ObjectRef
@@ -76,6 +78,8 @@ def _sync_pod(
         reason = "drift: pod missing on node" if was_running else "new pod"
     elif seen.get("hash") != run["hash"]:
         reason = "spec changed"
+    elif changed := _changed_images(run, seen):
+        reason = f"drift: {changed} (changed by hand on the node)"
     else:
         missing = _missing_containers(seen)
         if not missing:
@@ -86,6 +90,19 @@ def _sync_pod(
                   else f"container {names} not created yet")
     return [Action(ActionKind.START, ObjectRef.of(pod), reason, obj=pod, node=node,
                    source=SOURCE)]
+
+
+def _changed_images(run: protocol.PodRun, seen: Mapping[str, Any]) -> str:
+    """``container main runs busybox:v2, not busybox:v1`` for each container whose image differs."""
+    want = {c.get("name"): c.get("image", "") for c in run.get("containers", [])}
+    said = [
+        f"container {c.get('name')} runs {c.get('image')}, not {want[c.get('name')]}"
+        for c in seen.get("containers") or []
+        if c.get("containerID") and c.get("image") and c.get("name") in want
+        and agent_runtime.normalize_image(str(c.get("image")))
+        != agent_runtime.normalize_image(str(want[c.get("name")]))
+    ]
+    return "; ".join(said)
 
 
 def _missing_containers(seen: Mapping[str, Any]) -> list[str]:

@@ -33,11 +33,21 @@ def have(uid: str, spec_hash: str = "h1", *containers: str) -> protocol.PodRepor
     )
 
 
+def with_image(report: protocol.PodReport, image: str) -> protocol.PodReport:
+    for container in report["containers"]:
+        container["image"] = image
+    return report
+
+
 CASES = [
     pytest.param([], [], [], [], id="empty-node-stays-empty"),
     pytest.param([want("a"), want("b")], [], ["a", "b"], [], id="fresh-node-creates-all"),
     pytest.param([want("a")], [have("a")], [], [], id="same-uid-and-hash-is-a-no-op"),
     pytest.param([want("a", "h2")], [have("a", "h1")], ["a"], ["a"], id="hash-changed-replaces"),
+    pytest.param([want("a")], [with_image(have("a"), "docker.io/library/img:1")], [], [],
+                 id="same-image-by-its-full-name-is-a-no-op"),
+    pytest.param([want("a")], [with_image(have("a"), "other:2")], ["a"], ["a"],
+                 id="image-changed-by-hand-replaces"),
     pytest.param([], [have("a"), have("b")], [], ["a", "b"], id="undesired-pods-are-removed"),
     pytest.param(
         [want("a", "h1", "web", "log")],

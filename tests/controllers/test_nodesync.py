@@ -26,6 +26,13 @@ def _report(*entries: tuple[core.Pod, str | None]) -> dict[str, Any]:
     return f.running_report(snap, "node-1", pods, hash_of=hashes)
 
 
+def _with_image(report: dict[str, Any], image: str) -> dict[str, Any]:
+    for pod in report["pods"]:
+        for container in pod["containers"]:
+            container.update(image=image, containerID=f"podman://{pod['uid']}")
+    return report
+
+
 REPLACED = f.pod("web-abc-run", owner=RS, node="node-1", phase="Running", uid="uid-old")
 GONE = f.pod("web-abc-gone", owner=RS, node="node-1", phase="Running", uid="uid-gone")
 
@@ -44,6 +51,10 @@ GONE = f.pod("web-abc-gone", owner=RS, node="node-1", phase="Running", uid="uid-
         pytest.param([RUNNING], _report((REPLACED, None)),
                      [("start", "web-abc-run", "drift: pod missing on node"),
                       ("stop", "web-abc-run", "replaced")], id="same-name-new-uid-replaced"),
+        pytest.param([RUNNING], _with_image(_report((RUNNING, None)), "localhost/hand:made"),
+                     [("start", "web-abc-run", "drift: container web runs localhost/hand:made, "
+                       "not busybox:1 (changed by hand on the node)")],
+                     id="drift-image-changed-by-hand"),
         pytest.param([ELSEWHERE], _report(), [], id="pod-on-another-node-ignored"),
         pytest.param([f.pod("done", owner=RS, node="node-1", phase="Succeeded")], _report(), [],
                      id="finished-pod-not-started"),
