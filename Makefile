@@ -76,3 +76,5 @@ demo-clean: venv
 bench: venv
 	$(PY) bench/apply.py
 	$(PY) bench/scheduler.py
+	$(PY) bench/store.py
+	$(PY) bench/push_latency.py

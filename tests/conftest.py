@@ -1,3 +1,25 @@
-"""Fixtures shared by the whole suite: podman's settings and a test image, loopback sshd nodes."""
+"""Fixtures shared by the whole suite: podman's settings and a test image, loopback sshd nodes.
+
+Tests that use a real podman or sshd fixture are marked ``podman`` / ``ssh`` here, whether or not
+their module says so, so ``make test-fast`` (``-m "not podman and not ssh"``) leaves out exactly
+the tests that need those.
+"""
+
+from __future__ import annotations
+
+import pytest
 
 pytest_plugins = ["tests.fixtures.podman", "tests.fixtures.nodes"]
+
+_PODMAN = {"busybox_image", "podman_storage", "gitops_node", "node", "push_repo", "two_nodes",
+           "ssh_nodes"}
+_SSH = {"ssh_nodes", "two_nodes"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        used = set(getattr(item, "fixturenames", ()))
+        if used & _PODMAN:
+            item.add_marker(pytest.mark.podman)
+        if used & _SSH:
+            item.add_marker(pytest.mark.ssh)
