@@ -46,15 +46,7 @@ class ClusterRepo:
         self.write("inventory.yaml", data)
 
     def write(self, name: str, data: Any) -> None:
-        target = self.path / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(data, str):
-            target.write_text(data)
-            return
-        yaml = YAML(typ="safe", pure=True)
-        yaml.default_flow_style = False
-        with target.open("w") as stream:
-            yaml.dump(data, stream)
+        write_file(self.path, name, data)
 
     def remove(self, name: str) -> None:
         self.git("rm", "-q", name)
@@ -92,6 +84,19 @@ class ClusterRepo:
         assert listing["kind"] == "List"
         items: list[dict[str, Any]] = listing["items"]
         return items
+
+
+def write_file(root: Path, name: str, data: Any) -> None:
+    """Write ``data`` at ``root/name``: a string as it is, anything else as YAML."""
+    target = root / name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(data, str):
+        target.write_text(data)
+        return
+    yaml = YAML(typ="safe", pure=True)
+    yaml.default_flow_style = False
+    with target.open("w") as stream:
+        yaml.dump(data, stream)
 
 
 def deployment(name: str, replicas: int, image: str, *, command: Sequence[str] | None = None,

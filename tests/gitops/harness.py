@@ -23,11 +23,11 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
-from ruamel.yaml import YAML
 
 from gitkube.api.inventory import Inventory, InventoryNode, RuntimeSettings
 from gitkube.cli import main
 from gitkube.source import locks
+from tests.e2e import harness as e2e_harness
 from tests.e2e.harness import ClusterRepo, Run
 from tests.fixtures import podman as podman_fixtures
 
@@ -135,15 +135,7 @@ class PushRepo:
             pass
 
     def write(self, name: str, data: Any) -> None:
-        target = self.work / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(data, str):
-            target.write_text(data)
-            return
-        yaml = YAML(typ="safe", pure=True)
-        yaml.default_flow_style = False
-        with target.open("w") as stream:
-            yaml.dump(data, stream)
+        e2e_harness.write_file(self.work, name, data)
 
     def git(self, *args: str, env: dict[str, str] | None = None) -> str:
         done = run("git", *args, cwd=self.work, env=env)
