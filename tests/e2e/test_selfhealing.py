@@ -136,12 +136,18 @@ def test_node_local_healing_with_no_gitkube_running(
     _until(lambda: (s := _inspect(node, box)["State"])["Running"] and s["StartedAt"] != started,
            "the killed container running again")
     node, lively = _where(two_nodes, cluster, pods["lively"])
-    _until(lambda: (s := _inspect(node, lively)["State"])["Running"]
-           and s["StartedAt"] != _inspect(node, lively)["Created"], "the liveness restart")
+    # Only the run that follows the liveness restart writes /tmp/alive.
+    _until(lambda: node.podman("exec", lively, "cat", "/tmp/alive", check=False).returncode == 0,
+           "the liveness restart")
 
-    repo.apply()
-    statuses = {p["metadata"]["labels"]["app"]: p["status"]["containerStatuses"][0]
-                for p in repo.pods()}
+    def restarts_seen() -> dict[str, dict[str, Any]] | None:
+        repo.apply()
+        found = {p["metadata"]["labels"]["app"]: p["status"]["containerStatuses"][0]
+                 for p in repo.pods()}
+        return found if all(s["restartCount"] >= 1 for s in found.values()) else None
+
+    # The supervisor records a restart a moment after podman reports the container running.
+    statuses = _until(restarts_seen, "both restarts in the pods' status")
     assert statuses["box"]["restartCount"] == 1
     assert statuses["box"]["lastState"]["terminated"]["exitCode"] == 137
     assert statuses["lively"]["restartCount"] == 1
