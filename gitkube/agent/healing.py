@@ -144,7 +144,10 @@ def merge(
                 container["ready"] = current and is_ready(record, spec)
                 if "startupProbe" in spec:
                     container["started"] = current and bool(record.get("started"))
-            elif record.get("waiting") and container.get("state") == "waiting":
+            elif (record.get("waiting") and container.get("state") == "waiting"
+                  and container.get("containerID")):
+                # The supervisor's back-off is about a container that exists: one removed
+                # (by hand, or while a restart was under way) is the converge's to recreate.
                 container["reason"] = str(record["waiting"].get("reason", "CrashLoopBackOff"))
                 container["message"] = str(record["waiting"].get("message", ""))
 

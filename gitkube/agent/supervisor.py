@@ -108,9 +108,11 @@ class Supervisor:
             present = {c.get("name"): c for c in have.get("containers", [])}
             for spec in want.get("containers", []):
                 container = present.get(spec.get("name"))
-                if container is None or not container.get("containerID"):
-                    continue
                 record = records.get(spec.get("name", ""))
+                if container is None or not container.get("containerID"):
+                    if record is not None:
+                        record.pop("waiting", None)  # gone: the converge recreates it
+                    continue
                 if record is None or record.get("hash") != want.get("hash"):
                     record = records[spec.get("name", "")] = {
                         "hash": want.get("hash"), "restartCount": 0}

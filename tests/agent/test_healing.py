@@ -133,3 +133,25 @@ def test_merge_reports_counts_last_state_and_readiness_of_the_current_run() -> N
     pods = [protocol.PodReport(uid="u", name="web", hash="h", containers=[dict(running)])]  # type: ignore[list-item]
     healing.merge(pods, desired, {"u": {"main": record}})
     assert pods[0]["containers"][0]["ready"] is False, "a result of an earlier run is stale"
+
+
+def test_merge_leaves_a_removed_container_to_the_converge() -> None:
+    """A container removed while the supervisor restarted it is missing, not RunContainerError:
+    the plan must call it drift and recreate it."""
+    desired = [protocol.PodRun(uid="u", name="web", hash="h", containers=[
+        protocol.ContainerRun(name="main", image="i")])]
+    missing = protocol.ContainerReport(name="main", image="i", state="waiting", ready=False,
+                                       restartCount=0, reason="ContainerCreating")
+    record: healing.Record = {"hash": "h", "restartCount": 1, "waiting": {
+        "reason": "RunContainerError", "message": "no such container"}}
+    pods = [protocol.PodReport(uid="u", name="web", hash="h", containers=[dict(missing)])]  # type: ignore[list-item]
+    healing.merge(pods, desired, {"u": {"main": record}})
+    container = pods[0]["containers"][0]
+    assert (container["reason"], container["restartCount"]) == ("ContainerCreating", 1)
+
+    exited = protocol.ContainerReport(name="main", containerID="podman://1", state="waiting",
+                                      ready=False, restartCount=0, exitCode=1,
+                                      reason="CrashLoopBackOff")
+    pods = [protocol.PodReport(uid="u", name="web", hash="h", containers=[dict(exited)])]  # type: ignore[list-item]
+    healing.merge(pods, desired, {"u": {"main": record}})
+    assert pods[0]["containers"][0]["reason"] == "RunContainerError"
