@@ -15,6 +15,7 @@ meanwhile gets ``LockHeld``.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import re
@@ -22,7 +23,7 @@ import secrets
 import socket
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -340,21 +341,24 @@ class Cluster:
 
     # ------------------------------------------------------------------ applying
     def apply(self, *, progress: ProgressCallback | None = None, wait_for_lock: bool = False,
-              saved: plans.SavedPlan | None = None) -> PassResult:
+              saved: plans.SavedPlan | None = None,
+              fleet: fleet_mod.Fleet | None = None) -> PassResult:
         """One pass under the cluster lock. With ``saved``, only if it is still that plan
-        (``PlanStale`` otherwise, before anything is written)."""
+        (``PlanStale`` otherwise, before anything is written). ``fleet`` is one kept across
+        passes (``gitkube serve``): its connections and agent sessions are reused, not
+        closed; without it the pass opens its own."""
         with locks.cluster_lock(self.state_dir, wait=wait_for_lock):
-            return self._pass(progress or (lambda _p: None), saved)
+            return self._pass(progress or (lambda _p: None), saved, fleet)
 
-    def _pass(self, progress: ProgressCallback, saved: plans.SavedPlan | None = None
-              ) -> PassResult:
+    def _pass(self, progress: ProgressCallback, saved: plans.SavedPlan | None = None,
+              kept: fleet_mod.Fleet | None = None) -> PassResult:
         started = self.clock.now()
         began = time.monotonic()
         source = self._read_source()
         inventory = _inventory_of(source)
         errors: list[str] = []
         applied: list[Action] = []
-        with fleet_mod.Fleet(inventory) as fleet:
+        with _fleet_for(inventory, kept) as fleet:
             progress(Progress("observe", f"observing {len(inventory.nodes)} node(s)"))
             observed = fleet.observe()
             plan = self._plan(source, inventory, observed)
@@ -512,6 +516,18 @@ class Cluster:
         # Watchers need recent history only; without compaction every put is kept forever.
         if done.revision > HISTORY_REVISIONS:
             self.store.compact(done.revision - HISTORY_REVISIONS)
+
+
+@contextlib.contextmanager
+def _fleet_for(inventory: Inventory, kept: fleet_mod.Fleet | None
+               ) -> Iterator[fleet_mod.Fleet]:
+    """``kept`` pointed at this pass's inventory (left open), or a fleet for this pass."""
+    if kept is not None:
+        kept.use(inventory)
+        yield kept
+        return
+    with fleet_mod.Fleet(inventory) as fleet:
+        yield fleet
 
 
 def rescheduled(before: Snapshot, applied: list[Action]) -> dict[str, int]:

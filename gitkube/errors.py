@@ -99,6 +99,20 @@ class NodeUnreachable(TemporaryError):
     """A node could not be reached, or did not answer in time."""
 
 
+class SessionLost(NodeUnreachable):
+    """A long-lived agent session ended before it answered (it may be started again).
+
+    ``exit_code`` is the command's when it ended by itself (None when the connection was
+    cut), ``stderr`` the end of what it wrote there.
+    """
+
+    def __init__(self, message: str, *, exit_code: int | None = None, stderr: bytes = b"",
+                 retry_after: float | None = None) -> None:
+        super().__init__(message, retry_after=retry_after)
+        self.exit_code = exit_code
+        self.stderr = stderr
+
+
 class AgentError(TemporaryError):
     """The node agent answered with an error or with something that is not its protocol."""
 

@@ -25,6 +25,11 @@ from gitkube.nodes import images
 
 T = TypeVar("T")
 
+#: Seconds an observe may take: it only lists; a node slower than this is as good as gone
+#: (a kept connection to a machine that died meanwhile would otherwise hold a pass for the
+#: converge's five minutes).
+OBSERVE_TIMEOUT = 30.0
+
 
 @dataclass
 class FleetResult:
@@ -35,12 +40,28 @@ class FleetResult:
 
 
 class Fleet:
-    """The cluster's nodes for the length of one pass (connections are reused, then closed)."""
+    """The cluster's nodes: one connection and one agent session per node, reused by every
+    request until ``close``. A CLI pass keeps them for the pass; ``gitkube serve`` keeps
+    one fleet across passes and hands it each pass's inventory with ``use``."""
 
     def __init__(self, inventory: Inventory) -> None:
         self.inventory = inventory
         self._clients: dict[str, node_client.NodeClient] = {}
         self._lock = threading.Lock()
+
+    def use(self, inventory: Inventory) -> None:
+        """Serve ``inventory`` from now on; nodes gone or changed are disconnected."""
+        with self._lock:
+            stale = [
+                name for name, client in self._clients.items()
+                if inventory.cluster != self.inventory.cluster
+                or client.node != next((n for n in inventory.nodes if n.name == name), None)
+            ]
+            dropped = [self._clients.pop(name) for name in stale]
+            self.inventory = inventory
+        for client in dropped:
+            with contextlib.suppress(GitkubeError):
+                client.close()
 
     def __enter__(self) -> Fleet:
         return self
@@ -67,7 +88,8 @@ class Fleet:
 
     def observe(self, nodes: Iterable[InventoryNode] | None = None) -> FleetResult:
         targets = list(nodes if nodes is not None else self.inventory.nodes)
-        return self._each(targets, lambda n: _report(self.client(n).request("observe")))
+        return self._each(targets, lambda n: _report(
+            self.client(n).request("observe", timeout=OBSERVE_TIMEOUT)))
 
     def converge(
         self,

@@ -23,6 +23,8 @@ from . import files, hostconf, protocol, reports, runtime
 
 _LOADED = re.compile(r"Loaded image(?:\(s\))?:\s*(.+)")
 _DEFAULT_GRACE = 30
+#: podman's version by (argv prefix, containers.conf): it does not change under a process.
+_VERSIONS: dict[tuple[tuple[str, ...], str], str] = {}
 
 
 class PodmanRuntime(runtime.Runtime):
@@ -86,19 +88,27 @@ class PodmanRuntime(runtime.Runtime):
     # -- observing ------------------------------------------------------------------------
 
     def facts(self) -> protocol.NodeFacts:
-        version = json.loads(self._run(["version", "--format", "json"]))
         images = self._run(["images", "--format", "json"])
         return protocol.NodeFacts(
             hostname=platform.node(),
             cpus=os.cpu_count() or 1,
             memoryBytes=_memory_bytes(),
             runtime=self.kind,
-            runtimeVersion=str((version.get("Client") or {}).get("Version", "")),
+            runtimeVersion=self._version(),
             kernel=platform.release(),
             os=_os_name(),
             images=reports.parse_images(images),
             imageSizes=reports.parse_image_sizes(images),
         )
+
+    def _version(self) -> str:
+        """podman's version, asked once per agent process (a session asks it once, not
+        once a pass; an upgraded podman shows when the session is next started)."""
+        key = (tuple(self.base), self.env.get("CONTAINERS_CONF", ""))
+        if key not in _VERSIONS:
+            version = json.loads(self._run(["version", "--format", "json"]))
+            _VERSIONS[key] = str((version.get("Client") or {}).get("Version", ""))
+        return _VERSIONS[key]
 
     def _ps(self, cluster: str, *filters: str) -> str:
         argv = ["ps", "-a", "--format", "json"]

@@ -1,5 +1,10 @@
 """Speaking to the agent on a node: ship it once, then one JSON request per call.
 
+Requests go over one long-lived agent per node (its ``session`` mode: a JSON line
+in, a JSON line out), started on the first request and kept until ``close``; a
+session that died meanwhile (node rebooted, connection dropped) is started again
+once before the request fails.
+
 The agent is gitkube's own standard-library package (``gitkube/agent/``). Over
 SSH it is copied with SFTP into ``~/.gitkube/agent/<content hash>/gitkube_agent/``
 the first time a node lacks that version, and started with the node's python;
@@ -27,6 +32,8 @@ from gitkube import errors
 from gitkube.agent import protocol
 from gitkube.api import inventory
 from gitkube.nodes import inprocess, local, ssh, transport
+
+_Session = transport.Session
 
 #: The name the agent package has on nodes (it is ``gitkube.agent`` here).
 AGENT_PACKAGE = "gitkube_agent"
@@ -81,6 +88,7 @@ class NodeClient:
         *,
         timeout: float = DEFAULT_TIMEOUT,
         agent_home: str = AGENT_HOME,
+        sessions: bool = True,
     ) -> None:
         self.transport = transport
         self.node = node
@@ -92,6 +100,10 @@ class NodeClient:
         self._lock = threading.Lock()
         self._home: str | None = None
         self._argv: list[str] | None = None
+        #: Requests go over one long-lived agent (``python -m gitkube_agent session``).
+        self.sessions = sessions
+        self._session: _Session | None = None
+        self._session_lock = threading.Lock()
 
     def request(
         self, op: str, /, *, timeout: float | None = None, **payload: Any
@@ -111,10 +123,39 @@ class NodeClient:
             "state_dir": self.state_dir(),
             **payload,
         }
-        result = self.transport.run(
-            argv, stdin=json.dumps(message).encode(), timeout=timeout or self.timeout
-        )
-        return self._answer(op, result)
+        data = json.dumps(message).encode()
+        limit = timeout or self.timeout
+        if self.sessions and self._session_lock.acquire(blocking=False):
+            try:
+                return self._answer(op, self._over_session(argv, data, limit))
+            finally:
+                self._session_lock.release()
+        # Sessions off, or another thread's request holds it: a process of its own.
+        return self._answer(op, self.transport.run(argv, stdin=data, timeout=limit))
+
+    def _over_session(self, argv: list[str], data: bytes, timeout: float) -> transport.Result:
+        """One request over the kept session; a session that died since is started again,
+        once (every op may be sent twice: converge is idempotent, the rest read)."""
+        for attempt in (1, 2):
+            reused = self._session is not None
+            if self._session is None:
+                self._session = self.transport.open_session([*argv, "session"])
+            try:
+                line = self._session.exchange(data + b"\n", timeout=timeout)
+            except errors.SessionLost as lost:
+                self._session = None
+                if reused and attempt == 1:
+                    continue
+                if lost.exit_code is None:
+                    raise
+                # A fresh agent that ended at once: what it said is the story (wrong python,
+                # a broken install), told as a one-shot run would tell it.
+                return transport.Result(lost.exit_code, b"", lost.stderr)
+            except errors.NodeUnreachable:
+                self._session = None  # timed out: stopped by the session itself
+                raise
+            return transport.Result(0, line, b"")
+        raise AssertionError("unreachable: the second attempt returns or raises")
 
     def state_dir(self) -> str:
         """The agent's state directory on the node, as an absolute path."""
@@ -140,6 +181,10 @@ class NodeClient:
         return self._home
 
     def close(self) -> None:
+        with self._session_lock:
+            session, self._session = self._session, None
+        if session is not None:
+            session.close()
         self.transport.close()
 
     # -- shipping -------------------------------------------------------------------------

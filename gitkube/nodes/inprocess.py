@@ -52,5 +52,21 @@ class InProcessTransport:
             "to it (a simulated node has every image unless its runtime lists some)."
         )
 
+    def open_session(self, argv: Sequence[str]) -> InProcessSession:
+        return InProcessSession(self)
+
+    def close(self) -> None:
+        pass
+
+
+class InProcessSession:
+    """The in-process agent needs no process kept alive: each line is one ``run``."""
+
+    def __init__(self, owner: InProcessTransport) -> None:
+        self._owner = owner
+
+    def exchange(self, line: bytes, *, timeout: float) -> bytes:
+        return self._owner.run([], stdin=line, timeout=timeout).stdout
+
     def close(self) -> None:
         pass

@@ -8,12 +8,16 @@ the pass, and ``put`` writes a whole file or nothing.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import os
+import select
 import shutil
 import signal
 import subprocess
 import tempfile
+import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -85,8 +89,95 @@ class LocalTransport:
                 "Check that the directory is writable and the disk is not full."
             ) from exc
 
+    def open_session(self, argv: Sequence[str]) -> LocalSession:
+        return LocalSession(self.node, argv)
+
     def close(self) -> None:
-        """Nothing to release: every command is its own process."""
+        """Nothing to release: every command is its own process; sessions close themselves."""
+
+
+class LocalSession:
+    """A long-lived child spoken to a line at a time (see ``transport.Session``)."""
+
+    def __init__(self, node: str, argv: Sequence[str]) -> None:
+        self.node = node
+        self._argv = list(argv)
+        try:
+            self._process = subprocess.Popen(
+                self._argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE, start_new_session=True,
+            )
+        except OSError as exc:
+            raise errors.NodeUnreachable(
+                f"Node {node} could not start `{_show(self._argv)}`: {exc}."
+            ) from exc
+        self._pending = b""
+        #: The end of what the child wrote on stderr, for the sentence when it dies.
+        self._stderr: collections.deque[bytes] = collections.deque(maxlen=40)
+        self._drainer = threading.Thread(target=self._drain, daemon=True,
+                                         name=f"stderr-{node}")
+        self._drainer.start()
+
+    def exchange(self, line: bytes, *, timeout: float) -> bytes:
+        deadline = time.monotonic() + timeout
+        stdin, stdout = self._process.stdin, self._process.stdout
+        assert stdin is not None and stdout is not None
+        try:
+            stdin.write(line)
+            stdin.flush()
+        except (OSError, ValueError) as exc:
+            raise self._lost() from exc
+        while b"\n" not in self._pending:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                self.close(kill=True)
+                raise errors.NodeUnreachable(
+                    f"Node {self.node} did not answer `{_show(self._argv)}` within "
+                    f"{timeout:g} s; the command was killed. Check what it waits for, or raise "
+                    "the timeout.", retry_after=timeout)
+            ready, _, _ = select.select([stdout], [], [], remaining)
+            if not ready:
+                continue
+            chunk = os.read(stdout.fileno(), 1 << 16)
+            if not chunk:
+                raise self._lost()
+            self._pending += chunk
+        answer, _, self._pending = self._pending.partition(b"\n")
+        return answer
+
+    def close(self, *, kill: bool = False) -> None:
+        process = self._process
+        if process.poll() is None and not kill:
+            with contextlib.suppress(OSError, ValueError):
+                assert process.stdin is not None
+                process.stdin.close()  # the agent ends at the end of its input
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(timeout=5)
+        if process.poll() is None:
+            _kill_session(process)
+        for pipe in (process.stdin, process.stdout):
+            with contextlib.suppress(OSError, ValueError):
+                if pipe is not None:
+                    pipe.close()
+        process.wait()
+        self._drainer.join(timeout=5)
+
+    def _lost(self) -> errors.SessionLost:
+        self.close(kill=True)
+        said = b"".join(self._stderr).decode(errors="replace").strip()
+        tail = "\n  ".join(said.splitlines()[-8:])
+        return errors.SessionLost(
+            f"Node {self.node}: `{_show(self._argv)}` ended (exit code "
+            f"{self._process.returncode}) before it answered"
+            + (f"; its stderr says:\n  {tail}" if tail else "; it wrote nothing on stderr."),
+            exit_code=self._process.returncode, stderr=b"".join(self._stderr))
+
+    def _drain(self) -> None:
+        stderr = self._process.stderr
+        assert stderr is not None
+        with contextlib.suppress(OSError, ValueError):
+            for chunk in iter(lambda: stderr.readline(), b""):
+                self._stderr.append(chunk)
 
 
 def _kill_session(process: subprocess.Popen[bytes]) -> None:

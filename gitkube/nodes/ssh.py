@@ -11,6 +11,7 @@ raises ``NodeUnreachable`` after its timeout instead of stalling the pass.
 from __future__ import annotations
 
 import base64
+import collections
 import contextlib
 import fcntl
 import hashlib
@@ -89,6 +90,27 @@ class SSHTransport:
             except (paramiko.SSHException, OSError, EOFError) as exc:
                 self._discard(sftp, temporary)
                 raise self._unreachable(f"could not write {remote_path}", exc) from exc
+
+    def open_session(self, argv: Sequence[str]) -> SSHSession:
+        """Start ``argv`` on a channel of its own, kept open for ``exchange`` calls."""
+        command = shlex.join(argv)
+        timeout = self.settings.connect_timeout_seconds
+        deadline = time.monotonic() + timeout
+        # A session holds one of the connection's channels for as long as it lives.
+        if not self._channels.acquire(timeout=timeout):
+            raise self._timed_out(command, timeout)
+        try:
+            channel = self._open_channel(command, deadline, timeout)
+            try:
+                channel.settimeout(_remaining(deadline))
+                channel.exec_command(command)
+            except (paramiko.SSHException, OSError, EOFError) as exc:
+                channel.close()
+                raise self._unreachable(f"could not start `{command}`", exc) from exc
+        except BaseException:
+            self._channels.release()
+            raise
+        return SSHSession(self, channel, command)
 
     def close(self) -> None:
         # Same order as put(): the SFTP lock first, then the connection lock.
@@ -390,6 +412,101 @@ class _RememberPolicy(paramiko.MissingHostKeyPolicy):
         with self.known_hosts.open("a", encoding="ascii") as out:
             fcntl.flock(out, fcntl.LOCK_EX)
             out.write(line)
+
+
+class SSHSession:
+    """One command on its own channel, spoken to a line at a time (``transport.Session``)."""
+
+    def __init__(self, owner: SSHTransport, channel: paramiko.Channel, command: str) -> None:
+        self._owner = owner
+        self._channel = channel
+        self._command = command
+        self._pending = b""
+        self._closed = False
+        #: The end of the command's stderr, for the sentence when it dies.
+        self._stderr: collections.deque[bytes] = collections.deque(maxlen=40)
+        self._drainer = threading.Thread(target=self._drain, daemon=True,
+                                         name=f"stderr-{owner.node}")
+        self._drainer.start()
+
+    def exchange(self, line: bytes, *, timeout: float) -> bytes:
+        try:
+            return self._exchange(line, timeout)
+        finally:
+            # Between requests the stderr reader waits without a clock (until data or close).
+            with contextlib.suppress(paramiko.SSHException, OSError, EOFError):
+                self._channel.settimeout(None)
+
+    def _exchange(self, line: bytes, timeout: float) -> bytes:
+        deadline = time.monotonic() + timeout
+        channel = self._channel
+        try:
+            channel.settimeout(_remaining(deadline))
+            channel.sendall(line)
+        except TimeoutError as exc:
+            raise self._give_up(timeout) from exc
+        except (paramiko.SSHException, OSError, EOFError) as exc:
+            raise self._lost(exc) from exc
+        while b"\n" not in self._pending:
+            if time.monotonic() >= deadline:
+                raise self._give_up(timeout)
+            channel.settimeout(_remaining(deadline))
+            try:
+                chunk = channel.recv(_CHUNK)
+            except TimeoutError:
+                continue
+            except (paramiko.SSHException, OSError, EOFError) as exc:
+                raise self._lost(exc) from exc
+            if not chunk:
+                raise self._lost(None)
+            self._pending += chunk
+        answer, _, self._pending = self._pending.partition(b"\n")
+        return answer
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        # EOF first: the agent ends at the end of its input, then the channel goes.
+        with contextlib.suppress(paramiko.SSHException, OSError, EOFError):
+            _send_in_order(self._channel, lambda c: c._send_eof())  # type: ignore[attr-defined]
+            self._channel.status_event.wait(2.0)
+        with contextlib.suppress(paramiko.SSHException, OSError, EOFError):
+            self._channel.close()
+        self._drainer.join(timeout=2.0)
+        self._owner._channels.release()
+
+    def _give_up(self, timeout: float) -> errors.NodeUnreachable:
+        with contextlib.suppress(paramiko.SSHException, OSError, EOFError, AttributeError):
+            _send_in_order(self._channel, _kill_request)
+        self.close()
+        return self._owner._timed_out(self._command, timeout)
+
+    def _lost(self, exc: BaseException | None) -> errors.SessionLost:
+        self.close()
+        said = b"".join(self._stderr).decode(errors="replace").strip()
+        tail = "\n  ".join(said.splitlines()[-8:])
+        cause = f" ({exc})" if exc is not None and str(exc) else ""
+        status = self._channel.exit_status if self._channel.exit_status_ready() else None
+        ended = f"ended (exit code {status})" if status is not None else "was cut off"
+        return errors.SessionLost(
+            f"Node {self._owner.where}: `{self._command}` {ended}{cause} before it answered"
+            + (f"; its stderr says:\n  {tail}" if tail else "."),
+            exit_code=status, stderr=b"".join(self._stderr), retry_after=1.0)
+
+    def _drain(self) -> None:
+        while True:
+            try:
+                chunk = self._channel.recv_stderr(_CHUNK)
+            except TimeoutError:
+                if self._closed:
+                    return
+                continue
+            except (paramiko.SSHException, OSError, EOFError):
+                return
+            if not chunk:
+                return
+            self._stderr.append(chunk)
 
 
 def _kill_request(channel: paramiko.Channel) -> paramiko.Message:

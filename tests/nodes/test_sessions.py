@@ -1,0 +1,131 @@
+"""Agent sessions: one long-lived command per node, a JSON line in and a line out.
+
+The transports' sessions are tested against a line-echoing shell (local, and over real
+sshd); the client's against the real agent, including an agent that died between two
+requests (a node rebooted, an OOM kill): the next request starts it again.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+
+import pytest
+
+from gitkube import errors
+from gitkube.api.inventory import InventoryNode, RuntimeSettings
+from gitkube.nodes import client as node_client
+from gitkube.nodes import local, ssh
+from tests.fixtures.nodes import LoopbackNode, NodeFactory
+
+#: Answers each line in upper case; "die" ends it with a word on stderr, "hang" never answers.
+ECHO = ["sh", "-c", 'while read -r l; do case "$l" in die) echo bye >&2; exit 4;; '
+        'hang) sleep 30;; *) echo "$l" | tr a-z A-Z;; esac; done']
+
+
+def test_a_local_session_answers_line_after_line_in_one_process() -> None:
+    session = local.LocalTransport("here").open_session(
+        ["sh", "-c", 'while read -r l; do echo "$l $$"; done'])
+    try:
+        first = session.exchange(b"one\n", timeout=5)
+        second = session.exchange(b"two\n", timeout=5)
+    finally:
+        session.close()
+    assert first.split()[0] == b"one" and second.split()[0] == b"two"
+    assert first.split()[1] == second.split()[1], "both answered by the same process"
+
+
+def test_a_local_session_that_ends_says_so_with_its_stderr() -> None:
+    session = local.LocalTransport("here").open_session(ECHO)
+    assert session.exchange(b"hi\n", timeout=5) == b"HI"
+
+    with pytest.raises(errors.SessionLost) as lost:
+        session.exchange(b"die\n", timeout=5)
+
+    assert lost.value.exit_code == 4
+    assert "ended (exit code 4) before it answered; its stderr says:\n  bye" in str(lost.value)
+
+
+def test_a_local_session_that_hangs_is_killed_at_its_timeout() -> None:
+    session = local.LocalTransport("here").open_session(ECHO)
+    began = time.monotonic()
+
+    with pytest.raises(errors.NodeUnreachable, match=r"did not answer .* within 0.5 s"):
+        session.exchange(b"hang\n", timeout=0.5)
+
+    assert time.monotonic() - began < 5
+
+
+@pytest.fixture(scope="module")
+def node(ssh_nodes: NodeFactory) -> LoopbackNode:
+    return ssh_nodes(1, prefix="sess")[0]
+
+
+@pytest.mark.ssh
+def test_ssh_sessions_answer_and_give_their_channel_back(node: LoopbackNode) -> None:
+    remote = ssh.SSHTransport(node)
+    try:
+        # More sessions, one after another, than a connection has channels.
+        for round_ in range(ssh.MAX_CHANNELS + 2):
+            session = remote.open_session(ECHO)
+            assert session.exchange(f"round {round_}\n".encode(), timeout=10) == (
+                f"ROUND {round_}".encode())
+            session.close()
+        session = remote.open_session(ECHO)
+        with pytest.raises(errors.SessionLost) as lost:
+            session.exchange(b"die\n", timeout=10)
+        assert lost.value.exit_code == 4
+        assert "its stderr says:\n  bye" in str(lost.value)
+    finally:
+        remote.close()
+
+
+@pytest.mark.ssh
+def test_an_ssh_session_that_hangs_is_given_up_at_its_timeout(node: LoopbackNode) -> None:
+    remote = ssh.SSHTransport(node)
+    try:
+        session = remote.open_session(ECHO)
+        with pytest.raises(errors.NodeUnreachable, match=r"within 0.5 s"):
+            session.exchange(b"hang\n", timeout=0.5)
+        # The connection is still good for the next command.
+        assert remote.run(["echo", "fine"], timeout=10).stdout == b"fine\n"
+    finally:
+        remote.close()
+
+
+def _agent_sessions() -> list[int]:
+    """Pids of this process's children running the agent in session mode."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        if parent == os.getpid() and b"gitkube.agent" in argv and b"session" in argv:
+            found.append(int(entry.name))
+    return found
+
+
+def test_a_client_keeps_one_agent_and_starts_it_again_when_it_died(tmp_path: Path) -> None:
+    node = InventoryNode(name="here", transport="local", runtime=RuntimeSettings(kind="sim"),
+                         state_dir=str(tmp_path))
+    client = node_client.NodeClient(node_client.connect(node), node, "unit")
+    try:
+        client.request("info")
+        client.request("observe")
+        (agent,) = _agent_sessions()
+
+        os.kill(agent, signal.SIGKILL)  # our own child: as if the node had rebooted
+        answer = client.request("observe")
+
+        assert answer["report"]["node"] == "here"
+        (again,) = _agent_sessions()
+        assert again != agent
+    finally:
+        client.close()
+    assert _agent_sessions() == [], "close ends the agent"
