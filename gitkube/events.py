@@ -7,7 +7,12 @@ what the node agents reported (containers started, killed, images pulled,
 probes failing, create errors) and what failed (unreachable nodes, refused
 revisions, pass errors). Like Kubernetes, the same event seen again bumps
 ``count`` and ``lastTimestamp`` instead of adding a record, and the list is
-bounded: events older than ``TTL_SECONDS`` or beyond ``MAX_EVENTS`` are dropped.
+bounded: events not seen nor stored for ``TTL_SECONDS``, or beyond ``MAX_EVENTS``,
+are dropped.
+
+An event the node's supervisor journaled while no pass ran (a probe failure, a kill)
+keeps the node's own time and count: ``gitkube events`` says when the node saw it, not
+when the next pass picked it up.
 
 Events live under ``/registry/events/<namespace>/<name>`` but are not API objects
 the planners see: the engine leaves this prefix out of its snapshots.
@@ -94,27 +99,55 @@ def from_actions(actions: Iterable[Action]) -> list[Event]:
 
 
 def from_report(node: str, report: Mapping[str, Any]) -> list[Event]:
-    """The agent's events (``{"type", "reason", "message", "pod": "ns/name", ...}``)."""
+    """The agent's events (``{"type", "reason", "message", "pod": "ns/name", ...}``).
+
+    An event with its own ``time`` (and ``firstTime``, ``count``) keeps them as
+    ``lastTimestamp``, ``firstTimestamp`` and ``count``; ``record`` honours them.
+    """
     out: list[Event] = []
     for raw in report.get("events", []) or []:
-        if not isinstance(raw, Mapping):
-            continue
-        reason = str(raw.get("reason", "")) or "Unknown"
-        message = str(raw.get("message", ""))
-        type_ = "Warning" if raw.get("type") == "Warning" else "Normal"
-        pod = str(raw.get("pod", ""))
-        container = str(raw.get("container", ""))
-        if "/" in pod:
-            namespace, name = pod.split("/", 1)
-            path = f"spec.containers{{{container}}}" if container else ""
-            out.append(make("Pod", namespace, name, type_=type_, reason=reason, message=message,
-                            component="agent", host=node, field_path=path))
-        else:
-            image = str(raw.get("image", ""))
-            said = f"{image}: {message}" if image else message
-            out.append(make("Node", "", node, type_=type_, reason=reason, message=said,
-                            component="agent", host=node))
+        if isinstance(raw, Mapping):
+            out.append(_with_times(_from_agent(node, raw), raw))
     return out
+
+
+def _from_agent(node: str, raw: Mapping[str, Any]) -> Event:
+    reason = str(raw.get("reason", "")) or "Unknown"
+    message = str(raw.get("message", ""))
+    type_ = "Warning" if raw.get("type") == "Warning" else "Normal"
+    pod = str(raw.get("pod", ""))
+    container = str(raw.get("container", ""))
+    if "/" in pod:
+        namespace, name = pod.split("/", 1)
+        path = f"spec.containers{{{container}}}" if container else ""
+        return make("Pod", namespace, name, type_=type_, reason=reason, message=message,
+                    component="agent", host=node, field_path=path)
+    image = str(raw.get("image", ""))
+    said = f"{image}: {message}" if image else message
+    return make("Node", "", node, type_=type_, reason=reason, message=said,
+                component="agent", host=node)
+
+
+def _with_times(event: Event, raw: Mapping[str, Any]) -> Event:
+    """Carry the node's own ``time``/``firstTime``/``count`` over; unreadable ones are dropped."""
+    last = _stamp(raw.get("time"))
+    if last:
+        event["lastTimestamp"] = last
+        event["firstTimestamp"] = min(_stamp(raw.get("firstTime")) or last, last)
+    count = raw.get("count")
+    if isinstance(count, int) and not isinstance(count, bool) and count > 1:
+        event["count"] = count
+    return event
+
+
+def _stamp(value: object) -> str:
+    """``value`` as RFC 3339 UTC (``format_time``), or "" when it is not a timestamp."""
+    if not isinstance(value, str) or not value:
+        return ""
+    try:
+        return format_time(parse_time(value))
+    except ValueError:
+        return ""
 
 
 def from_errors(node_errors: Mapping[str, str], problems: Iterable[str], revision: str,
@@ -157,15 +190,25 @@ def record(store: store_base.Store, new: Iterable[Event], now: dt.datetime, *,
     for event in new:
         key = key_of(event)
         seen = kept.get(key)
+        # An event the node journaled brings its own times and count; others happen now.
+        last = str(event.get("lastTimestamp") or stamp)
+        count = int(event.get("count", 1))
+        first = str(event.get("firstTimestamp") or last)
         if seen is not None:
-            seen = {**seen, "count": int(seen.get("count", 1)) + 1, "lastTimestamp": stamp}
+            seen = {**seen, "count": int(seen.get("count", 1)) + count,
+                    "firstTimestamp": min(first, str(seen.get("firstTimestamp") or first),
+                                          key=_moment),
+                    "lastTimestamp": max(last, str(seen.get("lastTimestamp", "")),
+                                         key=_moment)}
         else:
-            seen = {**event, "firstTimestamp": stamp, "lastTimestamp": stamp}
+            # creationTimestamp is when the store got it (as Kubernetes' API server sets it).
+            seen = {**event, "metadata": {**event["metadata"], "creationTimestamp": stamp},
+                    "count": count, "lastTimestamp": last, "firstTimestamp": first}
         kept[key] = seen
         changed.add(key)
     cutoff = now - dt.timedelta(seconds=ttl_seconds)
-    expired = {k for k, e in kept.items() if _last(e) < cutoff}
-    alive = sorted((k for k in kept if k not in expired), key=lambda k: _last(kept[k]))
+    expired = {k for k, e in kept.items() if _touched(e) < cutoff}
+    alive = sorted((k for k in kept if k not in expired), key=lambda k: _touched(kept[k]))
     expired.update(alive[:max(len(alive) - max_events, 0)])
     ops: list[store_base.Op] = [store_base.Put(k, kept[k]) for k in changed if k not in expired]
     ops.extend(store_base.Delete(k) for k in expired if any(kv.key == k for kv in kvs))
@@ -174,9 +217,15 @@ def record(store: store_base.Store, new: Iterable[Event], now: dt.datetime, *,
     return len(kept) - len(expired)
 
 
-def _last(event: Event) -> dt.datetime:
+def _touched(event: Event) -> dt.datetime:
+    """The later of last seen and stored: a node's old news, just picked up, lives its TTL."""
+    stored = str(event.get("metadata", {}).get("creationTimestamp", ""))
+    return max(_moment(str(event.get("lastTimestamp", ""))), _moment(stored))
+
+
+def _moment(stamp: str) -> dt.datetime:
     try:
-        return parse_time(str(event.get("lastTimestamp", "")))
+        return parse_time(stamp)
     except ValueError:
         return dt.datetime.min.replace(tzinfo=dt.UTC)
 

@@ -5,7 +5,8 @@ one op. Converge first records the desired pods in the state directory (so the
 node-resident supervisor keeps healing without the control plane), then plans
 and executes under the node's agent lock. Observe and converge start the
 supervisor when it is not running, and lay its records (restart counts, last
-terminations, probe results) over what the runtime shows. Failures come back as
+terminations, probe results) over what the runtime shows; converge also hands over
+the supervisor's event journal (probe failures, kills, back-offs), observe never does. Failures come back as
 ``{"ok": false, "error": ..., "permanent": ...}``: a bad request is permanent,
 a runtime hiccup is not.
 """
@@ -184,11 +185,15 @@ def _converge(
             for key in files.refresh(node_state.path, desired, after):
                 outcome.event("Normal", "FilesUpdated",
                               "updated its ConfigMap/Secret volume files in place", pod=key)
+        # What the supervisor did since the last converge; best-effort like Kubernetes'
+        # events: once in this answer they are the control plane's (observe never drains).
+        journaled = node_state.drain_events()
     pods = reports.fill_missing(desired, after, waiting.get("containers", {}))
     healing.merge(pods, desired, node_state.read_health())
     return {
         "ok": True,
-        "report": protocol.NodeReport(node=node, pods=pods, events=outcome.events),
+        "report": protocol.NodeReport(node=node, pods=pods,
+                                      events=[*journaled, *outcome.events]),
         "missing_images": sorted(set(outcome.missing_images)),
         "created": outcome.created,
         "removed": outcome.removed,

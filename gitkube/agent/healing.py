@@ -14,7 +14,9 @@ They follow kubelet:
 
 A container's record lives in ``health.json`` under its pod uid and name; ``merge``
 lays the records over what the runtime reports, which is how restart counts, the last
-termination and readiness reach the control plane.
+termination and readiness reach the control plane. What the supervisor did becomes
+events in kubelet's words (``unhealthy``, ``killing``, ``back_off``), journaled on the
+node until a converge hands them to the control plane.
 """
 
 from __future__ import annotations
@@ -29,6 +31,11 @@ BACKOFF_MAX = 300.0
 BACKOFF_RESET_AFTER = 2 * BACKOFF_MAX
 
 PROBES = ("startupProbe", "livenessProbe", "readinessProbe")
+#: kubelet's probe names in event messages.
+PROBE_NAMES = {"startupProbe": "Startup", "livenessProbe": "Liveness",
+               "readinessProbe": "Readiness"}
+#: Event messages carry at most this much probe output (kubelet trims it too).
+MESSAGE_MAX = 500
 
 Record = dict[str, Any]
 Health = dict[str, dict[str, Record]]
@@ -101,6 +108,30 @@ def record_probe(record: Record, kind: str, probe: protocol.ProbeRun, ok: bool, 
         record["started"] = True
         return None
     return "kill" if failed else None
+
+
+# -- events, in kubelet's words -----------------------------------------------------------------
+
+#: (type, reason, message) of one event about one container.
+EventText = tuple[str, str, str]
+
+
+def unhealthy(kind: str, output: str) -> EventText:
+    """A probe run that failed (kubelet's prober records each one)."""
+    message = f"{PROBE_NAMES.get(kind, kind)} probe failed: {output.strip()}"
+    return "Warning", "Unhealthy", message[:MESSAGE_MAX]
+
+
+def killing(container: str, kind: str) -> EventText:
+    """The container is killed because its liveness or startup probe failed."""
+    what = PROBE_NAMES.get(kind, kind).lower()
+    return "Normal", "Killing", f"Container {container} failed {what} probe, will be restarted"
+
+
+def back_off(container: str, namespace: str, pod: str, uid: str) -> EventText:
+    """An exited container waits out its CrashLoopBackOff delay."""
+    return ("Warning", "BackOff",
+            f"Back-off restarting failed container {container} in pod {pod}_{namespace}({uid})")
 
 
 def probe_of(spec: protocol.ContainerRun, kind: str) -> protocol.ProbeRun | None:

@@ -11,8 +11,10 @@ Requests (``op``; every request also carries ``cluster``, ``node``, ``runtime``)
   - ``observe``   → ``report``: NodeReport with ``pods`` (``stats: true`` adds cpu/memory use)
   - ``converge``  → make the node run exactly ``pods`` (create missing, replace changed
                     by hash, remove labelled pods not listed); answers ``report`` (pods after,
-                    plus ``events``), ``missing_images`` (refs the control plane should ship
-                    with ``load-image``), ``created`` and ``removed`` (pod keys "ns/name")
+                    plus ``events``: this converge's and the supervisor's journal, which it
+                    drains; ``observe`` never does), ``missing_images`` (refs the control
+                    plane should ship with ``load-image``), ``created`` and ``removed`` (pod
+                    keys "ns/name")
   - ``load-image``→ ``podman load`` the archive at ``path`` on the node, then delete it;
                     answers ``loaded`` (image refs)
   - ``logs``      → a container's output (``pod_uid``, ``container``, ``tail``); answers ``logs``
@@ -26,6 +28,8 @@ On the node the agent keeps ``state_dir`` (default ``~/.gitkube/<cluster>/<node>
     waiting.json           why desired containers do not exist (image pulls, create errors)
     runtime.json           the runtime settings, for the supervisor
     health.json            the supervisor's record: probe results, restarts, last terminations
+    events.json            the supervisor's event journal until a converge drains it (bounded;
+                           a repeat bumps ``count``)
     supervisor.pid         the supervisor's pid (one per cluster and node; ``kill`` stops it)
     pods/<uid>/volumes/    materialised ``files`` (Kubernetes' atomic ``..data`` layout)
     tmp/                   short-lived env files handed to podman
@@ -231,7 +235,11 @@ class NodeReport(TypedDict, total=False):
     node: str
     facts: NodeFacts
     pods: list[PodReport]
-    #: Human-readable events from this request ("started web-1/web", "pull failed ...").
+    #: Human-readable events from this request ("started web-1/web", "pull failed ...") and,
+    #: on converge, what the supervisor journaled since the last one. Each has ``type``
+    #: (Normal/Warning), ``reason``, ``message`` and, where they apply, ``pod`` ("ns/name"),
+    #: ``container``, ``image``; journaled ones also ``time`` (RFC 3339, the node's clock, last
+    #: seen), ``count`` (sightings) and ``firstTime`` (first seen, once seen twice).
     events: list[dict[str, Any]]
 
 

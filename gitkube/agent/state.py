@@ -1,10 +1,15 @@
 """The agent's directory on the node: what it was asked to run and what it is waiting for.
 
 The layout (``desired.json``, ``waiting.json``, ``runtime.json``, ``health.json``,
-``pods/<uid>/``, ``tmp/``) is what the node-resident supervisor reads and writes to
-keep healing while the control plane is away, so it is written atomically and
-readable without the control plane. ``desired.json`` holds environment values
+``events.json``, ``pods/<uid>/``, ``tmp/``) is what the node-resident supervisor reads
+and writes to keep healing while the control plane is away, so it is written atomically
+and readable without the control plane. ``desired.json`` holds environment values
 (secrets), hence 0600.
+
+``events.json`` is the node's event journal: what the supervisor did (probe failures,
+kills, back-offs) waits there until the next converge drains it into its report. It is
+bounded, and a repeat of an event still in the journal bumps that entry's ``count``
+(as Kubernetes' event correlator does), so a crash loop never fills the disk.
 """
 
 from __future__ import annotations
@@ -16,13 +21,21 @@ import os
 import re
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 from . import protocol
 
 _SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+
+#: The journal keeps at most this many entries (distinct events): the newest survive.
+JOURNAL_MAX = 500
+JOURNAL_FILE = "events.json"
+
+#: One journal entry: ``type``, ``reason``, ``message``, ``pod`` ("ns/name"), ``container``,
+#: ``time`` (RFC 3339, last seen), ``count``, and ``firstTime`` once it was seen twice.
+Event = dict[str, Any]
 
 
 class NameRefused(ValueError):
@@ -99,6 +112,24 @@ class StateDir:
         if self.read_runtime() != config:
             self._write("runtime.json", config)
 
+    def read_events(self) -> list[Event]:
+        """The journal as it stands (``observe`` and tests; nothing is drained)."""
+        data = self._read(JOURNAL_FILE, [])
+        return [e for e in data if isinstance(e, dict)] if isinstance(data, list) else []
+
+    def append_events(self, new: Iterable[Event], limit: int = JOURNAL_MAX) -> None:
+        """Add ``new`` to the journal (hold ``lock()``): repeats collapse, the oldest go."""
+        new = list(new)
+        if new:
+            self._write(JOURNAL_FILE, add_events(self.read_events(), new, limit))
+
+    def drain_events(self) -> list[Event]:
+        """Hand over the journal and empty it (hold ``lock()``): converge's report takes it."""
+        found = self.read_events()
+        if found:
+            self._write(JOURNAL_FILE, [])
+        return found
+
     def _read(self, name: str, default: Any) -> Any:
         if self.memory is not None:
             return json.loads(self.memory[name]) if name in self.memory else default
@@ -135,3 +166,31 @@ class StateDir:
             yield
         finally:
             os.close(fd)
+
+
+def add_events(journal: list[Event], new: Iterable[Event], limit: int = JOURNAL_MAX
+               ) -> list[Event]:
+    """The journal with ``new`` added, oldest first, at most ``limit`` entries.
+
+    An event whose (pod, container, type, reason, message) is already in the journal
+    is the same event seen again: the entry moves to the end with its count summed,
+    ``time`` the latest sighting and ``firstTime`` the earliest.
+    """
+    merged: dict[tuple[str, ...], Event] = {_event_key(e): e for e in journal}
+    for event in new:
+        key = _event_key(event)
+        seen = merged.pop(key, None)
+        if seen is None:
+            merged[key] = {**event, "count": int(event.get("count", 1))}
+            continue
+        first = seen.get("firstTime") or seen.get("time")
+        merged[key] = {**seen, **event,
+                       "count": int(seen.get("count", 1)) + int(event.get("count", 1)),
+                       **({"firstTime": first} if first else {})}
+    entries = list(merged.values())
+    return entries[max(len(entries) - limit, 0):]
+
+
+def _event_key(event: Event) -> tuple[str, ...]:
+    return tuple(str(event.get(field, "")) for field in
+                 ("pod", "container", "type", "reason", "message"))

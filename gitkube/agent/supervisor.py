@@ -13,7 +13,9 @@ cluster's containers, and, under the agent's lock so that it never races a conve
   recording restart counts and the last termination (exit code, reason, OOMKilled);
 - runs due probes (``probing``) outside the lock, then kills a container whose
   liveness or startup probe failed (it is restarted like any exited container);
-- writes ``health.json``, which ``observe`` lays over the runtime's report.
+- writes ``health.json``, which ``observe`` lays over the runtime's report;
+- journals what it did as events (``Unhealthy``, ``Killing``, ``BackOff``, ``Failed``, in
+  kubelet's words) in ``events.json``, which the next converge drains into its report.
 
 It leaves when nothing is desired any more, when its state directory (or the podman
 storage it was given) is gone, or on SIGTERM. Containers missing altogether are not
@@ -38,7 +40,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from . import healing, podman, probing, protocol, state
+from . import healing, podman, probing, protocol, reports, state
 
 TICK_SECONDS = 1.0
 PID_FILE = "supervisor.pid"
@@ -64,6 +66,8 @@ class Supervisor:
         self.cluster = cluster
         self.now = now
         self.log = log
+        #: Events of the current tick, journaled before the agent's lock is released.
+        self.pending: list[state.Event] = []
 
     def tick(self) -> bool:
         """Restart, probe, record; False when nothing is desired (the supervisor may leave)."""
@@ -74,6 +78,7 @@ class Supervisor:
             health = self.state.read_health()
             before = json.dumps(health, sort_keys=True)
             due = self._restart_and_find_probes(desired, health)
+            self._journal()
         results = self._run_probes(due)
         with self.state.lock():
             current = {p.get("uid"): p.get("hash") for p in self.state.read_desired()}
@@ -85,11 +90,28 @@ class Supervisor:
                 if record is None or record.get("run") != healing.run_id(container):
                     continue
                 verdict = healing.record_probe(record, kind, probe, ok, output, self.now())
+                if not ok:
+                    self._event(pod, spec, healing.unhealthy(kind, output))
                 if verdict == "kill":
                     self._kill(pod, spec, container, record, kind, output)
             if json.dumps(health, sort_keys=True) != before:
                 self.state.write_health(health)
+            self._journal()
         return True
+
+    def _event(self, pod: protocol.PodRun | protocol.PodReport, spec: protocol.ContainerRun,
+               text: healing.EventText) -> None:
+        type_, reason, message = text
+        self.pending.append({
+            "type": type_, "reason": reason, "message": message, "pod": runtime_key(pod),
+            "container": spec.get("name", ""), "time": reports.rfc3339(self.now()),
+        })
+
+    def _journal(self) -> None:
+        """Append this tick's events to the node's journal (the agent's lock is held)."""
+        if self.pending:
+            pending, self.pending = self.pending, []
+            self.state.append_events(pending)
 
     # -- restarts -----------------------------------------------------------------------------
 
@@ -143,10 +165,15 @@ class Supervisor:
         wait, backoff = healing.restart_delay(record.get("backoff"), finished - started)
         name = f"{runtime_key(pod)}/{spec.get('name')}"
         if now < finished + wait:
-            record["waiting"] = {
+            waiting = {
                 "reason": "CrashLoopBackOff",
                 "message": f"back-off {wait:g}s restarting failed container {name}",
             }
+            if record.get("waiting") != waiting:  # once per exit, not once per tick
+                self._event(pod, spec, healing.back_off(
+                    spec.get("name", ""), pod.get("namespace", "default"), pod.get("name", ""),
+                    pod.get("uid", "")))
+            record["waiting"] = waiting
             return
         cid = container.get("containerID", "")
         oom = self.rt.was_oom_killed(cid)
@@ -171,6 +198,7 @@ class Supervisor:
             self.rt.start_container(cid)
         except Exception as exc:  # the next tick tries again, after the back-off
             record["waiting"] = {"reason": "RunContainerError", "message": str(exc)}
+            self._event(pod, spec, ("Warning", "Failed", f"Error: {exc}"[:healing.MESSAGE_MAX]))
             self.log(f"could not restart {name}: {exc}")
             return
         self.log(f"restarted {name} (exit code {code}, restart {record['restartCount']})")
@@ -183,6 +211,7 @@ class Supervisor:
         record["ready"] = False
         name = f"{runtime_key(pod)}/{spec.get('name')}"
         self.log(f"{name} failed its {what} probe ({output}); killing it")
+        self._event(pod, spec, healing.killing(spec.get("name", ""), kind))
         try:
             self.rt.stop_container(container.get("containerID", ""),
                                    int(pod.get("terminationGracePeriodSeconds", 30)))

@@ -156,6 +156,12 @@ def test_node_local_healing_with_no_gitkube_running(
     assert all(line.split()[3] == "1" for line in table.splitlines()[1:]), table
     described = repo.gitkube("describe", "pod", pods["lively"]).out
     assert "Last State:" in described and "liveness probe failed" in described, described
+    # What the supervisor did alone reached the store with the next converge, as kubelet says it.
+    shown = repo.gitkube("events", "--for", f"pod/{pods['lively']}").out
+    lines = shown.splitlines()
+    assert any("Unhealthy" in line and "Liveness probe failed: " in line for line in lines), shown
+    assert any("Killing" in line and "Container main failed liveness probe, will be restarted"
+               in line for line in lines), shown
 
     # Removed by hand: the next plan calls it drift, the next apply puts it back.
     node, box = _where(two_nodes, cluster, pods["box"])
