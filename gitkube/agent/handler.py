@@ -6,9 +6,9 @@ node-resident supervisor keeps healing without the control plane), then plans
 and executes under the node's agent lock. Observe and converge start the
 supervisor when it is not running, and lay its records (restart counts, last
 terminations, probe results) over what the runtime shows; converge also hands over
-the supervisor's event journal (probe failures, kills, back-offs), observe never does. Failures come back as
-``{"ok": false, "error": ..., "permanent": ...}``: a bad request is permanent,
-a runtime hiccup is not.
+the supervisor's event journal (probe failures, kills, back-offs), observe never
+does. Failures come back as ``{"ok": false, "error": ..., "permanent": ...}``: a bad
+request is permanent, a runtime hiccup is not.
 """
 
 from __future__ import annotations
