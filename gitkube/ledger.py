@@ -11,6 +11,7 @@ secret in the state dir, so a change shows without the ledger confirming a guess
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import io
@@ -96,6 +97,14 @@ def _strip(value: Any) -> Any:
 
 
 def _dump(data: Mapping[str, Any]) -> bytes:
+    # Rendering YAML costs milliseconds an object and most objects did not change since the
+    # last pass: the text is kept by content (a daemon's passes then render only what moved).
+    return _render(json.dumps(data, sort_keys=True))
+
+
+@functools.lru_cache(maxsize=4096)
+def _render(canonical: str) -> bytes:
+    data = json.loads(canonical)
     yaml = YAML(typ="safe", pure=True)
     yaml.default_flow_style = False
     buffer = io.StringIO()
