@@ -5,7 +5,8 @@ made by `gitkube init --bare`, `gitkube serve` in the background and a clone tha
 Each run commits `replicas: N` (default 3) for a Deployment at 0, starts the clock, runs
 `git push` (pre-receive validation, post-receive wake-up included) and stops the clock when
 the store shows N pods Running — what `gitkube get pods` would show. Then it scales back to 0
-(untimed) for the next run.
+(untimed) and waits for the daemon to finish that pass, so every run starts with the daemon idle,
+as a push usually finds it.
 
 The last line is `push_to_running_p50_s=<x> p90_s=<y> runs=<n>` (goal: p50 ≤ 1.5 s for 3 pods;
 Flux polls every minute by default, Argo CD every three).
@@ -47,6 +48,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--pods", type=int, default=3)
+    parser.add_argument("--log", action="store_true", help="print the daemon's log at the end")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="gitkube-push-bench-") as scratch:
         base = Path(scratch)
@@ -88,7 +90,10 @@ def main() -> None:
                     repo.commit(f"Scale web to 0 (run {run})")
                     repo.push()
                     wait(cluster, 0)
+                    repo.settle()  # the daemon finishes that pass: each run starts at rest
             repo.settle()
+            if args.log:
+                print(repo.serve_log(), file=sys.stderr)
         finally:
             harness.clean_node(node)
     times.sort()

@@ -129,3 +129,28 @@ def test_a_client_keeps_one_agent_and_starts_it_again_when_it_died(tmp_path: Pat
     finally:
         client.close()
     assert _agent_sessions() == [], "close ends the agent"
+
+
+def test_a_kept_fleet_follows_inventory_changes(tmp_path: Path) -> None:
+    """``gitkube serve`` keeps its fleet across passes: a node moved in inventory.yaml (here,
+    its state directory) is reached as the new inventory says, not through the old session."""
+    from gitkube import fleet as fleet_mod
+    from gitkube.api.inventory import Inventory
+
+    def inventory(state: Path) -> Inventory:
+        return Inventory(cluster="kept", nodes=[InventoryNode(
+            name="here", transport="local", state_dir=str(state),
+            runtime=RuntimeSettings(kind="sim"))])
+
+    run = {"uid": "u1", "name": "web", "namespace": "default", "hash": "h",
+           "containers": [{"name": "main", "image": "busybox"}]}
+    with fleet_mod.Fleet(inventory(tmp_path / "a")) as fleet:
+        first = fleet.converge({"here": [run]}, {})  # type: ignore[list-item]
+        (agent,) = _agent_sessions()
+        fleet.use(inventory(tmp_path / "b"))
+        second = fleet.converge({"here": [run]}, {})  # type: ignore[list-item]
+        (moved,) = _agent_sessions()
+    assert not first.errors and not second.errors
+    assert moved != agent, "the old node's session was closed, a new one started"
+    assert (tmp_path / "a" / "sim.json").exists() and (tmp_path / "b" / "sim.json").exists()
+    assert _agent_sessions() == []
