@@ -8,8 +8,13 @@ A template change creates the new ReplicaSet; ``rollout.plan_rollout`` decides
 each step (RollingUpdate within maxSurge/maxUnavailable, or Recreate). Old
 ReplicaSets at zero beyond ``revisionHistoryLimit`` are deleted, oldest revision
 first. The template rolled out carries a hash of the ConfigMap/Secret values its
-env reads (``confighash``), so a changed value rolls the Deployment too. A paused
-Deployment gets status only.
+env reads (``confighash``), so a changed value rolls the Deployment too.
+
+A paused Deployment, or one whose ``spec.replicas`` differs from what its active
+ReplicaSets were sized for (their ``desired-replicas`` annotation), is only scaled
+(Kubernetes' ``sync``): no template is rolled out, and several active ReplicaSets
+share the new count in proportion (``rollout.plan_scale``). Every ReplicaSet the
+controller sizes records ``desired-replicas`` and ``max-replicas`` (desired + maxSurge).
 
 Availability is counted from the pods themselves (ready for minReadySeconds),
 not from ReplicaSet status, so a step in this round sees the previous round.
@@ -17,7 +22,7 @@ not from ReplicaSet status, so a step in this round sees the previous round.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from gitkube import clock as clocks
 from gitkube.api import apps, core, hashing, keys
@@ -30,6 +35,9 @@ SOURCE = "deployment"
 HASH_LABEL = "pod-template-hash"
 REVISION_ANNOTATION = "deployment.kubernetes.io/revision"
 REVISION_HISTORY_ANNOTATION = "deployment.kubernetes.io/revision-history"
+#: The Deployment's spec.replicas, and that plus maxSurge, when the ReplicaSet was last sized.
+DESIRED_REPLICAS_ANNOTATION = "deployment.kubernetes.io/desired-replicas"
+MAX_REPLICAS_ANNOTATION = "deployment.kubernetes.io/max-replicas"
 #: The Git commit reconciled when a ReplicaSet was made (``gitkube history`` starts there).
 SOURCE_REVISION_ANNOTATION = "gitkube.io/source-revision"
 
@@ -59,7 +67,7 @@ def plan_deployments(snapshot: Snapshot, clock: clocks.Clock) -> list[Action]:
             continue
         family = find_family(deployment, by_owner.get(deployment.metadata.uid or "", []), pods,
                              snapshot)
-        steps = [] if deployment.spec.paused else sync_rollout(snapshot, deployment, family, clock)
+        steps = sync_deployment(snapshot, deployment, family, clock)
         if not steps:
             steps = cleanup_history(snapshot, deployment, family)
         actions += steps
@@ -118,7 +126,16 @@ def _state(rs: apps.ReplicaSet, family: _Family, clock: clocks.Clock) -> rollout
     return rollout.ReplicaSetState(
         name=rs.name, replicas=rs.spec.replicas, available=counts.available,
         active_pods=counts.replicas, created=rs.metadata.creation_timestamp or "",
+        desired_replicas=_int_annotation(rs, DESIRED_REPLICAS_ANNOTATION),
+        max_replicas=_int_annotation(rs, MAX_REPLICAS_ANNOTATION),
     )
+
+
+def _int_annotation(rs: apps.ReplicaSet, name: str) -> int | None:
+    try:
+        return int(rs.metadata.annotations[name])
+    except (KeyError, ValueError):
+        return None
 
 
 def strategy_of(deployment: apps.Deployment) -> rollout.Strategy:
@@ -131,6 +148,39 @@ def strategy_of(deployment: apps.Deployment) -> rollout.Strategy:
     )
 
 
+def sync_deployment(
+    snapshot: Snapshot, deployment: apps.Deployment, family: _Family, clock: clocks.Clock
+) -> list[Action]:
+    """syncDeployment: a paused Deployment, or a change of replicas, is scaled (``sync``);
+    anything else takes one rollout step."""
+    paused = deployment.spec.paused
+    if paused or rollout.is_scaling_event(
+            deployment.spec.replicas, [_state(rs, family, clock) for rs in family.all()]):
+        steps = sync_scale(snapshot, deployment, family, clock)
+        # Nothing to scale (Recreate cannot share a count between two active ReplicaSets,
+        # or an annotation is stale): Kubernetes would wait for ever; the rollout step
+        # goes on instead, and annotates what it sizes.
+        if steps or paused:
+            return steps
+    return sync_rollout(snapshot, deployment, family, clock)
+
+
+def sync_scale(
+    snapshot: Snapshot, deployment: apps.Deployment, family: _Family, clock: clocks.Clock
+) -> list[Action]:
+    """Resize the ReplicaSets to spec.replicas without rolling out the template."""
+    family, revision_note = _sync_revision(snapshot, family)
+    new = _state(family.new, family, clock) if family.new else None
+    olds = [_state(rs, family, clock) for rs in family.olds]
+    sizes = rollout.plan_scale(strategy_of(deployment), deployment.spec.replicas, new, olds,
+                               observed_replicas=deployment.status.replicas)
+    active = sum(1 for rs in family.all() if rs.spec.replicas > 0)
+    why = ("paused: resized, nothing rolled out" if deployment.spec.paused else
+           f"proportional share of {deployment.spec.replicas} replicas" if active > 1 else
+           "replicas changed")
+    return _write_sets(snapshot, deployment, family, sizes, why=why, revision_note=revision_note)
+
+
 def sync_rollout(
     snapshot: Snapshot, deployment: apps.Deployment, family: _Family, clock: clocks.Clock
 ) -> list[Action]:
@@ -138,45 +188,79 @@ def sync_rollout(
     strategy = strategy_of(deployment)
     desired = deployment.spec.replicas
     name = f"{deployment.name}-{template_hash(deployment, snapshot)}"
+    family, revision_note = _sync_revision(snapshot, family)
     new_state = (_state(family.new, family, clock) if family.new
                  else rollout.ReplicaSetState(name=name, replicas=0, available=0))
     olds = [_state(rs, family, clock) for rs in family.olds]
     changes = rollout.plan_rollout(strategy, desired, new_state, olds)
     actions: list[Action] = []
-    if family.new is not None:
-        actions += _bump_revision(snapshot, deployment, family)
     if family.new is None:
         old_busy = any(rs.replicas or rs.active_pods for rs in olds) or any(
             n != new_state.name for n in changes)
         if strategy.type != "Recreate" or not old_busy:
             replicas = changes.pop(name, 0)
             actions.append(_create_rs(snapshot, deployment, family, name, replicas, clock))
-    by_name = {rs.name: rs for rs in family.all()}
-    for rs_name, replicas in sorted(changes.items()):
-        rs = by_name.get(rs_name)
-        if rs is None or rs.spec.replicas == replicas:
+    return actions + _write_sets(snapshot, deployment, family, changes, why=strategy.type,
+                                 revision_note=revision_note)
+
+
+def _write_sets(
+    snapshot: Snapshot, deployment: apps.Deployment, family: _Family, sizes: dict[str, int],
+    *, why: str, revision_note: str,
+) -> list[Action]:
+    """One UPDATE per ReplicaSet that changes: the size (with the replicas annotations) of
+    those in ``sizes``, and the revision ``_sync_revision`` gave the new one."""
+    desired = deployment.spec.replicas
+    ceiling = desired + rollout.max_surge(strategy_of(deployment), desired)
+    actions: list[Action] = []
+    for rs in sorted(family.all(), key=lambda rs: rs.name):
+        stored = snapshot.get(rs.key)
+        before = stored.obj if stored and isinstance(stored.obj, apps.ReplicaSet) else rs
+        updated = rs
+        notes = [revision_note] if revision_note and rs is family.new else []
+        if rs.name in sizes:
+            replicas = sizes[rs.name]
+            updated = _sized(rs, replicas, desired, ceiling)
+            if replicas != before.spec.replicas:
+                direction = "up" if replicas > before.spec.replicas else "down"
+                notes.append(f"scaled {direction} {objects.describe(rs)} from "
+                             f"{before.spec.replicas} to {replicas} ({why})")
+            else:
+                notes.append(f"{objects.describe(rs)} keeps {before.spec.replicas} "
+                             f"(sized for {desired} replicas)")
+        if objects.same(updated, before):
             continue
-        direction = "up" if replicas > rs.spec.replicas else "down"
-        updated = rs.model_copy(update={"spec": rs.spec.model_copy(update={"replicas": replicas})})
         actions.append(Action(
             ActionKind.UPDATE, ObjectRef.of(rs),
-            f"{objects.describe(deployment)}: scaled {direction} {objects.describe(rs)} from "
-            f"{rs.spec.replicas} to {replicas} ({strategy.type})",
+            f"{objects.describe(deployment)}: {'; '.join(notes)}",
             obj=updated, expected_revision=_revision(snapshot, rs.key), source=SOURCE,
         ))
     return actions
 
 
-def _bump_revision(
-    snapshot: Snapshot, deployment: apps.Deployment, family: _Family
-) -> list[Action]:
+def _sized(rs: apps.ReplicaSet, replicas: int, desired: int, ceiling: int) -> apps.ReplicaSet:
+    """``rs`` at ``replicas``, annotated as sized for ``desired`` (SetReplicasAnnotations)."""
+    annotations = {**rs.metadata.annotations, **_replicas_annotations(desired, ceiling)}
+    return rs.model_copy(update={
+        "metadata": rs.metadata.model_copy(update={"annotations": annotations}),
+        "spec": rs.spec.model_copy(update={"replicas": replicas}),
+    })
+
+
+def _replicas_annotations(desired: int, ceiling: int) -> dict[str, str]:
+    return {DESIRED_REPLICAS_ANNOTATION: str(desired), MAX_REPLICAS_ANNOTATION: str(ceiling)}
+
+
+def _sync_revision(snapshot: Snapshot, family: _Family) -> tuple[_Family, str]:
     """An old template back in Git (a rollback): its ReplicaSet becomes the newest revision,
-    and remembers the ones it had (``revision-history``), as Kubernetes does."""
-    assert family.new is not None
+    and remembers the ones it had (``revision-history``), as Kubernetes does. Returns the
+    family with that ReplicaSet so edited, and what was done ("" for nothing)."""
+    if family.new is None:
+        return family, ""
     newest = max((revision_of(rs) for rs in family.olds), default=0)
     current = revision_of(family.new)
     if current > newest:
-        return []
+        return family, ""
     annotations = dict(family.new.metadata.annotations)
     history = [h for h in annotations.get(REVISION_HISTORY_ANNOTATION, "").split(",") if h]
     annotations[REVISION_HISTORY_ANNOTATION] = ",".join([*history, str(current)])
@@ -185,12 +269,8 @@ def _bump_revision(
         annotations[SOURCE_REVISION_ANNOTATION] = snapshot.source_revision
     rs = family.new.model_copy(update={
         "metadata": family.new.metadata.model_copy(update={"annotations": annotations})})
-    return [Action(
-        ActionKind.UPDATE, ObjectRef.of(rs),
-        f"{objects.describe(deployment)}: template of revision {current} is back "
-        f"(revision {newest + 1})",
-        obj=rs, expected_revision=_revision(snapshot, rs.key), source=SOURCE,
-    )]
+    note = f"template of revision {current} is back (revision {newest + 1})"
+    return replace(family, new=rs), note
 
 
 def _revision(snapshot: Snapshot, key: str) -> int | None:
@@ -220,9 +300,13 @@ def _create_rs(
         metadata=ObjectMeta(
             name=name, namespace=deployment.namespace,
             labels=dict(template.metadata.labels),
-            annotations={REVISION_ANNOTATION: str(revision), **(
-                {SOURCE_REVISION_ANNOTATION: snapshot.source_revision}
-                if snapshot.source_revision else {})},
+            annotations={
+                REVISION_ANNOTATION: str(revision),
+                **_replicas_annotations(deployment.spec.replicas, deployment.spec.replicas
+                                        + rollout.max_surge(strategy_of(deployment),
+                                                            deployment.spec.replicas)),
+                **({SOURCE_REVISION_ANNOTATION: snapshot.source_revision}
+                   if snapshot.source_revision else {})},
             owner_references=[objects.owner_reference(deployment)],
             uid=objects.deterministic_uid(snapshot.cluster, key, snapshot.revision),
             creation_timestamp=objects.now_text(clock), generation=1,

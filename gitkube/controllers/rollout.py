@@ -9,6 +9,11 @@ scales the new ReplicaSet up within ``maxSurge`` and stops, or, when it cannot,
 scales old ReplicaSets down as far as ``maxUnavailable`` allows. The reconcile
 pass runs the planners to a fixpoint, so the next step follows in the same pass
 whenever it is allowed, and in a later pass once pods have become available.
+
+``plan_scale`` is Kubernetes' ``sync()``/``scale()``: what a paused Deployment, or
+one whose ``spec.replicas`` changed (``is_scaling_event``), does instead of a rollout
+step. One active ReplicaSet takes the new count; several share it in proportion to
+their size (``GetProportion``), so scaling neither hastens nor slows a rollout.
 """
 
 from __future__ import annotations
@@ -33,6 +38,10 @@ class ReplicaSetState:
     active_pods: int = 0
     #: creationTimestamp, RFC 3339: older ReplicaSets are scaled down first
     created: str = ""
+    #: deployment.kubernetes.io/desired-replicas: the Deployment's replicas when last sized
+    desired_replicas: int | None = None
+    #: deployment.kubernetes.io/max-replicas: desired + maxSurge when last sized
+    max_replicas: int | None = None
 
 
 def scaled_value(value: int | str | None, total: int, *, round_up: bool, default: str) -> int:
@@ -77,6 +86,14 @@ class Strategy:
     type: str = "RollingUpdate"
     max_surge: int | str | None = None
     max_unavailable: int | str | None = None
+
+
+def max_surge(strategy: Strategy, desired: int) -> int:
+    """MaxSurge(deployment): the surge of a RollingUpdate, 0 for Recreate."""
+    if strategy.type != "RollingUpdate":
+        return 0
+    surge, _ = resolve_fenceposts(strategy.max_surge, strategy.max_unavailable, desired)
+    return surge
 
 
 def new_rs_new_replicas(
@@ -189,3 +206,86 @@ def _plan_recreate(
     if new.replicas != desired:
         return {new.name: desired}
     return {}
+
+
+# -- scaling (sync.go: isScalingEvent, scale; deployment_util.go: GetProportion) ----------
+
+
+def is_scaling_event(desired: int, sets: list[ReplicaSetState]) -> bool:
+    """An active ReplicaSet was sized for another ``spec.replicas`` than the Deployment's now.
+    ReplicaSets without the desired-replicas annotation say nothing (isScalingEvent)."""
+    return any(rs.replicas > 0 and rs.desired_replicas is not None
+               and rs.desired_replicas != desired for rs in sets)
+
+
+def plan_scale(
+    strategy: Strategy, desired: int, new: ReplicaSetState | None,
+    olds: list[ReplicaSetState], *, observed_replicas: int,
+) -> dict[str, int]:
+    """The ReplicaSets to size now, name → spec.replicas; every one named is also annotated
+    with the new desired/max replicas, even when its size stays (as ``scaleReplicaSet``).
+
+    ``observed_replicas`` is the Deployment's ``status.replicas``: the proportion of a
+    ReplicaSet without a max-replicas annotation is taken against it.
+    """
+    newest_first = sorted(olds, key=lambda rs: (rs.created, rs.name), reverse=True)
+    active = [rs for rs in ([new] if new else []) + newest_first if rs.replicas > 0]
+    if len(active) <= 1:
+        # FindActiveOrLatest: the one active ReplicaSet, else the new one, else the newest.
+        target = active[0] if active else new or next(iter(newest_first), None)
+        return {} if target is None or target.replicas == desired else {target.name: desired}
+    if new is not None and is_saturated(desired, new):
+        return {rs.name: 0 for rs in olds if rs.replicas > 0}
+    if strategy.type != "RollingUpdate":
+        return {}  # Recreate: the rollout step sizes the new ReplicaSet once old pods are gone
+    return _scale_proportionally(strategy, desired, active, observed_replicas)
+
+
+def is_saturated(desired: int, new: ReplicaSetState) -> bool:
+    """IsSaturated: the new ReplicaSet has all replicas, sized for them, all available."""
+    return new.replicas == desired == new.desired_replicas and new.available == desired
+
+
+def _scale_proportionally(
+    strategy: Strategy, desired: int, active: list[ReplicaSetState], observed_replicas: int
+) -> dict[str, int]:
+    surge = max_surge(strategy, desired)
+    allowed = desired + surge if desired > 0 else 0
+    to_add = allowed - sum(rs.replicas for rs in active)
+    # Larger ReplicaSets first; among equals, newer ones grow first and older ones shrink first.
+    ordered = sorted(active, key=lambda rs: (rs.created, rs.name), reverse=to_add > 0)
+    ordered.sort(key=lambda rs: -rs.replicas)
+    sizes: dict[str, int] = {}
+    added = 0
+    for rs in ordered:
+        share = _proportion(rs, desired, surge, to_add, added, observed_replicas)
+        sizes[rs.name] = rs.replicas + share
+        added += share
+    if to_add:
+        # Rounding leftovers go to the largest (first) ReplicaSet.
+        first = ordered[0].name
+        sizes[first] = max(sizes[first] + to_add - added, 0)
+    return sizes
+
+
+def _proportion(
+    rs: ReplicaSetState, desired: int, surge: int, to_add: int, added: int,
+    observed_replicas: int,
+) -> int:
+    """GetProportion: ``rs``'s share of ``to_add``, never past what is left to add."""
+    if rs.replicas == 0 or to_add == 0 or to_add == added:
+        return 0
+    allowed = to_add - added
+    fraction = _fraction(rs, desired, surge, observed_replicas)
+    return min(fraction, allowed) if to_add > 0 else max(fraction, allowed)
+
+
+def _fraction(rs: ReplicaSetState, desired: int, surge: int, observed_replicas: int) -> int:
+    """getReplicaSetFraction: the change that keeps ``rs``'s share of the maximum size."""
+    if desired == 0:
+        return -rs.replicas
+    annotated = rs.max_replicas if rs.max_replicas is not None else observed_replicas
+    if annotated <= 0:
+        return 0  # no size to be a share of; the leftover goes to the largest
+    size = rs.replicas * (desired + surge) / annotated
+    return math.floor(size + 0.5) - rs.replicas  # integer.RoundToInt32: half away from zero

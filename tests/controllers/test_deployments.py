@@ -47,6 +47,9 @@ def test_first_rollout_creates_the_replicaset_of_the_template() -> None:
     assert rs.spec.template.metadata.labels == {"app": "web", "pod-template-hash": pod_hash}
     assert rs.spec.selector.match_labels == {"app": "web", "pod-template-hash": pod_hash}
     assert rs.metadata.annotations[deployments.REVISION_ANNOTATION] == "1"
+    # Sized for 3 replicas, at most 3 + 25% surge (rounded up) = 4 during a rollout.
+    assert rs.metadata.annotations[deployments.DESIRED_REPLICAS_ANNOTATION] == "3"
+    assert rs.metadata.annotations[deployments.MAX_REPLICAS_ANNOTATION] == "4"
     ref = rs.controller_ref()
     assert ref is not None and (ref.kind, ref.name, ref.uid) == ("Deployment", "web", "uid-web")
 
@@ -119,6 +122,12 @@ def test_rollback_to_an_old_template_reuses_its_replicaset() -> None:
     actions = deployments.plan_deployments(snap, f.clock())
     assert f.of(actions, ActionKind.CREATE) == []
     assert _scales(actions) == {current.name: 1}
+    [write] = [a for a in actions if a.target.name == current.name]
+    assert isinstance(write.obj, apps.ReplicaSet)
+    assert write.obj.metadata.annotations[deployments.REVISION_ANNOTATION] == "3", (
+        "one write: the revision bump and the scale together")
+    assert write.reason.startswith("deployment/web: template of revision 1 is back (revision 3)"
+                                   "; scaled up")
 
 
 @pytest.mark.parametrize(
@@ -170,3 +179,20 @@ def test_progress_deadline_exceeded_when_nothing_moves() -> None:
     assert (progressing.status, progressing.reason) == ("False", "ProgressDeadlineExceeded")
     available = _condition(snap, "Available")
     assert available is not None and available.status == "False"
+
+
+def test_a_rollout_step_records_what_it_sized_each_replicaset_for() -> None:
+    dep = NEW_DEP.model_copy(update={"spec": NEW_DEP.spec.model_copy(update={
+        "strategy": apps.DeploymentStrategy.model_validate(
+            {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 0, "maxUnavailable": 2}})})})
+    old = f.replicaset("web-old", 10, owner=dep, image="busybox:1", uid="old-uid")
+    snap = f.snapshot(dep, old, *_ready_pods(old, 10))
+    [scale] = [a for a in deployments.plan_deployments(snap, f.clock())
+               if a.kind is ActionKind.UPDATE and not a.status_only]
+    assert isinstance(scale.obj, apps.ReplicaSet)
+    assert scale.obj.spec.replicas == 8
+    annotations = scale.obj.metadata.annotations
+    assert (annotations[deployments.DESIRED_REPLICAS_ANNOTATION],
+            annotations[deployments.MAX_REPLICAS_ANNOTATION]) == ("10", "10")
+    assert scale.reason == ("deployment/web: scaled down replicaset/web-old from 10 to 8 "
+                            "(RollingUpdate)")

@@ -39,6 +39,7 @@ def test_a_local_node_runs_the_installed_agent(tmp_path: Path) -> None:
     assert answer["report"]["node"] == "here"
     assert answer["report"]["facts"]["runtime"] == "sim"
     assert client.shipments == 0
+    client.close()
 
 
 @pytest.mark.ssh
