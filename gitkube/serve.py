@@ -12,6 +12,11 @@ second ``serve`` against the same cluster refuses to start; each pass takes the
 ordinary pass lock (waiting for it), so a person's ``gitkube apply`` or a cron
 ``reconcile`` between passes still works and never interleaves with the daemon.
 ``stop()`` (SIGTERM, SIGINT) lets the running pass finish, then returns.
+
+While it serves, the daemon also judges pushes for the pre-receive hook, in a
+thread of its own on ``<state>/serve.sock`` (``source.judge``): it has GitPython
+and the models imported already, which the hook would otherwise spend most of a
+push importing.
 """
 
 from __future__ import annotations
@@ -24,13 +29,15 @@ import stat
 import subprocess
 import time
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from gitkube import engine, errors
-from gitkube.source import hooks, plumbing
+from gitkube import fleet as fleet_mod
+from gitkube.api.inventory import Inventory
+from gitkube.source import hooks, judge, plumbing
 from gitkube.source import settings as source_settings
 
 SERVE_LOCK = "serve.lock"
@@ -108,6 +115,8 @@ class Daemon:
         self.options = options
         self.log = log
         self.passes = 0
+        #: Connections and agent sessions to the nodes, kept from one pass to the next.
+        self._fleet: fleet_mod.Fleet | None = None
         self._stopping = False
         self._wake_r, self._wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
 
@@ -123,7 +132,8 @@ class Daemon:
     # ------------------------------------------------------------------ the loop
     def run(self) -> None:
         try:
-            with serve_lock(self.state_dir), self._fifo() as fifo, self._watch():
+            with serve_lock(self.state_dir), self._fifo() as fifo, self._watch(), \
+                    self._judging():
                 every = f"every {self.options.interval:g}s"
                 follow = f", following {self.options.follow}" if self.options.follow else ""
                 self.log(f"serving {self.repo} (branch {self.settings.branch}); passes on push "
@@ -131,6 +141,8 @@ class Daemon:
                 self._loop(fifo)
                 self.log("stopped")
         finally:
+            if self._fleet is not None:
+                self._fleet.close()
             os.close(self._wake_r)
             os.close(self._wake_w)
 
@@ -170,7 +182,7 @@ class Daemon:
         began = time.monotonic()
         try:
             with engine.Cluster.open(self.repo, state=self.state_override) as cluster:
-                result = cluster.apply(wait_for_lock=True)
+                result = cluster.apply(wait_for_lock=True, fleet=self._kept_fleet())
         except errors.GitkubeError as exc:
             self.log(f"pass failed ({why}): {exc}")
             return
@@ -186,6 +198,11 @@ class Daemon:
         for error in [*result.errors, *(str(p) for p in result.plan.problems)]:
             self.log(f"  {error}")
 
+    def _kept_fleet(self) -> fleet_mod.Fleet:
+        if self._fleet is None:
+            self._fleet = fleet_mod.Fleet(Inventory())  # each pass gives it the real one
+        return self._fleet
+
     def _fetch(self) -> None:
         branch = self.settings.branch
         done = subprocess.run(
@@ -196,6 +213,11 @@ class Daemon:
             said = done.stderr.strip().splitlines()
             self.log(f"fetch from {self.options.follow} failed: "
                      f"{said[-1] if said else f'exit {done.returncode}'}")
+
+    # ------------------------------------------------------------------ judging pushes
+    def _judging(self) -> contextlib.AbstractContextManager[judge.Service | None]:
+        git_dir = source_settings.git_dir(self.repo)
+        return judge.serving(git_dir, self.state_dir, _judge_push, self.log)
 
     # ------------------------------------------------------------------ wake-ups
     @contextlib.contextmanager
@@ -241,6 +263,11 @@ class Daemon:
         finally:
             observer.stop()
             observer.join(timeout=5)
+
+
+def _judge_push(repo: Path, updates: list[judge.Update],
+                env: Mapping[str, str]) -> tuple[int, str]:
+    return hooks.judge_push(repo, [hooks.RefUpdate(*update) for update in updates], env)
 
 
 def systemd_unit(python: str, repo: Path, *, interval: float, follow: str | None,

@@ -6,33 +6,39 @@ branches are not deleted (unless ``gitkube.allowBranchDeletion``), the status
 branch is the cluster's own, the pushed revision must be valid as a whole (the
 same ``file:line`` problems ``gitkube validate`` prints, shown in the pusher's
 terminal as ``remote:`` lines) and, when the policy asks, every new commit must
-carry an allowed SSH signature. ``post-receive`` then wakes ``gitkube serve``
-through a FIFO in the state directory, or, when no daemon listens, starts one
-``gitkube reconcile`` detached from the push so that ``git push`` returns at once.
+carry an allowed SSH signature. When ``gitkube serve`` runs, the hook asks it for
+that verdict (``judge``: the daemon has GitPython and the models imported already)
+and judges by itself only when no daemon answers; ``judge_push`` is the one
+judgement both use, so the pusher reads the same lines either way.
+``post-receive`` then wakes ``gitkube serve`` through a FIFO in the state
+directory, or, when no daemon listens, starts one ``gitkube reconcile`` detached
+from the push so that ``git push`` returns at once.
 
 The hook scripts run ``python -m gitkube.source.hooks`` with the interpreter that
 installed them, so the hooks use the same gitkube as the person who made the
 repository. Inside a hook git sets ``GIT_DIR`` and, during pre-receive, points
-``GIT_OBJECT_DIRECTORY`` at a quarantine holding the pushed objects: readers here
-keep the quarantine variables (so they see the new commits) and the spawned pass
-gets none of git's variables.
+``GIT_OBJECT_DIRECTORY`` at a quarantine holding the pushed objects: judging reads
+with an explicit environment that keeps the quarantine variables (so it sees the
+new commits, in the hook or in the daemon) and the spawned pass gets none of
+git's variables.
 """
 
 from __future__ import annotations
 
 import errno
+import io
 import os
 import shlex
 import stat
 import subprocess
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
 from gitkube import errors
-from gitkube.source import plumbing, settings, signatures
+from gitkube.source import judge, plumbing, settings, signatures
 
 HOOKS = ("pre-receive", "post-receive")
 #: The FIFO ``gitkube serve`` reads; a byte written to it means "look at the branch now".
@@ -94,13 +100,19 @@ def install(repo: Path, python: str | None = None) -> list[Path]:
 
 # --------------------------------------------------------------------------- pre-receive
 
-def pre_receive(repo: Path, updates: list[RefUpdate], out: TextIO) -> int:
-    """0 to accept the push, 1 to refuse it (with the reasons written to ``out``)."""
+def pre_receive(repo: Path, updates: list[RefUpdate], out: TextIO,
+                env: Mapping[str, str] | None = None) -> int:
+    """0 to accept the push, 1 to refuse it (with the reasons written to ``out``).
+
+    ``env`` is the environment git runs with to read the pushed objects (see
+    ``judge_push``); by default this process's, which inside the hook holds git's
+    quarantine variables."""
+    env = hook_env() if env is None else env
     policy = settings.read_settings(repo)
     branch_ref = f"refs/heads/{policy.branch}"
     refused = False
     for update in updates:
-        reasons = _judge(repo, policy, branch_ref, update)
+        reasons = _judge(repo, policy, branch_ref, update, env)
         if reasons:
             refused = True
             out.write(f"gitkube: refusing the push to {update.ref}:\n")
@@ -111,8 +123,26 @@ def pre_receive(repo: Path, updates: list[RefUpdate], out: TextIO) -> int:
     return 0
 
 
-def _judge(repo: Path, policy: settings.Settings, branch_ref: str,
-           update: RefUpdate) -> list[str]:
+def judge_push(repo: Path, updates: list[RefUpdate], env: Mapping[str, str]) -> tuple[int, str]:
+    """The hook's exit code and the text it prints, whoever judges: the hook itself or
+    ``gitkube serve`` on its behalf (``judge``), so the pusher sees the same either way."""
+    out = io.StringIO()
+    try:
+        code = pre_receive(repo, updates, out, env)
+    except errors.GitkubeError as exc:
+        out.write(f"gitkube: {exc}\n")
+        code = 1
+    return code, out.getvalue()
+
+
+def hook_env() -> dict[str, str]:
+    """This process's environment for reading the repository from inside a hook."""
+    # The quarantine variables stay: they are how pre-receive sees the pushed objects.
+    return {k: v for k, v in os.environ.items() if k not in ("GIT_DIR", "GIT_WORK_TREE")}
+
+
+def _judge(repo: Path, policy: settings.Settings, branch_ref: str, update: RefUpdate,
+           env: Mapping[str, str]) -> list[str]:
     if update.ref == STATUS_REF:
         return ["gitkube/status is written by the cluster itself; push to "
                 f"{branch_ref.removeprefix('refs/heads/')} instead."]
@@ -124,16 +154,16 @@ def _judge(repo: Path, policy: settings.Settings, branch_ref: str,
     if update.ref != branch_ref:
         return []
     if not update.creates and not policy.allow_force_push and not _is_ancestor(
-            repo, update.old, update.new):
+            repo, update.old, update.new, env):
         return [f"This push rewrites {update.ref} ({update.old[:12]} is not an ancestor of "
                 f"{update.new[:12]}); pull, rebase or merge, then push again. (`git config "
                 "gitkube.allowForcePush true` allows rewrites.)"]
     reasons = [str(r) + "." for r in signatures.check_range(
-        repo, policy, update.new, [] if update.creates else [update.old])]
+        repo, policy, update.new, [] if update.creates else [update.old], env=env)]
     from gitkube.source import repo as source_repo  # GitPython: only when a revision is read
 
     state = settings.state_dir(repo, policy)
-    with source_repo.SourceRepo(repo, state_dir=state) as reader:
+    with source_repo.SourceRepo(repo, state_dir=state, env=env) as reader:
         revision = reader.read_revision(update.new)
     if revision.problems:
         count = len(revision.problems)
@@ -143,15 +173,10 @@ def _judge(repo: Path, policy: settings.Settings, branch_ref: str,
     return reasons
 
 
-def _is_ancestor(repo: Path, old: str, new: str) -> bool:
+def _is_ancestor(repo: Path, old: str, new: str, env: Mapping[str, str]) -> bool:
     done = subprocess.run(["git", "-C", str(repo), "merge-base", "--is-ancestor", old, new],
-                          capture_output=True, env=_reader_env(), check=False)
+                          capture_output=True, env=dict(env), check=False)
     return done.returncode == 0
-
-
-def _reader_env() -> dict[str, str]:
-    # The quarantine variables stay: they are how pre-receive sees the pushed objects.
-    return {k: v for k, v in os.environ.items() if k not in ("GIT_DIR", "GIT_WORK_TREE")}
 
 
 # --------------------------------------------------------------------------- post-receive
@@ -219,12 +244,24 @@ def main(argv: list[str]) -> int:
         return 2
     repo = Path(os.environ.get("GIT_DIR", ".")).resolve()
     updates = parse_updates(sys.stdin)
-    hook = pre_receive if argv[0] == "pre-receive" else post_receive
+    if argv[0] == "pre-receive":
+        code, text = _pre_receive_verdict(repo, updates)
+        sys.stdout.write(text)
+        return code
     try:
-        return hook(repo, updates, sys.stdout)
+        return post_receive(repo, updates, sys.stdout)
     except errors.GitkubeError as exc:
         sys.stdout.write(f"gitkube: {exc}\n")
-        return 1 if argv[0] == "pre-receive" else 0
+        return 0
+
+
+def _pre_receive_verdict(repo: Path, updates: list[RefUpdate]) -> tuple[int, str]:
+    # A running `gitkube serve` has GitPython and every model imported already: asking it
+    # saves this process most of its start-up. When none answers, judge here, the same way.
+    env = hook_env()
+    state = settings.state_dir(repo)
+    answer = judge.ask(state, repo, [(u.old, u.new, u.ref) for u in updates], env)
+    return answer if answer is not None else judge_push(repo, updates, env)
 
 
 if __name__ == "__main__":

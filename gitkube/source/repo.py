@@ -15,6 +15,7 @@ Git failures are translated into ``SourceError`` here, at the boundary.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -54,7 +55,11 @@ class Revision:
 class SourceRepo:
     """A Git repository (bare or not) holding a cluster's manifests."""
 
-    def __init__(self, path: str | Path, *, state_dir: Path | None = None) -> None:
+    def __init__(self, path: str | Path, *, state_dir: Path | None = None,
+                 env: Mapping[str, str] | None = None) -> None:
+        """``env``: variables for the git commands that read objects, on top of this
+        process's environment — a pre-receive hook's quarantine variables, under which
+        the pushed objects are visible (``hooks``)."""
         self.path = Path(path)
         #: Where the cluster's age key lives (``secrets.Keyring``); read at each revision.
         self.state_dir = state_dir
@@ -65,6 +70,10 @@ class SourceRepo:
                 f"{self.path} is not a Git repository; run `gitkube init` or give the path "
                 "of the cluster repository."
             ) from exc
+        if env is not None:
+            # Before any object is read: GitPython's `cat-file --batch` processes start
+            # lazily and keep the environment they started with.
+            self._repo.git.update_environment(**env)
         # Parsed files by (path, blob sha): blobs are content-addressed, so a file that did
         # not change between two revisions is parsed once. Pruned to the last revision read.
         self._parsed: dict[tuple[str, str], tuple[list[yamlload.Document], list[Any]]] = {}

@@ -17,6 +17,7 @@ signature by a key not in the file), "N" (none), "B" (bad) and the rest are refu
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from pathlib import Path
 
 from gitkube import errors
@@ -50,25 +51,30 @@ class Refusal:
 
 
 def check_range(
-    repo: Path, policy: settings.Settings, new: str, exclude: list[str]
+    repo: Path, policy: settings.Settings, new: str, exclude: list[str],
+    *, env: Mapping[str, str] | None = None,
 ) -> list[Refusal]:
-    """Commits reachable from ``new`` but not from ``exclude`` that the policy refuses."""
+    """Commits reachable from ``new`` but not from ``exclude`` that the policy refuses.
+
+    ``env`` is the environment git runs with (a pre-receive hook's, whose quarantine
+    variables make the pushed commits visible); by default ``plumbing.environment()``."""
     if not policy.signing_required:
         return []
     revs = [new, *(f"^{sha}" for sha in exclude)]
     refusals: dict[str, Refusal] = {}
     if policy.allowed_signers is not None:
-        for refusal in _unverified(repo, policy.allowed_signers, revs, [], "every commit"):
+        for refusal in _unverified(repo, policy.allowed_signers, revs, [], "every commit", env):
             refusals.setdefault(refusal.sha, refusal)
     for rule in policy.path_signers:
         scope = f"changes to {rule.prefix}"
-        for refusal in _unverified(repo, rule.signers, revs, [rule.prefix], scope):
+        for refusal in _unverified(repo, rule.signers, revs, [rule.prefix], scope, env):
             refusals.setdefault(refusal.sha, refusal)
     return list(refusals.values())
 
 
 def _unverified(
-    repo: Path, signers: Path, revs: list[str], paths: list[str], scope: str
+    repo: Path, signers: Path, revs: list[str], paths: list[str], scope: str,
+    env: Mapping[str, str] | None,
 ) -> list[Refusal]:
     if not signers.is_file():
         raise errors.ConfigError(
@@ -77,7 +83,7 @@ def _unverified(
         )
     out = plumbing.run(
         repo, "-c", f"gpg.ssh.allowedSignersFile={signers}", "log", "--full-history",
-        f"--format={_FIELDS}", *revs, "--", *paths,
+        f"--format={_FIELDS}", *revs, "--", *paths, env=env,
     ).decode("utf-8", "replace")  # fmt: skip
     refused = []
     for record in out.split("\x1e"):

@@ -27,6 +27,7 @@ def test_a_push_deploys_without_anyone_running_gitkube(push_repo, node):
     assert "status --watch" in pushed.stderr
     repo.wait_for(lambda: len(running(repo.pods())) == 2)
     assert len(node_containers(node, "push-hook")) == 2
+    repo.settle()  # the store shows the pods before the pass commits its status
     history = repo.gitkube("history")
     assert "2 pods started on local-1" in history.stdout, history.stdout
 

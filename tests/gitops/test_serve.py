@@ -13,6 +13,7 @@ import time
 from rich.console import Console
 
 from gitkube import clock, engine
+from gitkube.api.inventory import InventoryNode, RuntimeSettings
 from gitkube.cli import commands, watch
 from tests.gitops.harness import LocalRepo
 
@@ -77,3 +78,57 @@ def test_status_watch_redraws_from_the_store(tmp_path):
     assert "Cluster watched" in text
     assert "Last pass" in text and ", ok," in text
     assert "Watching; Ctrl-C to stop." in text
+
+
+def _agent_sessions(parent: int) -> list[int]:
+    """Pids of ``parent``'s children running the node agent in session mode."""
+    found = []
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/cmdline", "rb") as cmdline:
+                argv = cmdline.read().split(b"\0")
+            with open(f"/proc/{entry.name}/stat") as stat:
+                ppid = int(stat.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        if ppid == parent and b"gitkube.agent" in argv and b"session" in argv:
+            found.append(int(entry.name))
+    return found
+
+
+def test_serve_keeps_one_agent_per_node_across_passes(tmp_path):
+    """No interpreter start-up per request: the daemon's passes share one agent per node,
+    and stopping the daemon ends it."""
+    node = InventoryNode(name="here", transport="local", runtime=RuntimeSettings(kind="sim"),
+                         state_dir=str(tmp_path / "node"))
+    repo = LocalRepo(tmp_path / "kept", "kept", [node])
+    repo.write("app.yaml", config_map("1"))
+    repo.commit("Add app")
+    log = (tmp_path / "serve.log").open("w")
+    daemon = subprocess.Popen(
+        [sys.executable, "-m", "gitkube", "--repo", str(repo.path), "serve", "--interval", "0.2"],
+        stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ))
+
+    def passes_logged() -> int:
+        return (tmp_path / "serve.log").read_text().count(" pass ok (")
+
+    def after_passes(count: int) -> list[int]:
+        deadline = time.monotonic() + 60  # a bound for a broken daemon, not a measurement
+        while passes_logged() < count:
+            assert daemon.poll() is None, (tmp_path / "serve.log").read_text()
+            assert time.monotonic() < deadline, (tmp_path / "serve.log").read_text()
+            time.sleep(0.05)
+        return _agent_sessions(daemon.pid)
+
+    try:
+        first = after_passes(2)
+        later = after_passes(5)
+    finally:
+        daemon.send_signal(signal.SIGTERM)
+        code = daemon.wait(timeout=60)
+        log.close()
+    assert code == 0, (tmp_path / "serve.log").read_text()
+    assert len(first) == 1 and later == first, (first, later)
+    assert not os.path.exists(f"/proc/{first[0]}"), "the daemon ended its agent on the way out"
