@@ -132,6 +132,8 @@ class PodStatus(KubeModel):
     start_time: str | None = None
     message: str | None = None
     reason: str | None = None
+    #: The node a preempting pod waits for while its victims terminate (set by the scheduler).
+    nominated_node_name: str | None = None
 
     def condition(self, type_: str) -> PodCondition | None:
         return next((c for c in self.conditions if c.type == type_), None)

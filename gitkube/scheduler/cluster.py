@@ -37,6 +37,9 @@ TERMINAL_PHASES = frozenset({"Succeeded", "Failed"})
 NOT_READY_TAINT = "node.kubernetes.io/not-ready"
 UNREACHABLE_TAINT = "node.kubernetes.io/unreachable"
 
+PREEMPT_LOWER_PRIORITY = "PreemptLowerPriority"
+PREEMPT_NEVER = "Never"
+
 _EPOCH = dt.datetime.min.replace(tzinfo=dt.UTC)
 
 
@@ -61,6 +64,11 @@ class ClusterState:
     topology: topology.TopologyIndex = field(init=False)
     #: Pods of the pass by topology, images by node count; set up by ``of``.
     image_nodes: dict[str, int] = field(default_factory=dict)
+    #: The stored objects of the pods in ``bound``, by key (preemption reads their
+    #: start times and whether the scheduler already preempted them).
+    bound_pods: dict[str, core.Pod] = field(default_factory=dict)
+    #: What priorities and preemption policies were resolved with (set by ``build``).
+    context: PodContext | None = None
 
     @classmethod
     def of(
@@ -101,6 +109,12 @@ class ClusterState:
             self.topology.place(pod, node, -1)
         self.bound.pop(pod.key, None)
 
+    def unassume(self, pod: framework.PodInfo, node: framework.NodeInfo) -> None:
+        """Undo ``assume``: give back the room a nominated pod held, or take a pod off its
+        node for a preemption dry run (``preemption`` puts it back)."""
+        node.remove_pod(pod)
+        self.topology.place(pod, node, -1)
+
 
 def build(snapshot: Snapshot) -> ClusterState:
     """Nodes (by name), their pods' requests, and the queue of pods to place."""
@@ -108,6 +122,7 @@ def build(snapshot: Snapshot) -> ClusterState:
     namespaces = {ns.name: dict(ns.metadata.labels) for ns in snapshot.of_kind(core.Namespace)}
     state = ClusterState.of((node_info(n) for n in nodes), namespace_labels=namespaces)
     context = PodContext.of(snapshot)
+    state.context = context
     queued: list[tuple[tuple[int, dt.datetime, str, str], QueuedPod]] = []
     for stored in snapshot.stored_of_kind(core.Pod):
         pod = stored.obj
@@ -116,6 +131,8 @@ def build(snapshot: Snapshot) -> ClusterState:
         info = pod_info(pod, context)
         if info.node_name:
             state.bind_existing(info)
+            if info.key in state.bound:
+                state.bound_pods[info.key] = pod
         elif pod.metadata.deletion_timestamp is None:
             queued.append((queue_key(pod, info), QueuedPod(info, pod, stored.mod_revision)))
     queued.sort(key=lambda item: item[0])
@@ -184,21 +201,30 @@ class PodContext:
     default_priority: int | None = None
     #: namespace → selectors of its ReplicaSets.
     replica_sets: dict[str, list[Any]] = field(default_factory=dict)
+    #: Class name → preemptionPolicy, for the classes that set one.
+    policies: dict[str, str] = field(default_factory=dict)
+    #: The preemptionPolicy of the global default class (when it sets one).
+    default_policy: str | None = None
 
     @classmethod
     def of(cls, snapshot: Snapshot) -> PodContext:
         classes = dict(scheduling.BUILTIN_CLASSES)
         defaults = []
+        policies: dict[str, str] = {}
         for pc in snapshot.of_kind(scheduling.PriorityClass):
             classes[pc.name] = pc.value
+            if pc.preemption_policy:
+                policies[pc.name] = pc.preemption_policy
             if pc.global_default:
-                defaults.append(pc.value)
+                defaults.append((pc.value, pc.name))
         replica_sets: dict[str, list[Any]] = {}
         for rs in snapshot.of_kind(apps.ReplicaSet):
             if not rs.spec.selector.empty:
                 replica_sets.setdefault(rs.namespace, []).append(rs.spec.selector)
         # Of several global defaults, Kubernetes' admission takes the highest value.
-        return cls(classes, max(defaults, default=None), replica_sets)
+        default = max(defaults, default=None)
+        return cls(classes, default[0] if default else None, replica_sets, policies,
+                   policies.get(default[1]) if default else None)
 
     def priority(self, spec: core.PodSpec) -> tuple[int, str]:
         """The pod's priority, and a sentence when its class does not exist."""
@@ -212,6 +238,19 @@ class PodContext:
         if spec.priority is not None:
             return spec.priority, ""
         return self.default_priority or 0, ""
+
+    def preemption_policy(self, spec: core.PodSpec) -> str:
+        """The Priority admission plugin's answer: the pod's class's preemptionPolicy, else
+        the global default class's when the pod names no class and sets no priority, else
+        ``PreemptLowerPriority``."""
+        name = spec.priority_class_name
+        if name:
+            policy = self.policies.get(name)
+        elif spec.priority is None:
+            policy = self.default_policy
+        else:
+            policy = None
+        return policy or PREEMPT_LOWER_PRIORITY
 
     def default_spread(self, namespace: str, labels: Mapping[str, str]
                        ) -> tuple[terms.SpreadConstraint, ...]:

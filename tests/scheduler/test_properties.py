@@ -182,17 +182,17 @@ def test_unschedulable_message_accounts_for_every_node(snapshot: Snapshot) -> No
     for position, action in enumerate(actions):
         if action.kind is not ActionKind.UNSCHEDULABLE:
             continue
-        match = MESSAGE.fullmatch(action.reason)
+        # What follows " preemption: " is DefaultPreemption's own sentence.
+        match = MESSAGE.fullmatch(action.reason.split(" preemption: ", 1)[0])
         assert match is not None, action.reason
         assert int(match.group(1)) == node_count
         counted: Counter[str] = Counter()
         for part in (match.group(2) or "").split(", "):
             count, reason = part.split(" ", 1)
             counted[reason] += int(count)
-        # The pass as it stood when this pod's turn came: the earlier bindings applied.
-        before = snapshot.with_actions(
-            a for a in actions[:position] if a.kind is ActionKind.BIND
-        )
+        # The pass as it stood when this pod's turn came: the earlier bindings,
+        # nominations and preemptions applied.
+        before = snapshot.with_actions(actions[:position])
         assert isinstance(action.obj, core.Pod)
         verdicts = explain(before, action.obj)
         assert all(not passed and reasons for _, passed, reasons in verdicts)
