@@ -40,14 +40,24 @@ def main() -> int:
 
 
 def session() -> int:
-    """Answer requests, a line each, until stdin closes (the control plane went away)."""
+    """Answer requests, a line each, until stdin closes (the control plane went away).
+
+    What an answer does not wait for (starting the supervisor) runs after it is sent,
+    before the next request is read."""
     for line in sys.stdin:
         if line.strip():
-            _send(answer(line))
+            later: handler.Later = []
+            _send(answer(line, later))
+            for work in later:
+                try:
+                    work()
+                except Exception:
+                    traceback.print_exc(file=sys.stderr)
+                    sys.stderr.flush()
     return 0
 
 
-def answer(text: str) -> dict[str, Any]:
+def answer(text: str, later: handler.Later | None = None) -> dict[str, Any]:
     """The response to one request given as JSON text; never raises."""
     try:
         request = json.loads(text)
@@ -55,7 +65,7 @@ def answer(text: str) -> dict[str, Any]:
         return {"ok": False, "error": f"The agent's stdin is not JSON: {exc}.",
                 "permanent": True}
     try:
-        return handler.handle(request)
+        return handler.handle(request, later=later)
     except Exception as exc:
         traceback.print_exc(file=sys.stderr)
         sys.stderr.flush()

@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import re
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -32,17 +33,28 @@ class BadRequest(ValueError):
     """The request itself is wrong; sending it again will not help."""
 
 
-def handle(request: dict[str, Any], *, runtime: runtimes.Runtime | None = None) -> dict[str, Any]:
-    """Answer one request; ``runtime`` replaces the configured one (in-process sim nodes)."""
+#: Work that may wait until the answer is sent (``handle``'s ``later``).
+Later = list[Callable[[], None]]
+
+
+def handle(request: dict[str, Any], *, runtime: runtimes.Runtime | None = None,
+           later: Later | None = None) -> dict[str, Any]:
+    """Answer one request; ``runtime`` replaces the configured one (in-process sim nodes).
+
+    With ``later`` (a session), work the answer does not depend on — starting the node's
+    supervisor, a few tenths of a second — is appended there to run once the answer is out,
+    instead of holding the answer back.
+    """
     try:
-        return _dispatch(request, runtime)
+        return _dispatch(request, runtime, later)
     except (BadRequest, state.NameRefused) as exc:
         return {"ok": False, "error": str(exc), "permanent": True}
     except runtimes.RuntimeFailure as exc:
         return {"ok": False, "error": str(exc), "permanent": exc.permanent}
 
 
-def _dispatch(request: dict[str, Any], rt: runtimes.Runtime | None) -> dict[str, Any]:
+def _dispatch(request: dict[str, Any], rt: runtimes.Runtime | None,
+              later: Later | None) -> dict[str, Any]:
     if not isinstance(request, dict):
         raise BadRequest("The agent expects one JSON object per request.")
     version = request.get("protocol", protocol.PROTOCOL_VERSION)
@@ -66,11 +78,11 @@ def _dispatch(request: dict[str, Any], rt: runtimes.Runtime | None) -> dict[str,
         return {"ok": True, "report": protocol.NodeReport(node=node, facts=facts)}
     if op == "observe":
         report = _observe(rt, cluster, node, node_state, request)
-        _supervise(rt, cluster, node, config, node_state)
+        _after(later, lambda: _supervise(rt, cluster, node, config, node_state))
         return {"ok": True, "report": report}
     if op == "converge":
         answer = _converge(rt, cluster, node, node_state, _desired(request))
-        _supervise(rt, cluster, node, config, node_state)
+        _after(later, lambda: _supervise(rt, cluster, node, config, node_state))
         return answer
     if op == "load-image":
         return _load_image(rt, request)
@@ -92,6 +104,13 @@ def _runtime(config: protocol.RuntimeConfig, state_dir: Path, node: str) -> runt
     if kind == "sim":
         return sim.SimRuntime(config, state_dir, node=node)
     raise BadRequest(f"Unknown runtime kind {kind!r}; use 'podman' or 'sim'.")
+
+
+def _after(later: Later | None, work: Callable[[], None]) -> None:
+    if later is None:
+        work()
+    else:
+        later.append(work)
 
 
 def _supervise(rt: runtimes.Runtime, cluster: str, node: str, config: protocol.RuntimeConfig,
