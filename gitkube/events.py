@@ -79,6 +79,11 @@ def from_actions(actions: Iterable[Action]) -> list[Event]:
             out.append(make(target.kind, target.namespace, target.name, type_="Warning",
                             reason="FailedScheduling", message=action.reason,
                             component="scheduler"))
+        elif (action.kind is ActionKind.UPDATE and action.source == "scheduler"
+              and action.reason.startswith("Preempted by ")):
+            # The victim's own event, as kube-scheduler records it (Normal, Preempted).
+            out.append(make(target.kind, target.namespace, target.name, type_="Normal",
+                            reason="Preempted", message=action.reason, component="scheduler"))
         elif action.kind is ActionKind.DELETE and "evict" in action.reason.lower():
             out.append(make(target.kind, target.namespace, target.name, type_="Warning",
                             reason="Evicted", message=action.reason, component=component))

@@ -52,8 +52,7 @@ def plan_nodes(snapshot: Snapshot, clock: clocks.Clock) -> list[Action]:
             successor = by_name.get((namespace, name))
             gone = by_uid.get(uid)
             if gone is not None and gone.metadata.deletion_timestamp:
-                reason = (f"fencing: evicted while node/{node} was unreachable; removed before "
-                          "anything else starts there")
+                reason = _eviction_reason(gone, node)
             else:
                 reason = "replaced" if successor is not None else "deleted"
             actions.append(Action(
@@ -61,6 +60,15 @@ def plan_nodes(snapshot: Snapshot, clock: clocks.Clock) -> list[Action]:
                 source=SOURCE,
             ))
     return actions
+
+
+def _eviction_reason(pod: core.Pod, node: str) -> str:
+    """Why a pod marked deleted by an eviction is stopped: its DisruptionTarget says who."""
+    target = next((c for c in pod.status.conditions if c.type == "DisruptionTarget"), None)
+    if target is not None and target.reason == "PreemptionByScheduler":
+        return "preempted: its room was given to a higher-priority pod"
+    return (f"fencing: evicted while node/{node} was unreachable; removed before anything "
+            "else starts there")
 
 
 def _sync_pod(

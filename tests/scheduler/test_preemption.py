@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from gitkube import clock as clocks
+from gitkube import events
 from gitkube.api import apps, core, scheduling
 from gitkube.api import node as node_api
 from gitkube.api.meta import ObjectMeta
@@ -359,7 +360,12 @@ def test_a_critical_pod_preempts_a_full_cluster_over_passes() -> None:
     assert reason == f"Preempted by default/critical-x on node {node}"
     pods = _pods(snap)
     assert pods[victim].metadata.deletion_timestamp is not None
-    assert ("stop", victim, node) in [(a.kind.value, a.target.name, a.node) for a in actions]
+    [stop] = [a for a in actions if a.kind.value == "stop" and a.target.name == victim]
+    assert (stop.node, stop.reason) == (node, "preempted: its room was given to a "
+                                              "higher-priority pod")
+    said = [(e["reason"], e["type"], e["message"]) for e in events.from_actions(actions)
+            if e["involvedObject"]["name"] == victim]
+    assert ("Preempted", "Normal", reason) in said
     assert pods["critical-x"].status.nominated_node_name == node
     condition = pods["critical-x"].status.condition("PodScheduled")
     assert condition is not None and condition.message == (
