@@ -35,6 +35,8 @@ from gitkube.nodes import transport
 #: sshd allows 10 sessions per connection by default (MaxSessions); stay below it.
 MAX_CHANNELS = 8
 _CHUNK = 1 << 16
+#: Seconds between SSH keepalive messages on an idle connection.
+KEEPALIVE_SECONDS = 15
 
 
 class SSHTransport:
@@ -272,6 +274,11 @@ class SSHTransport:
         except (paramiko.SSHException, OSError, EOFError) as exc:
             client.close()
             raise self._unreachable("could not connect", exc) from exc
+        live = client.get_transport()
+        if live is not None:
+            # ``gitkube serve`` keeps the connection between passes: keep NAT and firewall
+            # state alive, and notice a peer that vanished, without waiting for a request.
+            live.set_keepalive(KEEPALIVE_SECONDS)
         return client
 
     def _connected(self) -> bool:
