@@ -398,9 +398,10 @@ class Cluster:
         ready = self._readiness()
         node_errors = converged.errors | observed.errors
         moved = rescheduled(before, applied)
+        again = restarted(before, applied)
         summary = ledger.summarize(applied, ready=ready, node_errors=node_errors,
-                                   rescheduled=moved)
-        commit = self._commit_status(source, inventory, applied, ready, node_errors, moved)
+                                   rescheduled=moved, restarted=again)
+        commit = self._commit_status(source, inventory, applied, ready, node_errors, moved, again)
         finished = self.clock.now()
         result = PassResult(plan=plan, applied=applied, errors=errors, status_commit=commit,
                             started_at=started, finished_at=finished, summary=summary)
@@ -476,7 +477,7 @@ class Cluster:
 
     def _commit_status(self, source: _Source, inventory: Inventory, applied: list[Action],
                        ready: dict[str, str], node_errors: dict[str, str],
-                       moved: dict[str, int]) -> str | None:
+                       moved: dict[str, int], restarted_: dict[str, str]) -> str | None:
         kvs, _ = self.store.range(keys.REGISTRY)
         objects = [registry.from_stored(kv.value) for kv in kvs
                    if not kv.key.startswith(events_mod.PREFIX)]
@@ -486,7 +487,8 @@ class Cluster:
                                     attempted_revision=source.head,
                                     attempted_errors=[str(p) for p in source.problems])
         message = ledger.commit_message(applied, source_revision=revision, ready=ready,
-                                        node_errors=node_errors, rescheduled=moved)
+                                        node_errors=node_errors, rescheduled=moved,
+                                        restarted=restarted_)
         return source_status.write_status(self.repo_path, files, message)
 
     def _ledger_key(self) -> bytes:
@@ -528,6 +530,37 @@ def _fleet_for(inventory: Inventory, kept: fleet_mod.Fleet | None
         return
     with fleet_mod.Fleet(inventory) as fleet:
         yield fleet
+
+
+def restarted(before: Snapshot, applied: list[Action]) -> dict[str, str]:
+    """Pods whose containers restarted since the last pass: pod name → what ended the
+    previous run (``main: Error, exit 137``; ``main: liveness probe failed``)."""
+    from gitkube.api.core import Pod
+
+    found: dict[str, str] = {}
+    for action in applied:
+        pod = action.obj
+        if action.kind is not ActionKind.UPDATE or not isinstance(pod, Pod):
+            continue
+        stored = before.get(pod.key)
+        old = stored.obj if stored is not None else None
+        counts = ({s.name: s.restart_count for s in old.status.container_statuses}
+                  if isinstance(old, Pod) else {})
+        why = []
+        for status in pod.status.container_statuses:
+            if status.restart_count <= counts.get(status.name, 0):
+                continue
+            ended = status.last_state.terminated
+            message = (ended.message or "") if ended is not None else ""
+            if message.startswith(("liveness probe failed", "startup probe failed")):
+                why.append(f"{status.name}: {message.split(':', 1)[0]}")
+            elif ended is not None:
+                why.append(f"{status.name}: {ended.reason or 'Error'}, exit {ended.exit_code}")
+            else:
+                why.append(status.name)
+        if why:
+            found[pod.name] = "; ".join(why)
+    return found
 
 
 def rescheduled(before: Snapshot, applied: list[Action]) -> dict[str, int]:

@@ -114,9 +114,11 @@ def _render(canonical: str) -> bytes:
 
 def commit_message(applied: Iterable[Action], *, source_revision: str,
                    ready: Mapping[str, str], node_errors: Mapping[str, str],
-                   rescheduled: Mapping[str, int] | None = None) -> str:
+                   rescheduled: Mapping[str, int] | None = None,
+                   restarted: Mapping[str, str] | None = None) -> str:
     """``3 pods started on node-1, 1 stopped; web: 3/3 ready`` + the source revision."""
-    said = summarize(applied, ready=ready, node_errors=node_errors, rescheduled=rescheduled)
+    said = summarize(applied, ready=ready, node_errors=node_errors, rescheduled=rescheduled,
+                     restarted=restarted)
     return (
         f"{said}\n\n"
         f"Source-Revision: {source_revision}\n"
@@ -125,7 +127,10 @@ def commit_message(applied: Iterable[Action], *, source_revision: str,
 
 def summarize(applied: Iterable[Action], *, ready: Mapping[str, str],
               node_errors: Mapping[str, str],
-              rescheduled: Mapping[str, int] | None = None) -> str:
+              rescheduled: Mapping[str, int] | None = None,
+              restarted: Mapping[str, str] | None = None) -> str:
+    """One line: pods started/stopped/rescheduled per node, objects changed, pods restarted
+    (``web-7b9-x2x restarted (main: Error, exit 137)``), workloads' readiness."""
     started: Counter[str] = Counter()
     stopped: Counter[str] = Counter()
     objects: Counter[tuple[str, str]] = Counter()
@@ -143,6 +148,8 @@ def summarize(applied: Iterable[Action], *, ready: Mapping[str, str],
         parts.extend(_per_node(counter, f"{verb} on"))
     parts.extend(_per_node(Counter(rescheduled or {}), "rescheduled from"))
     parts.extend(f"{_count(count, kind)} {verb}" for (kind, verb), count in sorted(objects.items()))
+    parts.extend(_capped([f"{pod} restarted ({why})" for pod, why in sorted(
+        (restarted or {}).items())], "pod", " restarted"))
     parts.extend(_capped([f"{name}: {value}" for name, value in sorted(ready.items())],
                          "workload"))
     parts.extend(_capped([f"{node} unreachable" for node in sorted(node_errors)],

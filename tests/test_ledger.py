@@ -8,8 +8,10 @@ import json
 
 import pytest
 
-from gitkube.api import registry
+from gitkube import engine
+from gitkube.api import core, registry
 from gitkube.controllers.actions import Action, ActionKind, ObjectRef
+from gitkube.controllers.snapshot import Snapshot, Stored
 from gitkube.ledger import status_files, summarize
 
 SECRET = registry.parse_object({
@@ -64,3 +66,42 @@ def _actions(kind: str, count: int, nodes: int, target: str = "Pod") -> list[Act
 )
 def test_summary_line(applied: list[Action], ready: dict[str, str], expected: str) -> None:
     assert summarize(applied, ready=ready, node_errors={}) == expected
+
+
+def _pod(restarts: int, last: dict[str, object] | None = None) -> core.Pod:
+    status: dict[str, object] = {"name": "main", "restartCount": restarts}
+    if last is not None:
+        status["lastState"] = {"terminated": last}
+    return core.Pod.model_validate({
+        "metadata": {"name": "web-x", "namespace": "default", "uid": "u"},
+        "spec": {"containers": [{"name": "main", "image": "busybox"}]},
+        "status": {"phase": "Running", "containerStatuses": [status]},
+    })
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "expected"),
+    [
+        (_pod(0), _pod(1, {"exitCode": 137, "reason": "Error"}),
+         {"web-x": "main: Error, exit 137"}),
+        (_pod(1), _pod(2, {"exitCode": 137, "reason": "Error",
+                           "message": "liveness probe failed: cat: can't open '/tmp/alive'"}),
+         {"web-x": "main: liveness probe failed"}),
+        (_pod(0), _pod(1, {"exitCode": 137, "reason": "OOMKilled"}),
+         {"web-x": "main: OOMKilled, exit 137"}),
+        (_pod(2), _pod(2, {"exitCode": 1, "reason": "Error"}), {}),
+    ],
+    ids=["killed", "liveness", "oom", "no-new-restart"],
+)
+def test_restarts_are_named_in_the_commit(before: core.Pod, after: core.Pod,
+                                          expected: dict[str, str]) -> None:
+    snapshot = Snapshot(revision=1, objects={before.key: Stored(before, 1)}, cluster="c")
+    applied = [Action(ActionKind.UPDATE, ObjectRef.of(after), "status", obj=after,
+                      status_only=True)]
+    found = engine.restarted(snapshot, applied)
+    assert found == expected
+    line = summarize(applied, ready={"web": "3/3 ready"}, node_errors={}, restarted=found)
+    if expected:
+        assert line == f"web-x restarted ({expected['web-x']}); web: 3/3 ready"
+    else:
+        assert line == "web: 3/3 ready"

@@ -156,6 +156,10 @@ def test_node_local_healing_with_no_gitkube_running(
     assert all(line.split()[3] == "1" for line in table.splitlines()[1:]), table
     described = repo.gitkube("describe", "pod", pods["lively"]).out
     assert "Last State:" in described and "liveness probe failed" in described, described
+    # The ledger's commits say which pods restarted, and why.
+    subjects = repo.git("log", "--format=%s", "gitkube/status")
+    assert f"{pods['box']} restarted (main: Error, exit 137)" in subjects, subjects
+    assert f"{pods['lively']} restarted (main: liveness probe failed)" in subjects, subjects
     # What the supervisor did alone reached the store with the next converge, as kubelet says it.
     shown = repo.gitkube("events", "--for", f"pod/{pods['lively']}").out
     lines = shown.splitlines()
