@@ -252,8 +252,10 @@ class Cluster:
         return events_mod.list_events(self.store, kind=kind, name=name, namespace=namespace)
 
     # ------------------------------------------------------------------ planning
-    def plan(self, *, refresh: bool = True) -> Plan:
-        source = self._read_source()
+    def plan(self, *, refresh: bool = True, revision: str | None = None) -> Plan:
+        """What a pass would do. ``revision`` (a branch, tag or commit) is planned as if the
+        cluster branch pointed at it: what merging a pull request would do, before the merge."""
+        source = self._read_source(revision)
         inventory = _inventory_of(source)
         observed: fleet_mod.FleetResult = fleet_mod.FleetResult()
         if refresh:
@@ -275,9 +277,10 @@ class Cluster:
             cluster=inventory.cluster,
         )
 
-    def _read_source(self) -> _Source:
-        """The newest revision when it may be applied; else the last applied one, and why."""
-        head = self.source.resolve(self.branch)
+    def _read_source(self, revision: str | None = None) -> _Source:
+        """The newest revision (or ``revision``) when it may be applied; else the last applied
+        one, and why."""
+        head = self.source.resolve(revision or self.branch)
         newest = self.source.read_revision(head)
         record = self.store.get(keys.SOURCE_KEY)
         last = str(record.value.get("lastAppliedRevision", "")) if record else ""

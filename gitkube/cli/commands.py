@@ -105,7 +105,8 @@ def cmd_validate(args: argparse.Namespace, ctx: Context) -> int:
 
 def cmd_plan(args: argparse.Namespace, ctx: Context) -> int:
     with ctx.cluster(args) as cluster:
-        plan = cluster.plan(refresh=not args.no_refresh)
+        plan = cluster.plan(refresh=not args.no_refresh,
+                            revision=getattr(args, "revision", None))
     if getattr(args, "out", None) is not None:
         from gitkube import plans
 

@@ -76,6 +76,9 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("-o", "--output", choices=["json"], help="print the plan as JSON")
     plan.add_argument("--no-refresh", action="store_true",
                       help="do not ask the nodes what they run; plan from the store alone")
+    plan.add_argument("--revision", metavar="REF",
+                      help="plan REF (a branch, tag or commit) as if the cluster branch pointed "
+                      "at it: what merging a pull request would do, for CI before the merge")
     plan.add_argument("--out", type=Path, metavar="FILE",
                       help="save the plan, to apply exactly it later with `gitkube apply FILE`")
 

@@ -147,3 +147,38 @@ def test_cron_prints_the_crontab_line(tmp_path):
     assert done.code == 0
     assert done.out.startswith("* * * * * ")
     assert f"-m gitkube --repo {repo.path} reconcile" in done.out
+
+
+def test_a_pull_request_is_planned_before_it_is_merged(tmp_path):
+    """`plan --revision REF`: what merging REF would do, for a CI job on the pull request;
+    the cluster branch and the store are untouched."""
+    repo = make(tmp_path, "plan-pr")
+    assert repo.gitkube("reconcile").code == 0
+    main = repo.git("rev-parse", "HEAD").strip()
+    repo.git("checkout", "-q", "-b", "feature")
+    repo.write("web.yaml", deployment("web", 3, IMAGE))
+    repo.write("extra.yaml", {"apiVersion": "v1", "kind": "ConfigMap",
+                              "metadata": {"name": "extra"}, "data": {"a": "b"}})
+    feature = repo.commit("Scale web, add a ConfigMap")
+    repo.git("checkout", "-q", "-b", "broken", main)
+    repo.write("bad.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: Bad_Name\n")
+    repo.commit("A broken manifest")
+    repo.git("checkout", "-q", "main")
+
+    planned = repo.gitkube("plan", "--revision", "feature", "-o", "json", "--detailed-exitcode")
+    assert planned.code == 2, planned.err
+    document = json.loads(planned.out)
+    assert document["sourceRevision"] == feature
+    assert {("create", "ConfigMap", "extra"), ("update", "Deployment", "web")} <= {
+        (a["action"], a["kind"], a["name"]) for a in document["actions"]}
+
+    refused = repo.gitkube("plan", "--revision", "broken")
+    assert refused.code == 1
+    assert "bad.yaml:4" in refused.out + refused.err
+    unknown = repo.gitkube("plan", "--revision", "no-such-branch")
+    assert unknown.code == 1 and "'no-such-branch' does not name a commit" in unknown.err
+
+    # Nothing moved: main plans no changes, the store still has 1 replica.
+    assert repo.gitkube("plan", "--detailed-exitcode").code == 0
+    [web] = json.loads(repo.gitkube("get", "deployments", "-o", "json").out)["items"]
+    assert web["spec"]["replicas"] == 1
