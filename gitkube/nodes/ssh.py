@@ -65,15 +65,11 @@ class SSHTransport:
     ) -> transport.Result:
         command = shlex.join(argv)
         deadline = time.monotonic() + timeout
-        if not self._channels.acquire(timeout=timeout):
-            raise self._timed_out(command, timeout)
+        channel = self._claim_channel(command, deadline, timeout)
         try:
-            channel = self._open_channel(command, deadline, timeout)
-            try:
-                return self._exchange(channel, command, stdin, deadline, timeout)
-            finally:
-                channel.close()
+            return self._exchange(channel, command, stdin, deadline, timeout)
         finally:
+            channel.close()
             self._channels.release()
 
     def put(self, source: bytes | Path, remote_path: str, *, mode: int = 0o644) -> None:
@@ -99,20 +95,26 @@ class SSHTransport:
         timeout = self.settings.connect_timeout_seconds
         deadline = time.monotonic() + timeout
         # A session holds one of the connection's channels for as long as it lives.
+        channel = self._claim_channel(command, deadline, timeout)
+        try:
+            channel.settimeout(_remaining(deadline))
+            channel.exec_command(command)
+        except (paramiko.SSHException, OSError, EOFError) as exc:
+            channel.close()
+            self._channels.release()
+            raise self._unreachable(f"could not start `{command}`", exc) from exc
+        return SSHSession(self, channel, command)
+
+    def _claim_channel(self, command: str, deadline: float, timeout: float
+                       ) -> paramiko.Channel:
+        """A new channel and one of the connection's slots; the caller releases both."""
         if not self._channels.acquire(timeout=timeout):
             raise self._timed_out(command, timeout)
         try:
-            channel = self._open_channel(command, deadline, timeout)
-            try:
-                channel.settimeout(_remaining(deadline))
-                channel.exec_command(command)
-            except (paramiko.SSHException, OSError, EOFError) as exc:
-                channel.close()
-                raise self._unreachable(f"could not start `{command}`", exc) from exc
+            return self._open_channel(command, deadline, timeout)
         except BaseException:
             self._channels.release()
             raise
-        return SSHSession(self, channel, command)
 
     def close(self) -> None:
         # Same order as put(): the SFTP lock first, then the connection lock.

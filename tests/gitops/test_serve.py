@@ -16,6 +16,7 @@ from gitkube import clock, engine
 from gitkube.api.inventory import InventoryNode, RuntimeSettings
 from gitkube.cli import commands, watch
 from tests.gitops.harness import LocalRepo
+from tests.processes import agent_sessions
 
 
 def config_map(value: str) -> dict[str, object]:
@@ -80,24 +81,6 @@ def test_status_watch_redraws_from_the_store(tmp_path):
     assert "Watching; Ctrl-C to stop." in text
 
 
-def _agent_sessions(parent: int) -> list[int]:
-    """Pids of ``parent``'s children running the node agent in session mode."""
-    found = []
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry.name}/cmdline", "rb") as cmdline:
-                argv = cmdline.read().split(b"\0")
-            with open(f"/proc/{entry.name}/stat") as stat:
-                ppid = int(stat.read().rsplit(")", 1)[1].split()[1])
-        except (OSError, ValueError, IndexError):
-            continue
-        if ppid == parent and b"gitkube.agent" in argv and b"session" in argv:
-            found.append(int(entry.name))
-    return found
-
-
 def test_serve_keeps_one_agent_per_node_across_passes(tmp_path):
     """No interpreter start-up per request: the daemon's passes share one agent per node,
     and stopping the daemon ends it."""
@@ -120,7 +103,7 @@ def test_serve_keeps_one_agent_per_node_across_passes(tmp_path):
             assert daemon.poll() is None, (tmp_path / "serve.log").read_text()
             assert time.monotonic() < deadline, (tmp_path / "serve.log").read_text()
             time.sleep(0.05)
-        return _agent_sessions(daemon.pid)
+        return agent_sessions(daemon.pid)
 
     try:
         first = after_passes(2)

@@ -19,6 +19,7 @@ from gitkube.api.inventory import InventoryNode, RuntimeSettings
 from gitkube.nodes import client as node_client
 from gitkube.nodes import local, ssh
 from tests.fixtures.nodes import LoopbackNode, NodeFactory
+from tests.processes import agent_sessions
 
 #: Answers each line in upper case; "die" ends it with a word on stderr, "hang" never answers.
 ECHO = ["sh", "-c", 'while read -r l; do case "$l" in die) echo bye >&2; exit 4;; '
@@ -95,41 +96,25 @@ def test_an_ssh_session_that_hangs_is_given_up_at_its_timeout(node: LoopbackNode
         remote.close()
 
 
-def _agent_sessions() -> list[int]:
-    """Pids of this process's children running the agent in session mode."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            argv = (entry / "cmdline").read_bytes().split(b"\0")
-            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-        except (OSError, ValueError, IndexError):
-            continue
-        if parent == os.getpid() and b"gitkube.agent" in argv and b"session" in argv:
-            found.append(int(entry.name))
-    return found
-
-
 def test_a_client_keeps_one_agent_and_starts_it_again_when_it_died(tmp_path: Path) -> None:
     node = InventoryNode(name="here", transport="local", runtime=RuntimeSettings(kind="sim"),
                          state_dir=str(tmp_path))
-    others = set(_agent_sessions())  # sessions of other tests' clients, not closed yet
+    others = set(agent_sessions())  # sessions of other tests' clients, not closed yet
     client = node_client.NodeClient(node_client.connect(node), node, "unit")
     try:
         client.request("info")
         client.request("observe")
-        (agent,) = set(_agent_sessions()) - others
+        (agent,) = set(agent_sessions()) - others
 
         os.kill(agent, signal.SIGKILL)  # our own child: as if the node had rebooted
         answer = client.request("observe")
 
         assert answer["report"]["node"] == "here"
-        (again,) = set(_agent_sessions()) - others
+        (again,) = set(agent_sessions()) - others
         assert again != agent
     finally:
         client.close()
-    assert set(_agent_sessions()) - others == set(), "close ends the agent"
+    assert set(agent_sessions()) - others == set(), "close ends the agent"
 
 
 def test_a_kept_fleet_follows_inventory_changes(tmp_path: Path) -> None:
@@ -145,14 +130,14 @@ def test_a_kept_fleet_follows_inventory_changes(tmp_path: Path) -> None:
 
     run = {"uid": "u1", "name": "web", "namespace": "default", "hash": "h",
            "containers": [{"name": "main", "image": "busybox"}]}
-    others = set(_agent_sessions())
+    others = set(agent_sessions())
     with fleet_mod.Fleet(inventory(tmp_path / "a")) as fleet:
         first = fleet.converge({"here": [run]}, {})  # type: ignore[list-item]
-        (agent,) = set(_agent_sessions()) - others
+        (agent,) = set(agent_sessions()) - others
         fleet.use(inventory(tmp_path / "b"))
         second = fleet.converge({"here": [run]}, {})  # type: ignore[list-item]
-        (moved,) = set(_agent_sessions()) - others
+        (moved,) = set(agent_sessions()) - others
     assert not first.errors and not second.errors
     assert moved != agent, "the old node's session was closed, a new one started"
     assert (tmp_path / "a" / "sim.json").exists() and (tmp_path / "b" / "sim.json").exists()
-    assert set(_agent_sessions()) - others == set()
+    assert set(agent_sessions()) - others == set()
