@@ -122,7 +122,8 @@ class Fleet:
     ) -> None:
         """Copy images the node lacks from this machine, so no registry is needed."""
         wanted = {
-            c["image"] for run in runs for c in run.get("containers", [])
+            c["image"] for run in runs
+            for c in [*run.get("initContainers", []), *run.get("containers", [])]
             if c.get("imagePullPolicy") != "Always"
         }
         if not wanted:

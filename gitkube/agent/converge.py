@@ -7,6 +7,12 @@ interrupted converge, an image that had not arrived) is completed. ``execute``
 resolves images once per converge (pull policy, pull back-off), removes first
 (freeing names and host ports), then creates, with a few workers in parallel.
 Per-pod failures become events and waiting reasons, never a failed converge.
+
+A pod with init containers is created one step at a time (``init_progress``, pure):
+the first init container, then each next one once the previous exited 0 (a sidecar:
+once it runs and its startup probe passed), then the app containers. A converge never
+waits for an init container: it takes the step the node allows now, and the node's
+supervisor takes the next ones as they become due (as does every later converge).
 """
 
 from __future__ import annotations
@@ -46,6 +52,61 @@ def plan_node(
     return to_create, to_remove
 
 
+@dataclasses.dataclass(frozen=True)
+class InitProgress:
+    """Where a pod stands in its initialisation (kubelet's computeInitContainerActions)."""
+
+    #: Every init container is done: the app containers may be created.
+    done: bool = True
+    #: An init container failed under restartPolicy Never: the pod is Failed, nothing runs.
+    failed: bool = False
+    #: Init containers (sidecars, or the next init container) to create now.
+    create: tuple[str, ...] = ()
+
+
+def is_sidecar(spec: protocol.ContainerRun) -> bool:
+    return spec.get("restartPolicy") == "Always"
+
+
+def init_progress(pod: protocol.PodRun, found: protocol.PodReport | None) -> InitProgress:
+    """What the pod's init containers allow now, from what the node shows (``found``)."""
+    inits = pod.get("initContainers", [])
+    if not inits:
+        return InitProgress()
+    have = {c.get("name"): c for c in (found or {}).get("initContainers", [])
+            if c.get("containerID")}
+    if any(c.get("containerID") for c in (found or {}).get("containers", [])):
+        # Initialised before (the app containers exist): only lost sidecars come back.
+        lost = [c.get("name", "") for c in inits if is_sidecar(c) and c.get("name") not in have]
+        return InitProgress(create=tuple(lost))
+    for spec in inits:
+        report = have.get(spec.get("name"))
+        if report is None:
+            return InitProgress(done=False, create=(spec.get("name", ""),))
+        running = report.get("state") == "running"
+        if is_sidecar(spec):
+            if running and report.get("started") is not False:
+                continue
+            return InitProgress(done=False)  # starting, or waiting out its restart back-off
+        if not running and "exitCode" in report and int(report.get("exitCode", 0)) == 0:
+            continue
+        failed = not running and "exitCode" in report and pod.get("restartPolicy") == "Never"
+        return InitProgress(done=False, failed=failed)
+    return InitProgress()
+
+
+def creatable(pod: protocol.PodRun, found: protocol.PodReport | None) -> list[str]:
+    """The containers (init and app) to create now: missing ones the pod's progress allows."""
+    progress = init_progress(pod, found)
+    wanted = list(progress.create)
+    if progress.done:
+        present = {c.get("name") for c in (found or {}).get("containers", [])
+                   if c.get("containerID")}
+        wanted += [c.get("name", "") for c in pod.get("containers", [])
+                   if c.get("name") not in present]
+    return wanted
+
+
 def changed_containers(pod: protocol.PodRun, found: protocol.PodReport) -> list[str]:
     """Containers that run another image than desired: changed by hand on the node (drift)."""
     want = {c.get("name"): runtime.normalize_image(c.get("image", ""))
@@ -58,9 +119,13 @@ def changed_containers(pod: protocol.PodRun, found: protocol.PodReport) -> list[
 
 
 def missing_containers(pod: protocol.PodRun, found: protocol.PodReport) -> list[str]:
-    present = {c.get("name") for c in found.get("containers", []) if c.get("containerID")}
-    names = [c.get("name", "") for c in pod.get("containers", [])]
-    return [name for name in names if name not in present]
+    """Containers the pod lacks that may be created now (see ``creatable``)."""
+    return creatable(pod, found)
+
+
+def all_containers(pod: protocol.PodRun) -> list[protocol.ContainerRun]:
+    """Init containers first, then app containers (names are unique across both)."""
+    return [*pod.get("initContainers", []), *pod.get("containers", [])]
 
 
 def default_pull_policy(image: str) -> str:
@@ -118,18 +183,23 @@ def execute(
         """Create what the pod lacks; answer (containers started, (name, reason, message))."""
         uid = pod.get("uid", "")
         existing = kept.get(uid)
-        needed = set(missing_containers(pod, existing)) if existing else None
+        needed = set(creatable(pod, existing))
         runnable, blocked = [], []
-        for container in pod.get("containers", []):
+        for container in all_containers(pod):
             name = container.get("name", "")
             reason = unavailable.get(container.get("image", ""))
-            if reason is None or (needed is not None and name not in needed):
-                runnable.append(container)
+            if reason is None or name not in needed:
+                runnable.append(name)
                 continue
             blocked.append((name, *reason))
             records.setdefault(uid, {})[name] = {"reason": reason[0], "message": reason[1]}
-        rt.create_pod(cluster, {**pod, "containers": runnable}, existing=existing)
-        started = [c for c in runnable if needed is None or c.get("name") in needed]
+        rt.create_pod(cluster, {
+            **pod,
+            "containers": [c for c in pod.get("containers", []) if c.get("name") in runnable],
+            **({"initContainers": [c for c in pod["initContainers"] if c.get("name") in runnable]}
+               if pod.get("initContainers") else {}),
+        }, existing=existing)
+        started = [name for name in runnable if name in needed]
         return len(started), blocked
 
     for pod, result, error in _parallel(create, to_create, workers):
@@ -164,14 +234,20 @@ def prune_waiting(
     }
     wanted = {pod.get("uid", ""): pod for pod in desired}
     records: dict[str, dict[str, Any]] = waiting.get("containers", {})
+    exists |= {
+        (pod["uid"], c.get("name"))
+        for pod in actual
+        for c in pod.get("initContainers", [])
+        if c.get("containerID")
+    }
     for uid in list(records):
-        names = {c.get("name") for c in wanted[uid].get("containers", [])} if uid in wanted else ()
+        names = {c.get("name") for c in all_containers(wanted[uid])} if uid in wanted else ()
         for name in list(records[uid]):
             if name not in names or (uid, name) in exists:
                 del records[uid][name]
         if not records[uid]:
             del records[uid]
-    images = {c.get("image") for pod in desired for c in pod.get("containers", [])}
+    images = {c.get("image") for pod in desired for c in all_containers(pod)}
     pulls: dict[str, Any] = waiting.get("pulls", {})
     for ref in list(pulls):
         if ref not in images:
@@ -194,10 +270,9 @@ def _resolve_images(
     """Make the images of containers about to be created present; answer those that are not."""
     policies: dict[str, str] = {}
     for pod in to_create:
-        existing = kept.get(pod.get("uid", ""))
-        needed = set(missing_containers(pod, existing)) if existing else None
-        for container in pod.get("containers", []):
-            if needed is not None and container.get("name") not in needed:
+        needed = set(creatable(pod, kept.get(pod.get("uid", ""))))
+        for container in all_containers(pod):
+            if container.get("name") not in needed:
                 continue
             image = container.get("image", "")
             policy = container.get("imagePullPolicy") or default_pull_policy(image)

@@ -1,4 +1,4 @@
-"""What the agent writes on the node for a pod: env files and ConfigMap/Secret volumes.
+"""What the agent writes on the node for a pod: env files, ConfigMap/Secret volumes, emptyDirs.
 
 Environment values may be secrets, so they reach podman through a 0600 file
 (``--env-file``) that is deleted as soon as podman has read it — never argv.
@@ -12,6 +12,11 @@ rewrites the volumes of a running pod whose ``filesHash`` changed (its spec hash
 did not) and the container keeps running. A ``subPath`` mount binds one file,
 which keeps the content it had when the container started (as in Kubernetes).
 Everything lives under ``pods/`` (0700): only the agent's user can read it.
+
+A disk ``emptyDir`` is a plain directory beside them (``pods/<uid>/volumes/<name>/``,
+mode 0777 as kubelet makes it), bind-mounted read-write into every container that
+mounts it: it outlives container restarts (the same mounts are reused) and goes with
+``forget_pod`` when the pod leaves the node. Its ``sizeLimit`` is not enforced.
 """
 
 from __future__ import annotations
@@ -119,7 +124,7 @@ def materialise(state_dir: Path, pod: protocol.PodRun) -> dict[str, list[tuple[P
     payloads: dict[str, dict[str, tuple[bytes, int]]] = {}
     binds: dict[str, list[tuple[Path, str]]] = {}
     uid = pod.get("uid", "")
-    for container in pod.get("containers", []):
+    for container in [*pod.get("initContainers", []), *pod.get("containers", [])]:
         mounts: dict[str, Path] = {}
         for item in container.get("files", []):
             mount_path = item.get("mountPath") or posixpath.dirname(item["path"])
@@ -144,6 +149,39 @@ def materialise(state_dir: Path, pod: protocol.PodRun) -> dict[str, list[tuple[P
     return binds
 
 
+def scratch_binds(
+    state_dir: Path, pod: protocol.PodRun, containers: list[protocol.ContainerRun]
+) -> dict[str, list[tuple[str, str, bool]]]:
+    """Make the pod's disk emptyDirs; answer per container its (host, mount path, read-only).
+
+    Memory emptyDirs are the runtime's (``memory_binds``); their mounts are skipped here.
+    """
+    uid = pod.get("uid", "")
+    disk = {v.get("name", "") for v in pod.get("volumes", []) if v.get("medium") != "Memory"}
+    binds: dict[str, list[tuple[str, str, bool]]] = {}
+    if pod.get("volumes"):
+        # Even for Memory ones only: ``pods/<uid>`` is how a gone pod's leftovers are found.
+        (_pods_dir(state_dir) / uid).mkdir(exist_ok=True)
+    for container in containers:
+        for mount in container.get("mounts", []):
+            if mount.get("volume") not in disk:
+                continue
+            host = volume_dir(state_dir, uid, mount.get("volume", ""))
+            if not host.is_dir():
+                _pods_dir(state_dir)
+                host.mkdir(parents=True, exist_ok=True)
+                host.chmod(0o777)  # kubelet's emptyDir mode: any container user may write
+            sub = mount.get("subPath", "")
+            if sub:
+                if sub.startswith("/") or ".." in sub.split("/"):
+                    raise ValueError(f"subPath {sub!r} must be relative and stay in its volume")
+                host = host / sub
+                host.mkdir(parents=True, exist_ok=True)
+            binds.setdefault(container.get("name", ""), []).append(
+                (str(host), mount.get("mountPath", ""), bool(mount.get("readOnly"))))
+    return binds
+
+
 def refresh(
     state_dir: Path, desired: list[protocol.PodRun], actual: list[protocol.PodReport]
 ) -> list[str]:
@@ -159,7 +197,8 @@ def refresh(
         found = running.get(uid)
         if not wanted or found is None or found.get("hash") != pod.get("hash"):
             continue
-        if not any(c.get("files") for c in pod.get("containers", [])):
+        if not any(c.get("files")
+                   for c in [*pod.get("initContainers", []), *pod.get("containers", [])]):
             continue
         recorded = state_dir / "pods" / uid / _FILES_HASH
         try:

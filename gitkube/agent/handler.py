@@ -168,6 +168,11 @@ def _desired(request: dict[str, Any]) -> list[protocol.PodRun]:
         containers = pod.get("containers")
         if not isinstance(containers, list) or not containers:
             raise BadRequest(f"{where} ({key}) needs at least one container.")
+        inits = pod.get("initContainers", [])
+        if not isinstance(inits, list):
+            raise BadRequest(f"{where} ({key}) has 'initContainers' that is not a list.")
+        _check_volumes(pod, f"{where} ({key})")
+        containers = [*inits, *containers]
         for container in containers:
             name = container.get("name") if isinstance(container, dict) else None
             image = container.get("image") if isinstance(container, dict) else None
@@ -183,6 +188,20 @@ def _desired(request: dict[str, Any]) -> list[protocol.PodRun]:
     return pods
 
 
+def _check_volumes(pod: dict[str, Any], where: str) -> None:
+    """Volume names become paths and podman volume names on the node: only plain ones."""
+    volumes = pod.get("volumes", [])
+    if not isinstance(volumes, list):
+        raise BadRequest(f"{where} has 'volumes' that is not a list.")
+    for volume in volumes:
+        name = volume.get("name") if isinstance(volume, dict) else None
+        if not isinstance(name, str) or not _LABEL.fullmatch(name):
+            raise BadRequest(f"{where} has a volume with an invalid name {name!r}.")
+        if volume.get("kind", "emptyDir") != "emptyDir":
+            raise BadRequest(f"{where} volume {name} has an unknown kind {volume.get('kind')!r};"
+                             " this agent knows emptyDir.")
+
+
 def _converge(
     rt: runtimes.Runtime,
     cluster: str,
@@ -194,12 +213,17 @@ def _converge(
         node_state.write_desired(cluster, node, desired)
         waiting = node_state.read_waiting()
         before = rt.list_pods(cluster, details=False)
+        # Sidecars count as started once their startup probe passed (the supervisor's
+        # record): the next init container waits for that.
+        healing.merge(before, desired, node_state.read_health())
         outcome = converge.execute(rt, cluster, desired, before, waiting, now=time.time())
         after = rt.list_pods(cluster)
         converge.prune_waiting(waiting, desired, after)
         node_state.write_waiting(waiting)
         if node_state.memory is None:
-            _forget_gone_pods(node_state.path, desired, after)
+            for uid in _forget_gone_pods(node_state.path, desired, after):
+                if isinstance(rt, podman.PodmanRuntime):
+                    rt.remove_volumes(cluster, uid)  # a pod removed by hand left them
             # ConfigMap/Secret volumes that changed are rewritten under running containers.
             for key in files.refresh(node_state.path, desired, after):
                 outcome.event("Normal", "FilesUpdated",
@@ -221,13 +245,17 @@ def _converge(
 
 def _forget_gone_pods(
     state_dir: Path, desired: list[protocol.PodRun], actual: list[protocol.PodReport]
-) -> None:
+) -> list[str]:
+    """Remove what the agent kept for pods gone from the node (files, emptyDirs); their uids."""
     keep = {pod.get("uid") for pod in desired} | {pod["uid"] for pod in actual}
     pods_dir = state_dir / "pods"
+    gone: list[str] = []
     if pods_dir.is_dir():
         for entry in pods_dir.iterdir():
             if entry.name not in keep:
                 files.forget_pod(state_dir, entry.name)
+                gone.append(entry.name)
+    return gone
 
 
 def _load_image(rt: runtimes.Runtime, request: dict[str, Any]) -> dict[str, Any]:

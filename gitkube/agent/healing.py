@@ -155,11 +155,11 @@ def merge(
     """Lay the supervisor's records over the runtime's reports (in place)."""
     specs = {
         (pod.get("uid", ""), c.get("name", "")): c
-        for pod in desired for c in pod.get("containers", [])
+        for pod in desired for c in [*pod.get("initContainers", []), *pod.get("containers", [])]
     }
     for pod in pods:
         records = health.get(pod.get("uid", ""), {})
-        for container in pod.get("containers", []):
+        for container in [*pod.get("initContainers", []), *pod.get("containers", [])]:
             name = container.get("name", "")
             spec = specs.get((pod.get("uid", ""), name), protocol.ContainerRun())
             record = records.get(name)

@@ -6,6 +6,16 @@ and each container is ``gk_<cluster>_<namespace>_<name>_<container>``, started w
 ``podman run -d --pod``. Every pod and container carries the gitkube labels,
 and nothing without this cluster's label is ever listed or removed. Output is
 parsed by the pure functions in ``reports.py``.
+
+Init containers are ``..._<container>`` too, labelled ``io.gitkube.init=<index>``;
+``create_pod`` creates only what ``converge.init_progress`` allows now. A disk emptyDir
+is a directory of the agent's (``files.scratch_binds``); a ``medium: Memory`` one is a
+podman volume of type tmpfs (``gk_<cluster>_<uid>_<volume>``, labelled, ``sizeLimit``
+as its size) that the pod's infra container mounts too, at ``/.gitkube/volumes/<name>``:
+podman unmounts a tmpfs volume when no running container uses it, and the infra
+container runs as long as the pod, so the data outlives every container (an init
+container that wrote it and exited, a restart). It is removed with the pod. tmpfs
+volumes need a root podman (a rootless one cannot mount them).
 """
 
 from __future__ import annotations
@@ -19,10 +29,12 @@ import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
-from . import files, hostconf, protocol, reports, runtime
+from . import converge, files, hostconf, protocol, reports, runtime
 
 _LOADED = re.compile(r"Loaded image(?:\(s\))?:\s*(.+)")
 _DEFAULT_GRACE = 30
+#: Where the infra container holds a pod's Memory emptyDirs (see the module docstring).
+_HOLD_DIR = "/.gitkube/volumes"
 #: podman's version by (argv prefix, containers.conf): it does not change under a process.
 _VERSIONS: dict[tuple[tuple[str, ...], str], str] = {}
 
@@ -157,11 +169,18 @@ class PodmanRuntime(runtime.Runtime):
     ) -> None:
         namespace, name = pod.get("namespace", "default"), pod.get("name", "")
         labels = _pod_labels(cluster, pod)
+        uid = pod.get("uid", "")
+        memory = [v for v in pod.get("volumes", []) if v.get("medium") == "Memory"]
         if existing is None or not existing.get("sandboxID"):
+            for volume in memory:
+                self._ensure_volume(cluster, uid, volume)
             argv = ["pod", "create", "--name", runtime.pod_name(cluster, namespace, name)]
             argv += ["--hostname", pod.get("hostname") or name]
             argv += _label_args(labels)
-            for container in pod.get("containers", []):
+            for volume in memory:
+                vname = volume_name(cluster, uid, volume.get("name", ""))
+                argv += ["--volume", f"{vname}:{_HOLD_DIR}/{volume.get('name', '')}"]
+            for container in converge.all_containers(pod):
                 for port in container.get("ports", []):
                     if port.get("hostPort"):
                         argv += ["-p", _publish(port)]
@@ -176,12 +195,63 @@ class PodmanRuntime(runtime.Runtime):
                         permanent=True,
                     ) from exc
                 raise
-        self._names[pod.get("uid", "")] = runtime.pod_name(cluster, namespace, name)
-        present = {c.get("name") for c in (existing or {}).get("containers", [])}
+        self._names[uid] = runtime.pod_name(cluster, namespace, name)
+        wanted = set(converge.creatable(pod, existing))
+        everyone = converge.all_containers(pod)
         binds = files.materialise(self.state_dir, pod)
-        for container in pod.get("containers", []):
-            if container.get("name") not in present:
-                self._run_container(pod, container, labels, binds.get(container.get("name", "")))
+        scratch = files.scratch_binds(self.state_dir, pod, everyone)
+        for mount_owner, extra in self._memory_binds(cluster, pod, everyone).items():
+            scratch.setdefault(mount_owner, []).extend(extra)
+        inits = {c.get("name"): i for i, c in enumerate(pod.get("initContainers", []))}
+        for container in everyone:
+            cname = container.get("name", "")
+            if cname not in wanted:
+                continue
+            own = dict(labels)
+            if cname in inits:
+                own[protocol.LABEL_INIT] = str(inits[cname])
+                if converge.is_sidecar(container):
+                    own[protocol.LABEL_SIDECAR] = "true"
+            self._run_container(pod, container, own, binds.get(cname), scratch.get(cname))
+
+    def _ensure_volume(self, cluster: str, uid: str, volume: protocol.VolumeRun) -> None:
+        """The tmpfs podman volume of a Memory emptyDir (kept when it exists: a resume)."""
+        vname = volume_name(cluster, uid, volume.get("name", ""))
+        try:
+            self._run(["volume", "exists", vname])
+            return
+        except runtime.RuntimeFailure:
+            pass
+        # podman 4 reads "size=" in "o" as an XFS quota; tmpfs' nr_blocks (pages) is the same.
+        options = "mode=1777"
+        if volume.get("sizeBytes"):
+            options += f",nr_blocks={max(1, -(-int(volume['sizeBytes']) // 4096))}"
+        argv = ["volume", "create", "--opt", "type=tmpfs", "--opt", "device=tmpfs",
+                "--opt", f"o={options}"]
+        argv += _label_args({protocol.LABEL_CLUSTER: cluster, protocol.LABEL_POD_UID: uid,
+                             protocol.LABEL_VOLUME: volume.get("name", "")})
+        self._run([*argv, vname])
+
+    def _memory_binds(self, cluster: str, pod: protocol.PodRun,
+                      containers: list[protocol.ContainerRun]
+                      ) -> dict[str, list[tuple[str, str, bool]]]:
+        memory = {v.get("name") for v in pod.get("volumes", []) if v.get("medium") == "Memory"}
+        binds: dict[str, list[tuple[str, str, bool]]] = {}
+        for container in containers:
+            for mount in container.get("mounts", []):
+                if mount.get("volume") in memory:
+                    vname = volume_name(cluster, pod.get("uid", ""), mount.get("volume", ""))
+                    binds.setdefault(container.get("name", ""), []).append(
+                        (vname, mount.get("mountPath", ""), bool(mount.get("readOnly"))))
+        return binds
+
+    def remove_volumes(self, cluster: str, uid: str) -> None:
+        """Remove the pod's Memory emptyDir volumes (after the pod: they are in use till then)."""
+        found = self._run(["volume", "ls", "-q",
+                           "--filter", f"label={protocol.LABEL_CLUSTER}={cluster}",
+                           "--filter", f"label={protocol.LABEL_POD_UID}={uid}"]).split()
+        if found:
+            self._run(["volume", "rm", "-f", *found], partial=True)
 
     def _run_container(
         self,
@@ -189,6 +259,7 @@ class PodmanRuntime(runtime.Runtime):
         container: protocol.ContainerRun,
         labels: dict[str, str],
         binds: list[tuple[Path, str]] | None,
+        scratch: list[tuple[str, str, bool]] | None = None,
     ) -> None:
         namespace, name = pod.get("namespace", "default"), pod.get("name", "")
         cluster = labels[protocol.LABEL_CLUSTER]
@@ -204,6 +275,8 @@ class PodmanRuntime(runtime.Runtime):
             argv += ["--workdir", container["workingDir"]]
         for host_dir, mount_path in binds or []:
             argv += ["--volume", f"{host_dir}:{mount_path}:ro"]
+        for source, mount_path, read_only in scratch or []:
+            argv += ["--volume", f"{source}:{mount_path}:{'ro' if read_only else 'rw'}"]
         if container.get("command"):
             argv += ["--entrypoint", json.dumps(container["command"])]
         env = files.EnvFile(self.state_dir / "tmp", container.get("env", {}))
@@ -233,6 +306,7 @@ class PodmanRuntime(runtime.Runtime):
             timeout=grace_seconds + 60,
         )
         self._names.pop(uid, None)
+        self.remove_volumes(cluster, uid)
 
     # -- healing (the supervisor's calls) ----------------------------------------------------
 
@@ -307,7 +381,8 @@ class PodmanRuntime(runtime.Runtime):
             )
         )
         found = [
-            c["containerID"].removeprefix("podman://") for pod in entries for c in pod["containers"]
+            c["containerID"].removeprefix("podman://") for pod in entries
+            for c in [*pod.get("initContainers", []), *pod["containers"]]
         ]
         if not found:
             raise runtime.RuntimeFailure(
@@ -326,6 +401,11 @@ class PodmanRuntime(runtime.Runtime):
             check=False,
         )
         return done.stdout
+
+
+def volume_name(cluster: str, uid: str, volume: str) -> str:
+    """The podman volume of a pod's Memory emptyDir: unique per pod uid, cluster-scoped."""
+    return f"gk_{cluster}_{uid}_{volume}"
 
 
 def _last_error(stderr: str) -> str:

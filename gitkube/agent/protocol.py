@@ -31,7 +31,9 @@ On the node the agent keeps ``state_dir`` (default ``~/.gitkube/<cluster>/<node>
     events.json            the supervisor's event journal until a converge drains it (bounded;
                            a repeat bumps ``count``)
     supervisor.pid         the supervisor's pid (one per cluster and node; ``kill`` stops it)
-    pods/<uid>/volumes/    materialised ``files`` (Kubernetes' atomic ``..data`` layout)
+    pods/<uid>/volumes/    materialised ``files`` (Kubernetes' atomic ``..data`` layout) and
+                           the pod's disk ``emptyDir`` volumes (one directory each; a Memory
+                           one is a tmpfs podman volume held by the pod's infra container)
     tmp/                   short-lived env files handed to podman
 """
 
@@ -53,6 +55,12 @@ LABEL_CONTAINER = "io.gitkube.container"
 LABEL_RESTART_POLICY = "io.gitkube.restart-policy"
 #: terminationGracePeriodSeconds, so a pod removed later is stopped with its own grace.
 LABEL_GRACE = "io.gitkube.grace-seconds"
+#: On init containers only: the container's index in ``PodRun.initContainers``.
+LABEL_INIT = "io.gitkube.init"
+#: On sidecars (init containers with restartPolicy Always) only: "true".
+LABEL_SIDECAR = "io.gitkube.sidecar"
+#: On podman volumes (Memory emptyDirs): the pod volume's name.
+LABEL_VOLUME = "io.gitkube.volume"
 
 #: Waiting reasons meaning "never started yet": such a pod is Pending (as kubelet says).
 START_WAITING_REASONS = frozenset(
@@ -62,8 +70,11 @@ START_WAITING_REASONS = frozenset(
         "ImagePullBackOff",
         "ErrImageNeverPull",
         "CreateContainerError",
+        "PodInitializing",
     }
 )
+#: The waiting reason of app containers while the pod's init containers run (kubelet's).
+POD_INITIALIZING = "PodInitializing"
 
 
 class RuntimeConfig(TypedDict, total=False):
@@ -109,6 +120,27 @@ class FileRun(_FileRunRequired, total=False):
     mountPath: str
 
 
+class VolumeRun(TypedDict, total=False):
+    """A pod volume the agent makes itself (ConfigMap/Secret volumes travel as ``files``)."""
+
+    name: str
+    kind: Literal["emptyDir"]
+    #: "" (a directory on the node's disk) or "Memory" (a tmpfs).
+    medium: Literal["", "Memory"]
+    #: sizeLimit: the tmpfs size for Memory; not enforced on disk.
+    sizeBytes: int
+
+
+class MountRun(TypedDict, total=False):
+    """Where a container mounts one of ``PodRun.volumes``."""
+
+    volume: str
+    mountPath: str
+    readOnly: bool
+    #: A directory inside the volume to mount instead of its root (created when missing).
+    subPath: str
+
+
 class ProbeRun(TypedDict, total=False):
     """A Kubernetes probe, ports resolved to numbers; the node's supervisor runs it."""
 
@@ -144,9 +176,14 @@ class ContainerRun(TypedDict, total=False):
     memoryRequestBytes: int
     #: Files to materialise and bind-mount read-only (ConfigMap/Secret volumes).
     files: list[FileRun]
+    #: Read-write (unless ``readOnly``) mounts of the pod's ``volumes`` (emptyDir).
+    mounts: list[MountRun]
     livenessProbe: ProbeRun
     readinessProbe: ProbeRun
     startupProbe: ProbeRun
+    #: Init containers only: "Always" makes it a sidecar (KEP-753), started in order and
+    #: kept running beside the app containers instead of run to completion.
+    restartPolicy: Literal["Always"]
 
 
 class PodRun(TypedDict, total=False):
@@ -163,7 +200,11 @@ class PodRun(TypedDict, total=False):
     #: Seconds between SIGTERM and SIGKILL when the pod is removed (default 30, as Kubernetes).
     terminationGracePeriodSeconds: int
     hostname: str
+    #: Run one at a time, in order, each to exit code 0 (sidecars: until started) before
+    #: any of ``containers`` is created; the supervisor and every converge advance them.
+    initContainers: list[ContainerRun]
     containers: list[ContainerRun]
+    volumes: list[VolumeRun]
 
 
 class TerminationReport(TypedDict, total=False):
@@ -213,6 +254,8 @@ class PodReport(TypedDict, total=False):
     terminationGracePeriodSeconds: int
     #: The runtime's sandbox (podman's pod infra container) id.
     sandboxID: str
+    #: In spec order; absent when the pod has none.
+    initContainers: list[ContainerReport]
     containers: list[ContainerReport]
 
 

@@ -6,6 +6,11 @@ where ps cannot tell (restart counts, OOM kills, the pod IP), one batched
 output recorded from a real podman (``tests/agent/data/``). The phase rules
 follow kubelet's; ``fill_missing`` adds the containers the runtime cannot show
 (their image never arrived) from the agent's own records.
+
+Init containers (labelled ``io.gitkube.init=<index>``) are reported apart, in spec
+order, under ``initContainers``. A pod is Pending until they are done (Failed when
+one failed under restartPolicy Never), and its app containers wait meanwhile with
+kubelet's ``PodInitializing``.
 """
 
 from __future__ import annotations
@@ -47,6 +52,8 @@ def _loads_list(json_text: str) -> list[dict[str, Any]]:
 def parse_ps(json_text: str) -> list[protocol.PodReport]:
     """Group ``podman ps -a --format json`` entries into pods by their gitkube uid label."""
     pods: dict[str, protocol.PodReport] = {}
+    inits: dict[str, list[tuple[int, protocol.ContainerReport]]] = {}
+    sidecars: dict[str, set[str]] = {}
     for entry in _loads_list(json_text):
         labels: dict[str, str] = entry.get("Labels") or {}
         uid = labels.get(protocol.LABEL_POD_UID)
@@ -68,11 +75,47 @@ def parse_ps(json_text: str) -> list[protocol.PodReport]:
         if entry.get("IsInfra"):
             pod["sandboxID"] = str(entry.get("Id", ""))
             continue
-        pod["containers"].append(container_report(entry, pod["restartPolicy"]))
-    for pod in pods.values():
+        index = labels.get(protocol.LABEL_INIT, "")
+        if not index.isdigit():
+            pod["containers"].append(container_report(entry, pod["restartPolicy"]))
+            continue
+        sidecar = labels.get(protocol.LABEL_SIDECAR) == "true"
+        policy = init_restart_policy(pod["restartPolicy"], sidecar=sidecar)
+        inits.setdefault(uid, []).append((int(index), container_report(entry, policy)))
+        if sidecar:
+            sidecars.setdefault(uid, set()).add(str(inits[uid][-1][1].get("name", "")))
+    for uid, pod in pods.items():
         pod["containers"].sort(key=lambda c: c.get("name", ""))
-        pod["phase"] = pod_phase(pod["containers"], pod["restartPolicy"])
+        if uid in inits:
+            pod["initContainers"] = [c for _, c in sorted(inits[uid], key=lambda i: i[0])]
+        pod["phase"] = pod_phase(pod["containers"], pod["restartPolicy"],
+                                 init_state(pod, sidecars.get(uid, set())))
     return sorted(pods.values(), key=lambda p: (p["namespace"], p["name"], p["uid"]))
+
+
+def init_restart_policy(pod_policy: str, *, sidecar: bool) -> str:
+    """How an init container is restarted: a sidecar always, another only after a failure
+    (never under the pod's Never); an exit 0 completes it."""
+    if sidecar:
+        return "Always"
+    return "Never" if pod_policy == "Never" else "OnFailure"
+
+
+def init_state(pod: protocol.PodReport, sidecars: set[str]) -> str:
+    """"done", "pending" or "failed": where the pod's init containers stand."""
+    inits = pod.get("initContainers", [])
+    if not inits or any(c.get("containerID") for c in pod.get("containers", [])):
+        return "done"
+    for container in inits:
+        state = container.get("state")
+        if container.get("name") in sidecars:
+            if state == "running" and container.get("started") is not False:
+                continue
+            return "pending"
+        if state == "terminated" and int(container.get("exitCode", 0)) == 0:
+            continue
+        return "failed" if state == "terminated" else "pending"
+    return "done"
 
 
 def container_report(entry: dict[str, Any], restart_policy: str) -> protocol.ContainerReport:
@@ -116,9 +159,12 @@ def container_report(entry: dict[str, Any], restart_policy: str) -> protocol.Con
     return report
 
 
-def pod_phase(containers: list[protocol.ContainerReport], restart_policy: str) -> str:
-    """Kubelet's pod phase from its containers' states."""
-    if not containers:
+def pod_phase(containers: list[protocol.ContainerReport], restart_policy: str,
+              init: str = "done") -> str:
+    """Kubelet's pod phase from its containers' states (``init``: see ``init_state``)."""
+    if init == "failed":
+        return "Failed"
+    if init != "done" or not containers:
         return "Pending"
     states = [c.get("state") for c in containers]
     if any(
@@ -187,27 +233,56 @@ def fill_missing(
                 containers=[],
             )
             result.append(have)
+        records = waiting.get(uid, {})
+        specs = want.get("initContainers", [])
+        sidecars = {c.get("name", "") for c in specs if c.get("restartPolicy") == "Always"}
+        initialised = any(c.get("containerID") for c in have.get("containers", []))
+        if specs:
+            present = {c.get("name"): c for c in have.get("initContainers", [])}
+            have["initContainers"] = [
+                present.get(spec.get("name")) or _missing_init(spec, records, initialised)
+                for spec in specs
+            ]
+        state = init_state(have, sidecars)
+        app_reason = "ContainerCreating" if state == "done" else protocol.POD_INITIALIZING
         present = {c.get("name"): c for c in have.get("containers", [])}
         ordered: list[protocol.ContainerReport] = []
         for spec in want.get("containers", []):
             name = spec.get("name", "")
             found = present.pop(name, None)
             if found is None:
-                record = waiting.get(uid, {}).get(name, {})
-                found = protocol.ContainerReport(
-                    name=name,
-                    image=spec.get("image", ""),
-                    state="waiting",
-                    ready=False,
-                    restartCount=0,
-                    reason=str(record.get("reason", "ContainerCreating")),
-                )
-                if record.get("message"):
-                    found["message"] = str(record["message"])
+                found = _waiting(spec, records.get(name, {}), app_reason)
             ordered.append(found)
         have["containers"] = ordered + list(present.values())
-        have["phase"] = pod_phase(have["containers"], have.get("restartPolicy", "Always"))
+        have["phase"] = pod_phase(have["containers"], have.get("restartPolicy", "Always"), state)
     return sorted(result, key=lambda p: (p.get("namespace", ""), p.get("name", ""), p["uid"]))
+
+
+def _waiting(spec: protocol.ContainerRun, record: dict[str, Any],
+             reason: str) -> protocol.ContainerReport:
+    found = protocol.ContainerReport(
+        name=spec.get("name", ""),
+        image=spec.get("image", ""),
+        state="waiting",
+        ready=False,
+        restartCount=0,
+        reason=str(record.get("reason", reason)),
+    )
+    if record.get("message"):
+        found["message"] = str(record["message"])
+    return found
+
+
+def _missing_init(spec: protocol.ContainerRun, records: dict[str, Any],
+                  initialised: bool) -> protocol.ContainerReport:
+    """An init container the node does not show: not run yet, or done and removed since."""
+    if initialised and spec.get("restartPolicy") != "Always":
+        # Its work is done (the app containers exist): kubelet keeps reporting it Completed.
+        return protocol.ContainerReport(name=spec.get("name", ""), image=spec.get("image", ""),
+                                        state="terminated", reason="Completed", exitCode=0,
+                                        ready=False, restartCount=0)
+    reason = "ContainerCreating" if initialised else protocol.POD_INITIALIZING
+    return _waiting(spec, records.get(spec.get("name", ""), {}), reason)
 
 
 def parse_images(json_text: str) -> list[str]:

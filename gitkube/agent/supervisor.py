@@ -11,6 +11,9 @@ cluster's containers, and, under the agent's lock so that it never races a conve
 
 - restarts exited containers per restartPolicy with CrashLoopBackOff (``healing``),
   recording restart counts and the last termination (exit code, reason, OOMKilled);
+- advances pods with init containers: once one exited 0 (a sidecar: runs and passed its
+  startup probe) it creates the next, then the app containers; stops sidecars once the
+  app containers finished for good;
 - runs due probes (``probing``) outside the lock, then kills a container whose
   liveness or startup probe failed (it is restarted like any exited container);
 - writes ``health.json``, which ``observe`` lays over the runtime's report;
@@ -27,6 +30,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
+import copy
 import datetime
 import fcntl
 import json
@@ -40,7 +44,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from . import healing, podman, probing, protocol, reports, state
+from . import converge, healing, podman, probing, protocol, reports, state
 
 TICK_SECONDS = 1.0
 PID_FILE = "supervisor.pid"
@@ -127,8 +131,10 @@ class Supervisor:
             if have is None or have.get("hash") != want.get("hash"):
                 continue
             records = health.setdefault(uid, {})
-            present = {c.get("name"): c for c in have.get("containers", [])}
-            for spec in want.get("containers", []):
+            present = {c.get("name"): c
+                       for c in [*have.get("initContainers", []), *have.get("containers", [])]}
+            policies = _restart_policies(want, have)
+            for spec in converge.all_containers(want):
                 container = present.get(spec.get("name"))
                 record = records.get(spec.get("name", ""))
                 if container is None or not container.get("containerID"):
@@ -140,7 +146,12 @@ class Supervisor:
                         "hash": want.get("hash"), "restartCount": 0}
                 if container.get("state") != "running":
                     if "exitCode" in container:  # exited; "created" is the converge's business
-                        self._maybe_restart(want, spec, container, record, now)
+                        policy = policies.get(spec.get("name", ""), "Never")
+                        self._maybe_restart(want, spec, container, record, now,
+                                            "Never" if policy == _STOP else policy)
+                    continue
+                if policies.get(spec.get("name", "")) == _STOP:
+                    self._stop_sidecar(want, spec, container)
                     continue
                 if record.get("run") != healing.run_id(container):
                     healing.new_run(record, healing.run_id(container), spec)
@@ -149,15 +160,47 @@ class Supervisor:
                     probe = healing.probe_of(spec, kind)
                     if probe and healing.probe_due(record, kind, probe, started, now):
                         due.append((uid, spec, kind, probe, container, have))
+            if want.get("initContainers"):
+                self._advance(want, have, health)
         for uid in [uid for uid in health if uid not in {p.get("uid") for p in desired}]:
             del health[uid]
         return due
 
+    def _advance(self, want: protocol.PodRun, have: protocol.PodReport,
+                 health: healing.Health) -> None:
+        """Take the pod's next initialisation step when it is due (``converge.creatable``)."""
+        seen = copy.deepcopy(have)
+        healing.merge([seen], [want], health)  # sidecars' startup probes
+        wanted = converge.creatable(want, seen)
+        if not wanted:
+            return
+        try:
+            self.rt.create_pod(self.cluster, want, existing=seen)
+        except Exception as exc:  # the next tick (or converge) tries again
+            self.log(f"could not start {', '.join(wanted)} of {runtime_key(want)}: {exc}")
+            return
+        for name in wanted:
+            self.pending.append({
+                "type": "Normal", "reason": "Started", "message": f"Started container {name}",
+                "pod": runtime_key(want), "container": name, "time": reports.rfc3339(self.now()),
+            })
+        self.log(f"started {', '.join(wanted)} of {runtime_key(want)}")
+
+    def _stop_sidecar(self, pod: protocol.PodRun, spec: protocol.ContainerRun,
+                      container: protocol.ContainerReport) -> None:
+        """The app containers finished for good: sidecars stop too (KEP-753)."""
+        self._event(pod, spec, ("Normal", "Killing", f"Stopping container {spec.get('name')}"))
+        try:
+            self.rt.stop_container(container.get("containerID", ""),
+                                   int(pod.get("terminationGracePeriodSeconds", 30)))
+        except Exception as exc:
+            self.log(f"could not stop sidecar {spec.get('name')} of {runtime_key(pod)}: {exc}")
+
     def _maybe_restart(self, pod: protocol.PodRun, spec: protocol.ContainerRun,
                        container: protocol.ContainerReport, record: healing.Record,
-                       now: float) -> None:
+                       now: float, policy: str) -> None:
         code = int(container.get("exitCode", 0))
-        if not healing.should_restart(pod.get("restartPolicy", "Always"), code):
+        if not healing.should_restart(policy, code):
             record.pop("waiting", None)
             return
         finished = _unix(container.get("finishedAt")) or now
@@ -237,6 +280,34 @@ class Supervisor:
 
         with concurrent.futures.ThreadPoolExecutor(min(PROBE_WORKERS, len(due))) as pool:
             return list(pool.map(run, due))
+
+
+#: The restart "policy" of a sidecar whose pod finished: stop it, never restart it.
+_STOP = "Stop"
+
+
+def _restart_policies(want: protocol.PodRun, have: protocol.PodReport) -> dict[str, str]:
+    """Each container's restart policy as kubelet applies it.
+
+    App containers follow the pod. An init container restarts only after a failure (never
+    under the pod's Never) and not at all once the pod is initialised; a sidecar always,
+    until the app containers are finished for good, when it is stopped (``_STOP``).
+    """
+    pod_policy = want.get("restartPolicy", "Always")
+    policies: dict[str, str] = {c.get("name", ""): pod_policy
+                                for c in want.get("containers", [])}
+    apps = [c for c in have.get("containers", []) if c.get("containerID")]
+    initialised = bool(apps)
+    finished = len(apps) == len(want.get("containers", [])) and reports.pod_phase(
+        apps, pod_policy) in ("Succeeded", "Failed")
+    for spec in want.get("initContainers", []):
+        name = spec.get("name", "")
+        if converge.is_sidecar(spec):
+            policies[name] = _STOP if finished else "Always"
+        else:
+            policies[name] = "Never" if initialised else reports.init_restart_policy(
+                pod_policy, sidecar=False)
+    return policies
 
 
 def runtime_key(pod: protocol.PodRun | protocol.PodReport) -> str:

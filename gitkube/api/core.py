@@ -126,6 +126,8 @@ class PodCondition(KubeModel):
 class PodStatus(KubeModel):
     phase: Literal["Pending", "Running", "Succeeded", "Failed", "Unknown"] = "Pending"
     conditions: list[PodCondition] = Field(default_factory=list)
+    #: In spec order, present once the pod's node reported it (pods with init containers).
+    init_container_statuses: list[ContainerStatus] = Field(default_factory=list)
     container_statuses: list[ContainerStatus] = Field(default_factory=list)
     pod_ip: str | None = Field(default=None, alias="podIP")
     host_ip: str | None = Field(default=None, alias="hostIP")

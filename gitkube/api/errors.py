@@ -29,7 +29,7 @@ KUBERNETES_FIELDS = frozenset({
     "ephemeralContainers", "externalID", "fc", "features", "fileKeyRef", "finalizers",
     "flexVolume", "flocker", "gcePersistentDisk", "generateName", "gitRepo", "glusterfs", "grpc",
     "hostAliases", "hostIPC", "hostIPs", "hostNetwork", "hostPID", "hostPath", "hostUsers",
-    "image", "imagePullSecrets", "images", "initContainerStatuses", "initContainers", "iscsi",
+    "image", "imagePullSecrets", "images", "iscsi",
     "lifecycle", "livenessProbe", "managedFields", "nfs", "nominatedNodeName", "os", "overhead",
     "persistentVolumeClaim", "phase", "photonPersistentDiskVolume", "podCIDR", "podCIDRs",
     "podIPs", "portworxVolume", "preemptionPolicy", "priorityClassName", "projected", "providerID",

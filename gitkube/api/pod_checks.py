@@ -39,12 +39,16 @@ def check_pod_spec(spec: pods.PodSpec, path: str) -> Issues:
         volume_names.add(volume.name)
     container_names: set[str] = set()
     port_names: set[str] = set()
-    for i, container in enumerate(spec.containers):
-        where = f"{path}.containers[{i}]"
-        if container.name in container_names:
-            issues.append(_issue(f"{where}.name", f"Duplicate value: {container.name!r}"))
-        container_names.add(container.name)
-        issues += _check_container(container, where, volume_names, port_names)
+    for field, containers in (("initContainers", spec.init_containers),
+                              ("containers", spec.containers)):
+        for i, container in enumerate(containers):
+            where = f"{path}.{field}[{i}]"
+            # Names are unique across init and app containers: they share the pod's status.
+            if container.name in container_names:
+                issues.append(_issue(f"{where}.name", f"Duplicate value: {container.name!r}"))
+            container_names.add(container.name)
+            issues += _check_container(container, where, volume_names, port_names)
+            issues += _check_restart_policy(container, where, init=field == "initContainers")
     for i, toleration in enumerate(spec.tolerations):
         issues += _check_toleration(toleration, f"{path}.tolerations[{i}]")
     issues += validation.check_labels(f"{path}.nodeSelector", spec.node_selector)
@@ -98,6 +102,28 @@ def _check_container(
         if mount.sub_path is not None:
             issues += _check_relative_path(mount.sub_path, f"{where}.subPath")
     return issues
+
+
+def _check_restart_policy(container: pods.Container, path: str, *, init: bool) -> Issues:
+    """Kubernetes' rules: restartPolicy only on init containers (sidecars); probes only on
+    containers that keep running (app containers and sidecars)."""
+    if not init:
+        if container.restart_policy is not None:
+            return [_issue(f"{path}.restartPolicy",
+                           "Forbidden: may not be set for non-init containers; an init "
+                           "container with restartPolicy Always is a sidecar")]
+        return []
+    if container.restart_policy == "Always":
+        return []
+    return [
+        _issue(f"{path}.{field}", f"Forbidden: may not be set for init containers without "
+                                  f"restartPolicy=Always (an init container runs to completion; "
+                                  f"remove {field} or make it a sidecar)")
+        for field, probe in (("livenessProbe", container.liveness_probe),
+                             ("readinessProbe", container.readiness_probe),
+                             ("startupProbe", container.startup_probe))
+        if probe is not None
+    ]
 
 
 def _check_env(env: pods.EnvVar, path: str) -> Issues:

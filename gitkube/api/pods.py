@@ -1,4 +1,5 @@
-"""The pod spec: containers, their environment, ports, resources, volumes, tolerations.
+"""The pod spec: containers (and init containers), their environment, ports, resources,
+volumes, tolerations.
 
 Pods, and the templates of Deployments and ReplicaSets, share these models; the
 scheduler reads resources, node selectors and tolerations from them, and the node
@@ -180,6 +181,9 @@ class Container(KubeModel):
     liveness_probe: Probe | None = None
     readiness_probe: Probe | None = None
     startup_probe: Probe | None = None
+    #: Init containers only: Always makes a sidecar (KEP-753), started before the app
+    #: containers and kept running beside them.
+    restart_policy: Literal["Always"] | None = None
 
     @model_validator(mode="after")
     def _default_pull_policy(self) -> Container:
@@ -204,6 +208,8 @@ def default_pull_policy(image: str) -> PullPolicy:
 
 
 class PodSpec(KubeModel):
+    #: Run in order, each to completion (a sidecar: until started), before ``containers``.
+    init_containers: list[Container] = Field(default_factory=list)
     containers: list[Container] = Field(min_length=1)
     restart_policy: Literal["Always", "OnFailure", "Never"] = "Always"
     node_name: str | None = None

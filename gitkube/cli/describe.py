@@ -68,6 +68,25 @@ def _resources(container: Any) -> list[str]:
     return lines
 
 
+def _containers(specs: Sequence[Any], found: Sequence[Any]) -> list[str]:
+    lines: list[str] = []
+    statuses = {dig(s, "name"): s for s in found}
+    for container in specs:
+        status = statuses.get(dig(container, "name"))
+        lines.append(f"  {dig(container, 'name', default='?')}:")
+        lines.append(_field("Image", dig(container, "image"), 4))
+        if dig(container, "restart_policy"):
+            lines.append(_field("Restart Policy", dig(container, "restart_policy"), 4))
+        lines += _state(status) if status is not None else [_field("State", "Waiting", 4)]
+        last = dig(status, "last_state", "terminated")
+        if last is not None:
+            lines += _state({"state": {"terminated": last}}, label="Last State")
+        lines.append(_field("Ready", "True" if dig(status, "ready") else "False", 4))
+        lines.append(_field("Restart Count", dig(status, "restart_count", default=0), 4))
+        lines += _resources(container)
+    return lines
+
+
 def describe_pod(pod: Any, now: dt.datetime, scheduling: Sequence[Fit] = ()) -> list[str]:
     owner = next((r for r in dig(pod, "metadata", "owner_references", default=[])
                   if dig(r, "controller")), None)
@@ -80,20 +99,14 @@ def describe_pod(pod: Any, now: dt.datetime, scheduling: Sequence[Fit] = ()) -> 
         _field("Status", tables.pod_status(pod)),
         _field("IP", dig(pod, "status", "pod_ip")),
         _field("Controlled By", f"{owner.kind}/{owner.name}" if owner else None),
-        "Containers:",
     ]
-    statuses = {dig(s, "name"): s for s in items(pod, "status", "container_statuses")}
-    for container in items(pod, "spec", "containers"):
-        status = statuses.get(dig(container, "name"))
-        lines.append(f"  {dig(container, 'name', default='?')}:")
-        lines.append(_field("Image", dig(container, "image"), 4))
-        lines += _state(status) if status is not None else [_field("State", "Waiting", 4)]
-        last = dig(status, "last_state", "terminated")
-        if last is not None:
-            lines += _state({"state": {"terminated": last}}, label="Last State")
-        lines.append(_field("Ready", "True" if dig(status, "ready") else "False", 4))
-        lines.append(_field("Restart Count", dig(status, "restart_count", default=0), 4))
-        lines += _resources(container)
+    if items(pod, "spec", "init_containers"):
+        lines.append("Init Containers:")
+        lines += _containers(items(pod, "spec", "init_containers"),
+                             items(pod, "status", "init_container_statuses"))
+    lines.append("Containers:")
+    lines += _containers(items(pod, "spec", "containers"),
+                         items(pod, "status", "container_statuses"))
     lines += _conditions(pod)
     node_name = dig(pod, "spec", "node_name")
     if node_name:

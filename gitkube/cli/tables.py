@@ -49,10 +49,35 @@ def resolve_kind(word: str) -> str:
 
 
 def pod_status(pod: Any) -> str:
-    """The STATUS column as kubectl computes it: the first container's trouble wins."""
+    """The STATUS column as kubectl's printPod computes it: init containers first
+    (``Init:1/2``, ``Init:Error``, ``Init:CrashLoopBackOff``), then the app containers,
+    the last one's trouble winning."""
     if dig(pod, "metadata", "deletion_timestamp"):
         return "Terminating"
     reason: str = dig(pod, "status", "reason") or dig(pod, "status", "phase") or "Unknown"
+    sidecars = _sidecars(pod)
+    initializing = False
+    total_inits = len(items(pod, "spec", "init_containers"))
+    for index, status in enumerate(items(pod, "status", "init_container_statuses")):
+        waiting = dig(status, "state", "waiting")
+        terminated = dig(status, "state", "terminated")
+        if terminated is not None and dig(terminated, "exit_code", default=0) == 0:
+            continue
+        if dig(status, "name") in sidecars and dig(status, "started"):
+            continue
+        if terminated is not None:
+            code = dig(terminated, "exit_code", default=0)
+            signal = dig(terminated, "signal")
+            reason = ("Init:" + dig(terminated, "reason") if dig(terminated, "reason")
+                      else f"Init:Signal:{signal}" if signal else f"Init:ExitCode:{code}")
+        elif dig(waiting, "reason") and dig(waiting, "reason") != "PodInitializing":
+            reason = "Init:" + dig(waiting, "reason")
+        else:
+            reason = f"Init:{index}/{total_inits}"
+        initializing = True
+        break
+    if initializing and not _initialized(pod):
+        return reason
     running = False
     for status in reversed(items(pod, "status", "container_statuses")):
         waiting = dig(status, "state", "waiting")
@@ -69,16 +94,37 @@ def pod_status(pod: Any) -> str:
     return reason
 
 
+def _sidecars(pod: Any) -> set[str]:
+    """Names of the init containers with restartPolicy Always."""
+    return {str(dig(c, "name")) for c in items(pod, "spec", "init_containers")
+            if dig(c, "restart_policy") == "Always"}
+
+
+def _initialized(pod: Any) -> bool:
+    return any(dig(c, "type") == "Initialized" and dig(c, "status") == "True"
+               for c in items(pod, "status", "conditions"))
+
+
 def pod_ready(pod: Any) -> str:
+    """READY: app containers and sidecars (kubectl counts sidecars that started)."""
     statuses = items(pod, "status", "container_statuses")
-    total = len(items(pod, "spec", "containers")) or len(statuses)
+    sidecars = _sidecars(pod)
+    total = (len(items(pod, "spec", "containers")) or len(statuses)) + len(sidecars)
     ready = sum(1 for s in statuses if dig(s, "ready"))
+    ready += sum(1 for s in items(pod, "status", "init_container_statuses")
+                 if dig(s, "name") in sidecars and dig(s, "started") and dig(s, "ready"))
     return f"{ready}/{total}"
 
 
 def pod_restarts(pod: Any) -> int:
+    """RESTARTS: while initialising, the init containers'; then sidecars' and app containers'."""
+    inits = items(pod, "status", "init_container_statuses")
+    sidecars = _sidecars(pod)
+    if inits and not _initialized(pod) and pod_status(pod).startswith("Init:"):
+        return sum(int(dig(s, "restart_count", default=0)) for s in inits)
     return sum(int(dig(s, "restart_count", default=0)) for s in
-               items(pod, "status", "container_statuses"))
+               [*items(pod, "status", "container_statuses"),
+                *(s for s in inits if dig(s, "name") in sidecars)])
 
 
 # -- nodes -------------------------------------------------------------------------------------

@@ -91,18 +91,21 @@ def _pod(
 
 
 def _with_index(spec: pods.PodSpec, job: batch.Job, index: int) -> pods.PodSpec:
-    """JOB_COMPLETION_INDEX from the pod's annotation in every container, as Kubernetes does;
-    the hostname ``<job>-<index>`` when it is a valid label."""
+    """JOB_COMPLETION_INDEX from the pod's annotation in every container (init containers
+    included), as Kubernetes does; the hostname ``<job>-<index>`` when it is a valid label."""
     source = pods.EnvVarSource(field_ref=pods.ObjectFieldSelector(
         field_path=f"metadata.annotations['{batch.COMPLETION_INDEX}']"))
-    containers = []
-    for container in spec.containers:
+
+    def indexed(container: pods.Container) -> pods.Container:
         env = list(container.env)
         if all(v.name != batch.COMPLETION_INDEX_ENV for v in env):
             env.append(pods.EnvVar(name=batch.COMPLETION_INDEX_ENV, value_from=source))
-        containers.append(container.model_copy(update={"env": env}))
+        return container.model_copy(update={"env": env})
+
     hostname = f"{job.name}-{index}"
-    update: dict[str, object] = {"containers": containers}
+    update: dict[str, object] = {"containers": [indexed(c) for c in spec.containers]}
+    if spec.init_containers:  # init containers too (indexed-job.yaml's reads it in one)
+        update["init_containers"] = [indexed(c) for c in spec.init_containers]
     if spec.hostname is None and not names.dns1123_label_errors(hostname):
         update["hostname"] = hostname
     return spec.model_copy(update=update)

@@ -15,11 +15,15 @@ Deployment rolls instead: ``confighash``). ``filesHash`` covers the volume files
 paths, modes and contents: when only it changes, the agent rewrites the volume in
 place with the atomic ``..data`` swap and the containers keep running.
 
+emptyDir volumes become ``PodRun.volumes`` (the agent makes a per-pod directory, or a
+tmpfs for ``medium: Memory``) and each container's ``mounts``. Init containers are
+lowered like app containers into ``PodRun.initContainers``; ``restartPolicy: Always``
+marks a sidecar.
+
 A missing ConfigMap/Secret (or key) that is not ``optional`` raises
 ``LoweringError`` with the reason kubelet would show (CreateContainerConfigError);
-``nodesync`` records it in the pod's status instead of starting the pod.
-emptyDir and other volume types are rejected the same way: ``PodRun`` has no way
-to express them yet (the agent would need a per-pod scratch directory).
+``nodesync`` records it in the pod's status instead of starting the pod. Other
+volume types (hostPath, persistentVolumeClaim...) are rejected the same way.
 """
 
 from __future__ import annotations
@@ -65,6 +69,12 @@ def lower_pod(pod: KubeObject, snapshot: Snapshot) -> protocol.PodRun:
             _lower_container(c, data, refs, volumes) for c in spec.get("containers") or []
         ],
     }
+    inits = [_lower_container(c, data, refs, volumes) for c in spec.get("initContainers") or []]
+    if inits:
+        run["initContainers"] = inits
+    scratch = [_lower_empty_dir(v) for v in volumes.values() if "emptyDir" in v]
+    if scratch:
+        run["volumes"] = scratch
     owner = pod.controller_ref()
     if owner is not None:
         run["owner"] = f"{owner.kind}/{owner.name}"
@@ -76,17 +86,28 @@ def lower_pod(pod: KubeObject, snapshot: Snapshot) -> protocol.PodRun:
 def spec_hash(pod: Mapping[str, Any], run: protocol.PodRun) -> str:
     """What forces a replace: the declared spec, the owner and the volume mounts' layout."""
     spec = {k: v for k, v in (pod.get("spec") or {}).items() if k != "nodeName"}
+    everyone = [*run.get("initContainers", []), *run.get("containers", [])]
     mounts = sorted({
         (c.get("name", ""), f.get("volume", ""), f.get("mountPath", ""))
-        for c in run.get("containers", []) for f in c.get("files", [])
+        for c in everyone for f in c.get("files", [])
     })
-    content = {"spec": spec, "owner": run.get("owner", ""), "mounts": mounts}
+    content: dict[str, Any] = {"spec": spec, "owner": run.get("owner", ""), "mounts": mounts}
+    # Only when present, so the hash of a pod without them (and its running copy) stays put.
+    scratch = sorted(
+        (c.get("name", ""), m.get("volume", ""), m.get("mountPath", ""),
+         bool(m.get("readOnly")), m.get("subPath", ""))
+        for c in everyone for m in c.get("mounts", [])
+    )
+    if scratch or run.get("volumes"):
+        content["scratch"] = {"mounts": scratch, "volumes": run.get("volumes", [])}
     return hashing.stable_hash(content, length=12)
 
 
 def files_hash(run: protocol.PodRun) -> str:
     """What the agent may update in place: every volume file's path, mode and content."""
     files = {c.get("name", ""): c.get("files", []) for c in run.get("containers", [])}
+    for c in run.get("initContainers", []):
+        files[f"init:{c.get('name', '')}"] = c.get("files", [])
     return hashing.stable_hash(files, length=12)
 
 
@@ -157,6 +178,11 @@ def _lower_container(
     files = _files(container, refs, volumes)
     if files:
         run["files"] = files
+    mounts = _mounts(container, volumes)
+    if mounts:
+        run["mounts"] = mounts
+    if container.get("restartPolicy") == "Always":
+        run["restartPolicy"] = "Always"
     if container.get("livenessProbe"):
         run["livenessProbe"] = _lower_probe(container["livenessProbe"], container)
     if container.get("readinessProbe"):
@@ -316,6 +342,8 @@ def _files(
         volume = volumes.get(mount["name"])
         if volume is None:
             raise LoweringError(message=f'volume mount "{mount["name"]}" names no volume')
+        if "emptyDir" in volume:
+            continue
         entries = _volume_files(volume, refs)
         sub_path = mount.get("subPath") or ""
         for rel, content, mode in entries:
@@ -344,7 +372,7 @@ def _volume_files(volume: dict[str, Any], refs: Refs) -> list[tuple[str, bytes, 
         other = next((k for k in volume if k != "name"), "unknown")
         raise LoweringError(
             message=f'volume "{volume["name"]}": {other} volumes are not supported yet; '
-            "use configMap or secret volumes"
+            "use configMap, secret or emptyDir volumes"
         )
     optional = bool(source.get("optional"))
     found = refs.require(kind, name, optional)
@@ -365,3 +393,34 @@ def _volume_files(volume: dict[str, Any], refs: Refs) -> list[tuple[str, bytes, 
         out.append((item["path"], found[item["key"]], int(item.get("mode", mode))))
     return out
 
+
+
+def _mounts(
+    container: dict[str, Any], volumes: Mapping[str, dict[str, Any]]
+) -> list[protocol.MountRun]:
+    mounts: list[protocol.MountRun] = []
+    for mount in container.get("volumeMounts") or []:
+        volume = volumes.get(mount["name"])
+        if volume is None or "emptyDir" not in volume:
+            continue
+        if mount.get("subPath") and (volume["emptyDir"] or {}).get("medium") == "Memory":
+            raise LoweringError(message=f'volume mount "{mount["name"]}": subPath on a Memory '
+                                "emptyDir is not supported yet; mount the whole volume")
+        out: protocol.MountRun = {"volume": mount["name"], "mountPath": mount["mountPath"]}
+        if mount.get("readOnly"):
+            out["readOnly"] = True
+        if mount.get("subPath"):
+            out["subPath"] = mount["subPath"]
+        mounts.append(out)
+    return mounts
+
+
+def _lower_empty_dir(volume: dict[str, Any]) -> protocol.VolumeRun:
+    source = volume.get("emptyDir") or {}
+    out: protocol.VolumeRun = {
+        "name": volume["name"], "kind": "emptyDir",
+        "medium": "Memory" if source.get("medium") == "Memory" else "",
+    }
+    if source.get("sizeLimit") is not None:
+        out["sizeBytes"] = quantities.memory_bytes(source["sizeLimit"])
+    return out

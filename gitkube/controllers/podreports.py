@@ -3,6 +3,10 @@
 Used by ``podstatus.plan_observed``. Times that mean "since when" (startTime,
 lastTransitionTime) are kept from the previous status unless the thing they date
 changed, so a pod that keeps running produces the same status on every pass.
+
+Init containers get ``initContainerStatuses`` (spec order). The pod is Initialized
+once each has exited 0 (a sidecar: once it started) or the app containers exist; it
+is Ready when its app containers and its sidecars are ready, as kubelet decides.
 """
 
 from __future__ import annotations
@@ -38,10 +42,21 @@ def pod_status(
         })
     by_name = {c.get("name"): c for c in report.get("containers") or []}
     statuses = [
-        _container_status(c.name, c.image, by_name.get(c.name), previous)
+        _container_status(c.name, c.image, by_name.get(c.name), previous.container_statuses)
         for c in pod.spec.containers
     ]
-    ready = bool(statuses) and all(s.ready for s in statuses)
+    init_by_name = {c.get("name"): c for c in report.get("initContainers") or []}
+    init_statuses = [
+        _container_status(c.name, c.image, init_by_name.get(c.name),
+                          previous.init_container_statuses, waiting="PodInitializing")
+        for c in pod.spec.init_containers
+    ]
+    sidecars = [s for c, s in zip(pod.spec.init_containers, init_statuses, strict=True)
+                if c.restart_policy == "Always"]
+    ready = bool(statuses) and all(s.ready for s in [*statuses, *sidecars])
+    pending = [] if any(s.container_id for s in statuses) else [
+        c.name for c, s in zip(pod.spec.init_containers, init_statuses, strict=True)
+        if not (_completed(s) or (c.restart_policy == "Always" and s.started))]
     phase = str(report.get("phase") or previous.phase)
     lost = previous.reason == NODE_LOST
     return previous.model_copy(update={
@@ -51,10 +66,17 @@ def pod_status(
         "pod_ip": report.get("podIP") or previous.pod_ip,
         "host_ip": host_ip or previous.host_ip,
         "start_time": previous.start_time or now,
+        "init_container_statuses": init_statuses,
         "container_statuses": statuses,
         "conditions": _conditions(previous, now, scheduled=True, ready=ready,
-                                  reason="" if ready else "ContainersNotReady"),
+                                  reason="" if ready else "ContainersNotReady",
+                                  not_initialized=pending),
     })
+
+
+def _completed(status: core.ContainerStatus) -> bool:
+    done = status.state.terminated
+    return done is not None and done.exit_code == 0
 
 
 #: The pod status reason of a pod whose node stopped answering (Kubernetes' NodeLost).
@@ -79,11 +101,12 @@ def not_ready(pod: core.Pod, node: str, clock: clocks.Clock) -> core.PodStatus:
 
 def _conditions(
     previous: core.PodStatus, now: str, *, scheduled: bool, ready: bool, reason: str,
-    only_ready: bool = False,
+    only_ready: bool = False, not_initialized: list[str] | None = None,
 ) -> list[core.PodCondition]:
     conditions = [c.to_dict() for c in previous.conditions]
     wanted = {
-        "PodScheduled": scheduled, "Initialized": True, "ContainersReady": ready, "Ready": ready,
+        "PodScheduled": scheduled, "Initialized": not not_initialized,
+        "ContainersReady": ready, "Ready": ready,
     }
     for kind in _CONDITIONS:
         if only_ready and kind not in ("Ready", "ContainersReady"):
@@ -93,21 +116,26 @@ def _conditions(
             continue  # the scheduler's own, saying why the pod is on its node
         state = "True" if wanted[kind] else "False"
         why = reason if kind in ("Ready", "ContainersReady") and not wanted[kind] else ""
-        conditions = objects.set_condition(conditions, kind, state, now, reason=why)
+        message = ""
+        if kind == "Initialized" and not_initialized:
+            why = "ContainersNotInitialized"
+            message = f"containers with incomplete status: [{' '.join(not_initialized)}]"
+        conditions = objects.set_condition(conditions, kind, state, now, reason=why,
+                                           message=message)
     order = {kind: i for i, kind in enumerate(_CONDITIONS)}
     conditions.sort(key=lambda c: order.get(str(c.get("type")), len(order)))
     return [core.PodCondition.model_validate(c) for c in conditions]
 
 
 def _container_status(
-    name: str, image: str, report: Mapping[str, Any] | None, previous: core.PodStatus
+    name: str, image: str, report: Mapping[str, Any] | None,
+    previous: list[core.ContainerStatus], waiting: str = "ContainerCreating",
 ) -> core.ContainerStatus:
-    before = next((s for s in previous.container_statuses if s.name == name), None)
+    before = next((s for s in previous if s.name == name), None)
     if report is None:
         return core.ContainerStatus(
             name=name, image=image,
-            state=core.ContainerState(waiting=core.ContainerStateWaiting(
-                reason="ContainerCreating")),
+            state=core.ContainerState(waiting=core.ContainerStateWaiting(reason=waiting)),
             restart_count=before.restart_count if before else 0,
         )
     restarts = int(report.get("restartCount") or 0)

@@ -270,26 +270,59 @@ class PodContext:
 NO_CONTEXT = PodContext()
 
 
-def pod_info(pod: core.Pod, context: PodContext = NO_CONTEXT) -> framework.PodInfo:
-    """Requests the Kubernetes way: the sum over containers, a limit standing in for a
-    missing request; the non-zero variant counts 100m/200Mi for a container that
-    requests no cpu/memory at all (an explicit 0 stays 0)."""
-    spec = pod.spec
-    cpu = memory = 0
-    nz_cpu = nz_mem = 0
-    scalar: dict[str, int] = {}
-    ports: list[tuple[str, str, int]] = []
+def container_requests(container: core.Container) -> dict[str, int]:
+    """One container's requests (a limit standing in for a missing request), plus the
+    non-zero variants ``nz:cpu``/``nz:memory`` (100m/200Mi when none is asked for; an
+    explicit 0 stays 0)."""
+    resources = container.resources
+    requests = resource_ints({**resources.limits, **resources.requests})
+    requests["nz:cpu"] = requests.get("cpu", framework.DEFAULT_MILLI_CPU_REQUEST)
+    requests["nz:memory"] = requests.get("memory", framework.DEFAULT_MEMORY_REQUEST)
+    return requests
+
+
+def pod_requests(spec: core.PodSpec) -> dict[str, int]:
+    """Kubernetes' PodRequests, resource by resource: the larger of (app containers +
+    sidecars) and, for each init container in order, its request plus the sidecars
+    started before it (a sidecar: the sidecars up to and including it)."""
+    total: dict[str, int] = {}
     for container in spec.containers:
-        resources = container.resources
-        requests = resource_ints({**resources.limits, **resources.requests})
-        c_cpu = requests.pop("cpu", None)
-        c_mem = requests.pop("memory", None)
-        cpu += c_cpu or 0
-        memory += c_mem or 0
-        nz_cpu += framework.DEFAULT_MILLI_CPU_REQUEST if c_cpu is None else c_cpu
-        nz_mem += framework.DEFAULT_MEMORY_REQUEST if c_mem is None else c_mem
-        for name, amount in requests.items():
-            scalar[name] = scalar.get(name, 0) + amount
+        _add(total, container_requests(container))
+    sidecars: dict[str, int] = {}
+    peak: dict[str, int] = {}
+    for container in spec.init_containers:
+        own = container_requests(container)
+        if container.restart_policy == "Always":
+            _add(total, own)
+            _add(sidecars, own)
+            during = dict(sidecars)
+        else:
+            during = dict(own)
+            _add(during, sidecars)
+        for name, amount in during.items():
+            peak[name] = max(peak.get(name, 0), amount)
+    for name, amount in peak.items():
+        total[name] = max(total.get(name, 0), amount)
+    return total
+
+
+def _add(into: dict[str, int], amounts: dict[str, int]) -> None:
+    for name, amount in amounts.items():
+        into[name] = into.get(name, 0) + amount
+
+
+def pod_info(pod: core.Pod, context: PodContext = NO_CONTEXT) -> framework.PodInfo:
+    """Requests the Kubernetes way (``pod_requests``: init containers and sidecars
+    included); host ports and images of app containers and sidecars."""
+    spec = pod.spec
+    requests = pod_requests(spec)
+    cpu, memory = requests.pop("cpu", 0), requests.pop("memory", 0)
+    nz_cpu, nz_mem = requests.pop("nz:cpu", 0), requests.pop("nz:memory", 0)
+    scalar = requests
+    ports: list[tuple[str, str, int]] = []
+    running = [*(c for c in spec.init_containers if c.restart_policy == "Always"),
+               *spec.containers]
+    for container in running:
         for port in container.ports:
             if port.host_port:
                 ports.append(
@@ -334,6 +367,7 @@ def pod_info(pod: core.Pod, context: PodContext = NO_CONTEXT) -> framework.PodIn
         pod_affinity=terms.pod_affinity_rules(spec.affinity, namespace),
         spread=spread,
         default_spread=() if spread else context.default_spread(namespace, labels),
-        images=tuple(framework.normalized_image(c.image) for c in spec.containers),
+        images=tuple(framework.normalized_image(c.image)
+                     for c in [*spec.init_containers, *spec.containers]),
         problem=problem,
     )

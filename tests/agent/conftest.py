@@ -1,11 +1,15 @@
-"""Fixtures for the agent tests: one throwaway podman storage per session."""
+"""Fixtures for the agent tests: one throwaway podman storage per session, and an agent
+speaking for one test's cluster in it (its pods removed and its supervisor stopped after)."""
 
 from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+
+from gitkube.agent import handler, supervisor
 
 from . import storage
 
@@ -19,3 +23,15 @@ def podman_storage() -> Iterator[storage.Storage]:
         yield made
     finally:
         made.destroy()
+
+
+@pytest.fixture
+def agent(podman_storage: storage.Storage, tmp_path: Path,
+          request: pytest.FixtureRequest) -> Iterator[object]:
+    from .test_podman import Agent
+
+    cluster = request.node.name.replace("_", "-")[:40]
+    made = Agent(podman_storage, cluster, tmp_path / "state")
+    yield made
+    handler.handle({**made.base, "op": "converge", "pods": []})
+    supervisor.stop(made.state_dir)

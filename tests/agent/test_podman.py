@@ -70,12 +70,6 @@ class Agent:
         raise AssertionError(f"the node never reached the expected state: {pods}")
 
 
-@pytest.fixture
-def agent(podman_storage: Storage, tmp_path: Path, request: pytest.FixtureRequest) -> Any:
-    cluster = request.node.name.replace("_", "-")[:40]
-    made = Agent(podman_storage, cluster, tmp_path / "state")
-    yield made
-    handler.handle({**made.base, "op": "converge", "pods": []})
 
 
 def web_pod(image: str, port: int, spec_hash: str = "h1") -> dict[str, Any]:

@@ -18,8 +18,8 @@ CASES: list[tuple[str, dict[str, Any], str, str]] = [
     ("grpc-probe", P({"containers": [C(livenessProbe={"grpc": {"port": 2379}})]}),
      "spec.containers[0].livenessProbe.grpc",
      "field 'grpc' is not supported by gitkube yet"),
-    ("init-containers", P({"containers": [C()], "initContainers": [C()]}),
-     "spec.initContainers", "field 'initContainers' is not supported by gitkube yet"),
+    ("init-container-named-like-a-container", P({"containers": [C()], "initContainers": [C()]}),
+     "spec.containers[0].name", "Duplicate value: 'app'"),
     ("affinity-required-as-list", P({"containers": [C()], "affinity": {"nodeAffinity": {
         "requiredDuringSchedulingIgnoredDuringExecution": [{"weight": 5}]}}}),
      "spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution",

@@ -142,10 +142,10 @@ def test_volumes(volume: dict[str, Any], mount: dict[str, Any],
         pytest.param(_container(volumeMounts=[{"name": "v", "mountPath": "/x"}]),
                      [{"name": "v", "configMap": {"name": "absent"}}],
                      'configmap "absent" not found', id="missing-volume-configmap"),
-        pytest.param(_container(volumeMounts=[{"name": "v", "mountPath": "/x"}]),
-                     [{"name": "v", "emptyDir": {}}],
-                     'volume "v": emptyDir volumes are not supported yet; use configMap or '
-                     "secret volumes", id="emptyDir-rejected"),
+        pytest.param(_container(volumeMounts=[{"name": "v", "mountPath": "/x", "subPath": "a"}]),
+                     [{"name": "v", "emptyDir": {"medium": "Memory"}}],
+                     'volume mount "v": subPath on a Memory emptyDir is not supported yet; '
+                     "mount the whole volume", id="memory-emptyDir-subPath-rejected"),
     ],
 )
 def test_lowering_errors(container: dict[str, Any], volumes: list[dict[str, Any]] | None,
