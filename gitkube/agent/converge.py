@@ -215,10 +215,16 @@ def execute(
         name = str(getattr(error, "container", ""))
         if name:
             records.setdefault(uid, {})[name] = {
-                "reason": "CreateContainerError",
+                # CreateContainerConfigError when the runtime refused the configuration
+                # (runAsNonRoot with a root image), as kubelet reports it.
+                "reason": str(getattr(error, "reason", "CreateContainerError")),
                 "message": str(error),
             }
         outcome.event("Warning", "FailedCreate", str(error), pod=key, container=name)
+    # What lifecycle hooks did meanwhile (FailedPostStartHook, FailedPreStopHook).
+    take = getattr(rt, "take_events", None)
+    if take is not None:
+        outcome.events += take()
     return outcome
 
 

@@ -17,6 +17,13 @@ A disk ``emptyDir`` is a plain directory beside them (``pods/<uid>/volumes/<name
 mode 0777 as kubelet makes it), bind-mounted read-write into every container that
 mounts it: it outlives container restarts (the same mounts are reused) and goes with
 ``forget_pod`` when the pod leaves the node. Its ``sizeLimit`` is not enforced.
+
+A pod with an ``fsGroup`` gets its volumes as kubelet's SetVolumeOwnership leaves them:
+everything group-owned by it, ConfigMap/Secret files group-readable (mode | 0440,
+directories | 02550) and emptyDirs group-writable with the setgid bit (02777), so a
+container running as another user (runAsUser) can still read its Secret files.
+Without one, files keep their ``defaultMode`` (0644 unless said otherwise), as in
+Kubernetes: a 0400 Secret file is then readable by root only.
 """
 
 from __future__ import annotations
@@ -72,8 +79,10 @@ class EnvFile:
         self.path.unlink(missing_ok=True)
 
 
-def write_atomic(directory: Path, payload: dict[str, tuple[bytes, int]]) -> None:
-    """Make ``directory`` hold exactly ``payload`` (relative path → content, mode), atomically."""
+def write_atomic(directory: Path, payload: dict[str, tuple[bytes, int]],
+                 group: int | None = None) -> None:
+    """Make ``directory`` hold exactly ``payload`` (relative path → content, mode), atomically;
+    with ``group`` (the pod's fsGroup) everything is owned and readable by that group."""
     for rel in payload:
         parts = rel.split("/")
         if rel.startswith("/") or ".." in parts or parts[0].startswith(".."):
@@ -89,6 +98,10 @@ def write_atomic(directory: Path, payload: dict[str, tuple[bytes, int]]) -> None
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(content)
         target.chmod(mode)
+    if group is not None:
+        _own(directory, group, 0o2550)
+        for path in [fresh, *fresh.rglob("*")]:
+            _own(path, group, 0o2550 if path.is_dir() else 0o440)
     staging = directory / "..data_tmp"
     staging.unlink(missing_ok=True)
     staging.symlink_to(fresh.name)
@@ -98,6 +111,8 @@ def write_atomic(directory: Path, payload: dict[str, tuple[bytes, int]]) -> None
         link = directory / top
         if not link.is_symlink():
             link.symlink_to(f"{_DATA}/{top}")
+            if group is not None:
+                os.lchown(link, -1, group)
     for entry in directory.iterdir():
         if entry.name.startswith(".."):
             continue
@@ -105,6 +120,12 @@ def write_atomic(directory: Path, payload: dict[str, tuple[bytes, int]]) -> None
             entry.unlink()
     if old and old != fresh.name:
         shutil.rmtree(directory / old, ignore_errors=True)
+
+
+def _own(path: Path, group: int, mask: int) -> None:
+    """kubelet's changeFilePermission: group-own ``path`` and add ``mask`` to its mode."""
+    os.lchown(path, -1, group)
+    path.chmod(path.stat().st_mode & 0o7777 | mask)
 
 
 def volume_dir(state_dir: Path, uid: str, volume: str) -> Path:
@@ -143,7 +164,7 @@ def materialise(state_dir: Path, pod: protocol.PodRun) -> dict[str, list[tuple[P
     if payloads:
         _pods_dir(state_dir)
     for volume, payload in payloads.items():
-        write_atomic(volume_dir(state_dir, uid, volume), payload)
+        write_atomic(volume_dir(state_dir, uid, volume), payload, pod.get("fsGroup"))
     if payloads and pod.get("filesHash") and "/" not in uid and not uid.startswith("."):
         (state_dir / "pods" / uid / _FILES_HASH).write_text(pod["filesHash"], encoding="ascii")
     return binds
@@ -171,6 +192,8 @@ def scratch_binds(
                 _pods_dir(state_dir)
                 host.mkdir(parents=True, exist_ok=True)
                 host.chmod(0o777)  # kubelet's emptyDir mode: any container user may write
+                if pod.get("fsGroup") is not None:
+                    _own(host, int(pod["fsGroup"]), 0o2777)
             sub = mount.get("subPath", "")
             if sub:
                 if sub.startswith("/") or ".." in sub.split("/"):

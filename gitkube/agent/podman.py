@@ -16,6 +16,12 @@ podman unmounts a tmpfs volume when no running container uses it, and the infra
 container runs as long as the pod, so the data outlives every container (an init
 container that wrote it and exited, a restart). It is removed with the pod. tmpfs
 volumes need a root podman (a rootless one cannot mount them).
+
+Security contexts become ``podman run`` flags and sysctls/DNS ``pod create`` flags
+(``security.py``); runAsNonRoot is checked against the image's configured user first.
+Lifecycle hooks (``hooks.py``) run here: postStart right after a container starts,
+preStop before ``pod rm`` and before the supervisor's kills. A preStop hook rides on its
+container as a label, since a pod being removed is no longer in the desired set.
 """
 
 from __future__ import annotations
@@ -26,13 +32,15 @@ import os
 import platform
 import re
 import subprocess
+import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
-from . import converge, files, hostconf, protocol, reports, runtime
+from . import converge, files, hooks, hostconf, podargs, protocol, reports, runtime, security
 
 _LOADED = re.compile(r"Loaded image(?:\(s\))?:\s*(.+)")
-_DEFAULT_GRACE = 30
 #: Where the infra container holds a pod's Memory emptyDirs (see the module docstring).
 _HOLD_DIR = "/.gitkube/volumes"
 #: podman's version by (argv prefix, containers.conf): it does not change under a process.
@@ -61,6 +69,21 @@ class PodmanRuntime(runtime.Runtime):
                 self.env["CONTAINERS_CONF"] = detected
         #: uid → podman pod name, from the last listing (removal goes by name).
         self._names: dict[str, str] = {}
+        #: Events of lifecycle hooks (FailedPostStartHook...) until ``take_events``.
+        self._events: list[dict[str, Any]] = []
+        self._events_lock = threading.Lock()
+
+    def take_events(self) -> list[dict[str, Any]]:
+        """Hand over (and forget) the hook events recorded since the last call."""
+        with self._events_lock:
+            taken, self._events = self._events, []
+        return taken
+
+    def _event(self, reason: str, message: str, pod: str, container: str) -> None:
+        with self._events_lock:
+            self._events.append({"type": "Warning", "reason": reason, "message": message,
+                                 "pod": pod, "container": container,
+                                 "time": reports.rfc3339(time.time())})
 
     # -- running podman -------------------------------------------------------------------
 
@@ -168,22 +191,23 @@ class PodmanRuntime(runtime.Runtime):
         existing: protocol.PodReport | None = None,
     ) -> None:
         namespace, name = pod.get("namespace", "default"), pod.get("name", "")
-        labels = _pod_labels(cluster, pod)
+        labels = podargs.pod_labels(cluster, pod)
         uid = pod.get("uid", "")
         memory = [v for v in pod.get("volumes", []) if v.get("medium") == "Memory"]
         if existing is None or not existing.get("sandboxID"):
             for volume in memory:
-                self._ensure_volume(cluster, uid, volume)
+                self._ensure_volume(cluster, uid, volume, pod.get("fsGroup"))
             argv = ["pod", "create", "--name", runtime.pod_name(cluster, namespace, name)]
             argv += ["--hostname", pod.get("hostname") or name]
-            argv += _label_args(labels)
+            argv += security.pod_args(pod)
+            argv += podargs.label_args(labels)
             for volume in memory:
                 vname = volume_name(cluster, uid, volume.get("name", ""))
                 argv += ["--volume", f"{vname}:{_HOLD_DIR}/{volume.get('name', '')}"]
             for container in converge.all_containers(pod):
                 for port in container.get("ports", []):
                     if port.get("hostPort"):
-                        argv += ["-p", _publish(port)]
+                        argv += ["-p", podargs.publish(port)]
             try:
                 self._run(argv)
             except runtime.RuntimeFailure as exc:
@@ -214,7 +238,8 @@ class PodmanRuntime(runtime.Runtime):
                     own[protocol.LABEL_SIDECAR] = "true"
             self._run_container(pod, container, own, binds.get(cname), scratch.get(cname))
 
-    def _ensure_volume(self, cluster: str, uid: str, volume: protocol.VolumeRun) -> None:
+    def _ensure_volume(self, cluster: str, uid: str, volume: protocol.VolumeRun,
+                       fs_group: int | None = None) -> None:
         """The tmpfs podman volume of a Memory emptyDir (kept when it exists: a resume)."""
         vname = volume_name(cluster, uid, volume.get("name", ""))
         try:
@@ -223,13 +248,15 @@ class PodmanRuntime(runtime.Runtime):
         except runtime.RuntimeFailure:
             pass
         # podman 4 reads "size=" in "o" as an XFS quota; tmpfs' nr_blocks (pages) is the same.
-        options = "mode=1777"
+        # With an fsGroup: owned by that group, setgid (kubelet's SetVolumeOwnership).
+        options = "mode=1777" if fs_group is None else f"mode=3777,gid={int(fs_group)}"
         if volume.get("sizeBytes"):
             options += f",nr_blocks={max(1, -(-int(volume['sizeBytes']) // 4096))}"
         argv = ["volume", "create", "--opt", "type=tmpfs", "--opt", "device=tmpfs",
                 "--opt", f"o={options}"]
-        argv += _label_args({protocol.LABEL_CLUSTER: cluster, protocol.LABEL_POD_UID: uid,
-                             protocol.LABEL_VOLUME: volume.get("name", "")})
+        argv += podargs.label_args({protocol.LABEL_CLUSTER: cluster,
+                                    protocol.LABEL_POD_UID: uid,
+                                    protocol.LABEL_VOLUME: volume.get("name", "")})
         self._run([*argv, vname])
 
     def _memory_binds(self, cluster: str, pod: protocol.PodRun,
@@ -265,12 +292,15 @@ class PodmanRuntime(runtime.Runtime):
         cluster = labels[protocol.LABEL_CLUSTER]
         cname = runtime.container_name(cluster, namespace, name, container.get("name", ""))
         argv = ["run", "-d", "--pod", runtime.pod_name(cluster, namespace, name), "--name", cname]
-        argv += _label_args({**labels, protocol.LABEL_CONTAINER: container.get("name", "")})
+        argv += podargs.label_args({**labels, protocol.LABEL_CONTAINER: container.get("name", "")})
         # podman restarts nothing: the supervisor does, with kubelet's back-off and counts.
         argv += ["--restart", "no"]
-        argv += ["--stop-timeout", str(_grace(pod)), "--pull", "never"]
+        argv += ["--stop-timeout", str(podargs.grace(pod)), "--pull", "never"]
         argv += ["--log-opt", "max-size=10mb"]
-        argv += _resource_args(container)
+        argv += podargs.resource_args(container)
+        argv += self._security_args(pod, container)
+        if container.get("preStop"):
+            argv += podargs.label_args({protocol.LABEL_PRE_STOP: json.dumps(container["preStop"])})
         if container.get("workingDir"):
             argv += ["--workdir", container["workingDir"]]
         for host_dir, mount_path in binds or []:
@@ -284,12 +314,47 @@ class PodmanRuntime(runtime.Runtime):
             argv += ["--env-file", str(env.path), container.get("image", "")]
             argv += container.get("args", [])
             try:
-                self._run(argv, extra_env=env.process_env)
+                started = self._run(argv, extra_env=env.process_env).strip()
             except runtime.RuntimeFailure as exc:
                 # A failed start leaves a "created" container that would block the retry.
                 self._discard_container(cname)
                 exc.container = container.get("name", "")
                 raise
+        if container.get("postStart"):
+            self.post_start(f"podman://{started or cname}", container, _pod_identity(pod),
+                            podargs.grace(pod))
+
+    def _security_args(self, pod: protocol.PodRun, container: protocol.ContainerRun
+                       ) -> list[str]:
+        """The container's security flags; refuses it as kubelet does (runAsNonRoot)."""
+        wanted = container.get("security", {})
+        image_user = ""
+        if security.needs_image_user(wanted):
+            image_user = self._run(["image", "inspect", "--format", "{{.Config.User}}",
+                                    container.get("image", "")]).strip()
+        problem = security.non_root_problem(wanted, image_user, hooks.pod_name(pod),
+                                            container.get("name", ""))
+        if problem:
+            raise ConfigRefused(problem, container=container.get("name", ""))
+        return security.run_args(wanted, image_user)
+
+    def post_start(self, container_id: str, spec: protocol.ContainerRun,
+                   pod: dict[str, str], grace: int) -> bool:
+        """Run the container's postStart hook; a failure kills it (kubelet's
+        FailedPostStartHook) and its restart policy decides what comes next."""
+        hook = spec.get("postStart")
+        if not hook:
+            return True
+        ok, output = hooks.run(hook, container_id, hooks.POST_START_TIMEOUT, self.exec_probe,
+                               self.container_pids)
+        if ok:
+            return True
+        name = spec.get("name", "")
+        self._event("FailedPostStartHook", hooks.failure_message(
+            hook, name, hooks.pod_name(pod), output), runtime.pod_key(pod), name)
+        with contextlib.suppress(runtime.RuntimeFailure):
+            self.kill_container(container_id, spec, grace, pod)
+        return False
 
     def _discard_container(self, cname: str) -> None:
         with contextlib.suppress(runtime.RuntimeFailure):
@@ -301,6 +366,8 @@ class PodmanRuntime(runtime.Runtime):
         name = self._names.get(uid)
         if name is None:
             return
+        # preStop hooks first, all at once, within the grace period (kubelet's killPod).
+        grace_seconds = self._pre_stops(cluster, uid, grace_seconds)
         self._run(
             ["pod", "rm", "-f", "--ignore", "-t", str(max(0, grace_seconds)), name],
             timeout=grace_seconds + 60,
@@ -310,8 +377,54 @@ class PodmanRuntime(runtime.Runtime):
 
     # -- healing (the supervisor's calls) ----------------------------------------------------
 
-    def start_container(self, container_id: str) -> None:
+    def _pre_stops(self, cluster: str, uid: str, grace: int) -> int:
+        """Run the preStop hooks of the pod's running containers; the grace left for them."""
+        if grace <= 0:
+            return grace
+        due: list[tuple[str, protocol.HookRun, dict[str, str]]] = []
+        for entry in _json_list(self._ps(cluster, f"{protocol.LABEL_POD_UID}={uid}")):
+            labels: dict[str, str] = entry.get("Labels") or {}
+            if entry.get("State") != "running" or not labels.get(protocol.LABEL_PRE_STOP):
+                continue
+            try:
+                hook: protocol.HookRun = json.loads(labels[protocol.LABEL_PRE_STOP])
+            except ValueError:
+                continue
+            due.append((f"podman://{entry.get('Id', '')}", hook, labels))
+        if not due:
+            return grace
+
+        def failed(hook: protocol.HookRun, labels: dict[str, str], output: str) -> None:
+            pod = {"name": labels.get(protocol.LABEL_POD_NAME, ""), "uid": uid,
+                   "namespace": labels.get(protocol.LABEL_NAMESPACE, "default")}
+            container = labels.get(protocol.LABEL_CONTAINER, "")
+            self._event("FailedPreStopHook", hooks.failure_message(
+                hook, container, hooks.pod_name(pod), output), runtime.pod_key(pod), container)
+
+        return hooks.pre_stop_all(due, grace, self.exec_probe, self.container_pids, failed)
+
+    def kill_container(self, container_id: str, spec: protocol.ContainerRun, grace: int,
+                       pod: dict[str, str]) -> None:
+        """Stop one container as kubelet's killContainer: its preStop hook, then SIGTERM,
+        then SIGKILL once the grace left is over (a failed probe or postStart hook)."""
+        hook = spec.get("preStop")
+        if hook and grace > 0:
+            grace, failed = hooks.pre_stop(hook, container_id, grace, self.exec_probe,
+                                           self.container_pids)
+            if failed is not None:
+                name = spec.get("name", "")
+                self._event("FailedPreStopHook", hooks.failure_message(
+                    hook, name, hooks.pod_name(pod), failed), runtime.pod_key(pod), name)
+        self.stop_container(container_id, grace)
+
+    def start_container(self, container_id: str, spec: protocol.ContainerRun | None = None,
+                        pod: dict[str, str] | None = None, grace: int = 0) -> bool:
+        """Start an exited container again; with ``spec``, run its postStart hook too
+        (False: the hook failed and the container was killed)."""
         self._run(["start", container_id.removeprefix("podman://")], timeout=60)
+        if spec is None or not spec.get("postStart"):
+            return True
+        return self.post_start(container_id, spec, pod or {}, grace)
 
     def stop_container(self, container_id: str, grace_seconds: int) -> None:
         """SIGTERM, then SIGKILL after ``grace_seconds`` (a failed liveness probe)."""
@@ -403,6 +516,25 @@ class PodmanRuntime(runtime.Runtime):
         return done.stdout
 
 
+class ConfigRefused(runtime.RuntimeFailure):
+    """The container may not start as configured (kubelet's CreateContainerConfigError)."""
+
+    reason = security.CONFIG_ERROR
+
+
+def _pod_identity(pod: protocol.PodRun) -> dict[str, str]:
+    return {"name": pod.get("name", ""), "namespace": pod.get("namespace", "default"),
+            "uid": pod.get("uid", "")}
+
+
+def _json_list(text: str) -> list[dict[str, Any]]:
+    try:
+        data = json.loads(text) if text.strip() else []
+    except ValueError:
+        return []
+    return [e for e in data if isinstance(e, dict)] if isinstance(data, list) else []
+
+
 def volume_name(cluster: str, uid: str, volume: str) -> str:
     """The podman volume of a pod's Memory emptyDir: unique per pod uid, cluster-scoped."""
     return f"gk_{cluster}_{uid}_{volume}"
@@ -412,51 +544,6 @@ def _last_error(stderr: str) -> str:
     lines = [line.strip() for line in stderr.splitlines() if line.strip()]
     errors = [line for line in lines if line.startswith("Error")]
     return (errors or lines or [""])[-1]
-
-
-def _grace(pod: protocol.PodRun) -> int:
-    return int(pod.get("terminationGracePeriodSeconds", _DEFAULT_GRACE))
-
-
-def _pod_labels(cluster: str, pod: protocol.PodRun) -> dict[str, str]:
-    return {
-        protocol.LABEL_CLUSTER: cluster,
-        protocol.LABEL_POD_UID: pod.get("uid", ""),
-        protocol.LABEL_POD_NAME: pod.get("name", ""),
-        protocol.LABEL_NAMESPACE: pod.get("namespace", "default"),
-        protocol.LABEL_SPEC_HASH: pod.get("hash", ""),
-        protocol.LABEL_OWNER: pod.get("owner", ""),
-        protocol.LABEL_RESTART_POLICY: pod.get("restartPolicy", "Always"),
-        protocol.LABEL_GRACE: str(_grace(pod)),
-    }
-
-
-def _label_args(labels: dict[str, str]) -> list[str]:
-    argv: list[str] = []
-    for key, value in labels.items():
-        argv += ["--label", f"{key}={value}"]
-    return argv
-
-
-def _publish(port: protocol.PortRun) -> str:
-    host_ip = port.get("hostIP", "")
-    spec = f"{host_ip}:" if host_ip else ""
-    spec += f"{port['hostPort']}:{port.get('containerPort', port['hostPort'])}"
-    return spec + "/" + port.get("protocol", "TCP").lower()
-
-
-def _resource_args(container: protocol.ContainerRun) -> list[str]:
-    argv: list[str] = []
-    if container.get("cpuLimitMillis"):
-        argv += ["--cpus", f"{container['cpuLimitMillis'] / 1000:g}"]
-    if container.get("memoryLimitBytes"):
-        argv += ["--memory", str(container["memoryLimitBytes"])]
-    if container.get("cpuRequestMillis"):
-        # Kubernetes' shares: 1024 per CPU, at least 2.
-        argv += ["--cpu-shares", str(max(2, container["cpuRequestMillis"] * 1024 // 1000))]
-    if container.get("memoryRequestBytes"):
-        argv += ["--memory-reservation", str(container["memoryRequestBytes"])]
-    return argv
 
 
 def _memory_bytes() -> int:

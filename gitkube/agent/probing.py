@@ -1,8 +1,9 @@
-"""Running one probe against one container: exec, httpGet or tcpSocket, as kubelet does.
+"""Running one probe against one container: exec, httpGet, tcpSocket or grpc, as kubelet does.
 
 ``exec`` runs the command in the container (``podman exec``) and passes on exit
 code 0. ``httpGet`` passes on a status from 200 to 399, ``tcpSocket`` when a
-connection opens; both talk to the pod from inside its own network namespace,
+connection opens, ``grpc`` when the health service answers SERVING
+(``grpc_health.py``); all three talk to the pod from inside its own network namespace,
 so ``127.0.0.1:<port>`` reaches the container exactly as its neighbours would,
 and no traffic leaves the machine. That is done by a short-lived child
 (``python3 -m <agent> probe``) that enters the namespace (``setns``) before it
@@ -24,7 +25,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from . import protocol
+from . import grpc_health, protocol
 
 CLONE_NEWNET = 0x40000000
 #: The agent's own package (``gitkube.agent`` here, ``gitkube_agent`` on nodes).
@@ -46,7 +47,7 @@ def child_env() -> dict[str, str]:
 
 
 def run_network_probe(probe: protocol.ProbeRun, pid: int, pod_ip: str) -> tuple[bool, str]:
-    """An httpGet or tcpSocket probe, from inside the network namespace of process ``pid``."""
+    """An httpGet, tcpSocket or grpc probe, from inside the network namespace of ``pid``."""
     timeout = int(probe.get("timeoutSeconds", 1))
     request = json.dumps({"probe": probe, "pid": pid, "podIP": pod_ip})
     try:
@@ -69,6 +70,10 @@ def probe_child(request: dict[str, Any]) -> int:
             request.get("podIP") or "127.0.0.1")
     port = int(probe.get("port", 0))
     timeout = float(probe.get("timeoutSeconds", 1))
+    if probe.get("handler") == "grpc":
+        ok, output = grpc_health.check(host, port, probe.get("service", ""), timeout)
+        print(output)
+        return 0 if ok else 1
     try:
         if probe.get("handler") == "tcpSocket":
             with socket.create_connection((host, port), timeout=timeout):

@@ -61,6 +61,9 @@ LABEL_INIT = "io.gitkube.init"
 LABEL_SIDECAR = "io.gitkube.sidecar"
 #: On podman volumes (Memory emptyDirs): the pod volume's name.
 LABEL_VOLUME = "io.gitkube.volume"
+#: On containers with a preStop hook: the ``HookRun`` as JSON. A pod being removed is no
+#: longer desired, so its hook travels with the container (kubelet keeps it the same way).
+LABEL_PRE_STOP = "io.gitkube.pre-stop"
 
 #: Waiting reasons meaning "never started yet": such a pod is Pending (as kubelet says).
 START_WAITING_REASONS = frozenset(
@@ -70,6 +73,7 @@ START_WAITING_REASONS = frozenset(
         "ImagePullBackOff",
         "ErrImageNeverPull",
         "CreateContainerError",
+        "CreateContainerConfigError",
         "PodInitializing",
     }
 )
@@ -141,23 +145,71 @@ class MountRun(TypedDict, total=False):
     subPath: str
 
 
-class ProbeRun(TypedDict, total=False):
-    """A Kubernetes probe, ports resolved to numbers; the node's supervisor runs it."""
+class _HandlerRun(TypedDict, total=False):
+    """What probes and lifecycle hooks share: exec (``command``), httpGet (``path``,
+    ``port``, ``host``, ``scheme``, ``httpHeaders``)."""
 
-    #: One of exec (``command``), httpGet (``path``, ``port``, ``host``, ``scheme``,
-    #: ``httpHeaders``) or tcpSocket (``port``, ``host``).
-    handler: Literal["exec", "httpGet", "tcpSocket"]
     command: list[str]
     path: str
     port: int
     host: str
     scheme: Literal["HTTP", "HTTPS"]
     httpHeaders: list[dict[str, str]]
+
+
+class ProbeRun(_HandlerRun, total=False):
+    """A Kubernetes probe, ports resolved to numbers; the node's supervisor runs it."""
+
+    #: exec, httpGet, tcpSocket (``port``, ``host``) or grpc (``port``, ``service``).
+    handler: Literal["exec", "httpGet", "tcpSocket", "grpc"]
+    #: grpc only: the ``HealthCheckRequest.service`` asked about ("" is the whole server).
+    service: str
     initialDelaySeconds: int
     timeoutSeconds: int
     periodSeconds: int
     successThreshold: int
     failureThreshold: int
+
+
+class SecurityRun(TypedDict, total=False):
+    """A container's effective security context (the pod's, overridden by the container's)."""
+
+    runAsUser: int
+    runAsGroup: int
+    #: Refuse to start (CreateContainerConfigError) when the user would be root or unknown.
+    runAsNonRoot: bool
+    #: Extra groups: the pod's fsGroup, then its supplementalGroups.
+    groups: list[int]
+    readOnlyRootFilesystem: bool
+    privileged: bool
+    #: allowPrivilegeEscalation: false.
+    noNewPrivileges: bool
+    #: Capability names without ``CAP_`` (or ``ALL``).
+    capAdd: list[str]
+    capDrop: list[str]
+    seccomp: Literal["RuntimeDefault", "Unconfined"]
+    #: RuntimeDefault, Unconfined, or the name of a profile loaded on the node.
+    appArmor: str
+    #: SELinux label parts (user, role, type, level); ignored where SELinux is off.
+    seLinux: dict[str, str]
+
+
+class HookRun(_HandlerRun, total=False):
+    """A lifecycle hook, ports resolved to numbers; the agent runs it."""
+
+    #: exec, httpGet or sleep (``seconds``).
+    handler: Literal["exec", "httpGet", "sleep"]
+    seconds: int
+
+
+class DNSRun(TypedDict, total=False):
+    """The pod's resolv.conf: "Default" adds to the node's, "None" is exactly this."""
+
+    policy: Literal["Default", "None"]
+    nameservers: list[str]
+    searches: list[str]
+    #: "name" or "name:value", as resolv.conf's options line.
+    options: list[str]
 
 
 class ContainerRun(TypedDict, total=False):
@@ -184,6 +236,11 @@ class ContainerRun(TypedDict, total=False):
     #: Init containers only: "Always" makes it a sidecar (KEP-753), started in order and
     #: kept running beside the app containers instead of run to completion.
     restartPolicy: Literal["Always"]
+    security: SecurityRun
+    #: Run right after the container starts; a failure kills it (FailedPostStartHook).
+    postStart: HookRun
+    #: Run before the container is stopped, within the pod's termination grace period.
+    preStop: HookRun
 
 
 class PodRun(TypedDict, total=False):
@@ -205,6 +262,12 @@ class PodRun(TypedDict, total=False):
     initContainers: list[ContainerRun]
     containers: list[ContainerRun]
     volumes: list[VolumeRun]
+    #: Group owning the pod's volumes (their files group-readable, directories setgid).
+    fsGroup: int
+    #: Namespaced sysctls of the pod (Kubernetes' safe set), set on its sandbox.
+    sysctls: dict[str, str]
+    #: Absent: the node's resolv.conf as podman writes it.
+    dns: DNSRun
 
 
 class TerminationReport(TypedDict, total=False):

@@ -113,6 +113,7 @@ class Supervisor:
 
     def _journal(self) -> None:
         """Append this tick's events to the node's journal (the agent's lock is held)."""
+        self.pending += self.rt.take_events()  # lifecycle hooks' failures
         if self.pending:
             pending, self.pending = self.pending, []
             self.state.append_events(pending)
@@ -191,8 +192,9 @@ class Supervisor:
         """The app containers finished for good: sidecars stop too (KEP-753)."""
         self._event(pod, spec, ("Normal", "Killing", f"Stopping container {spec.get('name')}"))
         try:
-            self.rt.stop_container(container.get("containerID", ""),
-                                   int(pod.get("terminationGracePeriodSeconds", 30)))
+            self.rt.kill_container(container.get("containerID", ""), spec,
+                                   int(pod.get("terminationGracePeriodSeconds", 30)),
+                                   _identity(pod))
         except Exception as exc:
             self.log(f"could not stop sidecar {spec.get('name')} of {runtime_key(pod)}: {exc}")
 
@@ -238,7 +240,9 @@ class Supervisor:
         record["run"] = ""
         record.pop("waiting", None)
         try:
-            self.rt.start_container(cid)
+            # A failing postStart hook kills it again: the next exit takes the back-off.
+            self.rt.start_container(cid, spec, _identity(pod),
+                                    int(pod.get("terminationGracePeriodSeconds", 30)))
         except Exception as exc:  # the next tick tries again, after the back-off
             record["waiting"] = {"reason": "RunContainerError", "message": str(exc)}
             self._event(pod, spec, ("Warning", "Failed", f"Error: {exc}"[:healing.MESSAGE_MAX]))
@@ -256,8 +260,10 @@ class Supervisor:
         self.log(f"{name} failed its {what} probe ({output}); killing it")
         self._event(pod, spec, healing.killing(spec.get("name", ""), kind))
         try:
-            self.rt.stop_container(container.get("containerID", ""),
-                                   int(pod.get("terminationGracePeriodSeconds", 30)))
+            # The preStop hook runs first, within the grace period (kubelet's killContainer).
+            self.rt.kill_container(container.get("containerID", ""), spec,
+                                   int(pod.get("terminationGracePeriodSeconds", 30)),
+                                   _identity(pod))
         except Exception as exc:
             self.log(f"could not stop {name}: {exc}")
 
@@ -308,6 +314,11 @@ def _restart_policies(want: protocol.PodRun, have: protocol.PodReport) -> dict[s
             policies[name] = "Never" if initialised else reports.init_restart_policy(
                 pod_policy, sidecar=False)
     return policies
+
+
+def _identity(pod: protocol.PodRun | protocol.PodReport) -> dict[str, str]:
+    return {"name": pod.get("name", ""), "namespace": pod.get("namespace", "default"),
+            "uid": pod.get("uid", "")}
 
 
 def runtime_key(pod: protocol.PodRun | protocol.PodReport) -> str:

@@ -7,9 +7,20 @@ from Git. Every rule returns ``FieldIssue``s under the path it was given
 
 from __future__ import annotations
 
+import ipaddress
 import re
 
-from gitkube.api import affinity, errors, names, pods, probes, quantities, validation
+from gitkube.api import (
+    affinity,
+    errors,
+    lifecycle,
+    names,
+    pods,
+    probes,
+    quantities,
+    security,
+    validation,
+)
 
 #: Resources gitkube schedules by. Extended resources (``example.com/dongle``) are counted
 #: against what the inventory declares for a node.
@@ -49,6 +60,14 @@ def check_pod_spec(spec: pods.PodSpec, path: str) -> Issues:
             container_names.add(container.name)
             issues += _check_container(container, where, volume_names, port_names)
             issues += _check_restart_policy(container, where, init=field == "initContainers")
+            issues += security.check_container_context(container.security_context,
+                                                       f"{where}.securityContext")
+            issues += lifecycle.check_lifecycle(
+                container.lifecycle, spec.termination_grace_period_seconds,
+                {p.name for p in container.ports if p.name}, f"{where}.lifecycle")
+    issues += _check_resource_refs(spec, path)
+    issues += security.check_pod_context(spec.security_context, f"{path}.securityContext")
+    issues += _check_dns(spec, path)
     for i, toleration in enumerate(spec.tolerations):
         issues += _check_toleration(toleration, f"{path}.tolerations[{i}]")
     issues += validation.check_labels(f"{path}.nodeSelector", spec.node_selector)
@@ -121,7 +140,8 @@ def _check_restart_policy(container: pods.Container, path: str, *, init: bool) -
                                   f"remove {field} or make it a sidecar)")
         for field, probe in (("livenessProbe", container.liveness_probe),
                              ("readinessProbe", container.readiness_probe),
-                             ("startupProbe", container.startup_probe))
+                             ("startupProbe", container.startup_probe),
+                             ("lifecycle", container.lifecycle))
         if probe is not None
     ]
 
@@ -134,11 +154,14 @@ def _check_env(env: pods.EnvVar, path: str) -> Issues:
     if env.value:
         issues.append(_issue(f"{path}.valueFrom",
                              "may not be specified when `value` is not empty"))
-    given = [s for s in (source.config_map_key_ref, source.secret_key_ref, source.field_ref)
-             if s is not None]
+    given = [s for s in (source.config_map_key_ref, source.secret_key_ref, source.field_ref,
+                         source.resource_field_ref) if s is not None]
     if len(given) != 1:
         issues.append(_issue(f"{path}.valueFrom", "must specify exactly one of configMapKeyRef, "
-                                                  "secretKeyRef and fieldRef"))
+                                                  "secretKeyRef, fieldRef and resourceFieldRef"))
+    if source.resource_field_ref is not None:
+        issues += check_resource_field_ref(source.resource_field_ref,
+                                           f"{path}.valueFrom.resourceFieldRef")
     for ref, field in ((source.config_map_key_ref, "configMapKeyRef"),
                        (source.secret_key_ref, "secretKeyRef")):
         if ref is not None:
@@ -216,10 +239,11 @@ def _check_resource_name(name: str, path: str) -> Issues:
 
 def _check_volume(volume: pods.Volume, path: str) -> Issues:
     issues = [_issue(f"{path}.name", p) for p in names.dns1123_label_errors(volume.name)]
-    given = [s for s in (volume.config_map, volume.secret, volume.empty_dir) if s is not None]
+    given = [s for s in (volume.config_map, volume.secret, volume.empty_dir, volume.downward_api)
+             if s is not None]
     if not given:
-        issues.append(_issue(path, "must specify a volume type: configMap, secret or emptyDir "
-                                   "(the types gitkube supports)"))
+        issues.append(_issue(path, "must specify a volume type: configMap, secret, emptyDir or "
+                                   "downwardAPI (the types gitkube supports)"))
     elif len(given) > 1:
         issues.append(_issue(path, "may not specify more than 1 volume type"))
     if volume.config_map is not None:
@@ -231,6 +255,38 @@ def _check_volume(volume: pods.Volume, path: str) -> Issues:
         issues += validation.check_reference_name(f"{where}.secretName",
                                                   volume.secret.secret_name)
         issues += _check_items(volume.secret.items, f"{where}.items")
+    if volume.downward_api is not None:
+        issues += _check_downward_items(volume.downward_api.items, f"{path}.downwardAPI.items")
+    return issues
+
+
+#: What a downwardAPI volume file may hold (node and status fields are env-only).
+_VOLUME_FIELD_PATHS = frozenset({"metadata.name", "metadata.namespace", "metadata.uid",
+                                 "metadata.labels", "metadata.annotations"})
+
+
+def _check_downward_items(items: list[pods.DownwardAPIVolumeFile], path: str) -> Issues:
+    issues: Issues = []
+    for i, item in enumerate(items):
+        where = f"{path}[{i}]"
+        issues += _check_relative_path(item.path, f"{where}.path")
+        if (item.field_ref is None) == (item.resource_field_ref is None):
+            issues.append(_issue(where, "must specify exactly one of fieldRef and "
+                                        "resourceFieldRef"))
+        if item.field_ref is not None:
+            field_path = item.field_ref.field_path
+            if (field_path not in _VOLUME_FIELD_PATHS
+                    and not _FIELD_PATH_SUBSCRIPT.fullmatch(field_path)):
+                issues.append(_issue(f"{where}.fieldRef.fieldPath", (
+                    f"unsupported value {field_path!r}: supported values are "
+                    + ", ".join(sorted(_VOLUME_FIELD_PATHS))
+                    + ", metadata.labels['<key>'] and metadata.annotations['<key>']")))
+        if item.resource_field_ref is not None:
+            ref = item.resource_field_ref
+            issues += check_resource_field_ref(ref, f"{where}.resourceFieldRef")
+            if not ref.container_name:
+                issues.append(_issue(f"{where}.resourceFieldRef.containerName",
+                                     "field 'containerName' is required in a volume"))
     return issues
 
 
@@ -271,4 +327,99 @@ def _check_toleration(toleration: pods.Toleration, path: str) -> Issues:
     if toleration.toleration_seconds is not None and toleration.effect != "NoExecute":
         issues.append(_issue(f"{path}.effect",
                              "effect must be 'NoExecute' when `tolerationSeconds` is set"))
+    return issues
+
+
+#: What a resourceFieldRef may name (Kubernetes' validContainerResourceFieldPathPrefixes).
+RESOURCE_FIELDS = ("limits.cpu", "limits.ephemeral-storage", "limits.memory",
+                   "requests.cpu", "requests.ephemeral-storage", "requests.memory")
+_CPU_DIVISORS = ("1m", "1")
+_MEMORY_DIVISORS = ("1", "1k", "1M", "1G", "1T", "1P", "1E",
+                    "1Ki", "1Mi", "1Gi", "1Ti", "1Pi", "1Ei")
+
+
+def check_resource_field_ref(ref: pods.ResourceFieldSelector, path: str) -> Issues:
+    """Kubernetes' validateContainerResourceFieldSelector (hugepages are not supported)."""
+    if ref.resource not in RESOURCE_FIELDS:
+        return [_issue(f"{path}.resource", f"unsupported value {ref.resource!r}: supported "
+                                           "values are " + ", ".join(RESOURCE_FIELDS))]
+    if ref.divisor is None:
+        return []
+    divisor = quantities.parse_quantity(ref.divisor)
+    allowed: tuple[str, ...]
+    if ref.resource.endswith(".cpu"):
+        allowed = _CPU_DIVISORS
+        what = "cpu"
+    else:
+        allowed = _MEMORY_DIVISORS
+        what = ref.resource.split(".", 1)[1]
+    if divisor not in [quantities.parse_quantity(a) for a in allowed]:
+        return [_issue(f"{path}.divisor", f"only divisor's values {', '.join(allowed)} are "
+                                          f"supported with the {what} resource")]
+    return []
+
+
+def _check_resource_refs(spec: pods.PodSpec, path: str) -> Issues:
+    """A resourceFieldRef's containerName must name a container of the pod."""
+    issues: Issues = []
+    known = {c.name for c in [*spec.init_containers, *spec.containers]}
+    for field, containers in (("initContainers", spec.init_containers),
+                              ("containers", spec.containers)):
+        for i, container in enumerate(containers):
+            for j, env in enumerate(container.env):
+                ref = env.value_from.resource_field_ref if env.value_from else None
+                if ref is not None and ref.container_name and ref.container_name not in known:
+                    issues.append(_issue(
+                        f"{path}.{field}[{i}].env[{j}].valueFrom.resourceFieldRef.containerName",
+                        f"Not found: no container named {ref.container_name!r} in the pod"))
+    for i, volume in enumerate(spec.volumes):
+        for j, item in enumerate(volume.downward_api.items if volume.downward_api else []):
+            ref = item.resource_field_ref
+            if ref is not None and ref.container_name and ref.container_name not in known:
+                issues.append(_issue(
+                    f"{path}.volumes[{i}].downwardAPI.items[{j}].resourceFieldRef.containerName",
+                    f"Not found: no container named {ref.container_name!r} in the pod"))
+    return issues
+
+
+#: Kubernetes' limits on dnsConfig (pkg/apis/core/validation).
+MAX_DNS_NAMESERVERS = 3
+MAX_DNS_SEARCHES = 32
+MAX_DNS_SEARCH_CHARS = 2048
+
+
+def _check_dns(spec: pods.PodSpec, path: str) -> Issues:
+    config = spec.dns_config
+    if spec.dns_policy == "None" and config is None:
+        return [_issue(f"{path}.dnsConfig", "must provide `dnsConfig` when `dnsPolicy` is None")]
+    if config is None:
+        return []
+    where = f"{path}.dnsConfig"
+    issues: Issues = []
+    if spec.dns_policy == "None" and not config.nameservers:
+        issues.append(_issue(f"{where}.nameservers",
+                             "must provide at least one DNS nameserver when `dnsPolicy` is None"))
+    if len(config.nameservers) > MAX_DNS_NAMESERVERS:
+        issues.append(_issue(f"{where}.nameservers",
+                             f"must not have more than {MAX_DNS_NAMESERVERS} nameservers"))
+    for i, server in enumerate(config.nameservers):
+        try:
+            ipaddress.ip_address(server)
+        except ValueError:
+            issues.append(_issue(f"{where}.nameservers[{i}]",
+                                 f"{server!r} must be a valid IP address"))
+    if len(config.searches) > MAX_DNS_SEARCHES:
+        issues.append(_issue(f"{where}.searches",
+                             f"must not have more than {MAX_DNS_SEARCHES} search paths"))
+    if len(" ".join(config.searches)) > MAX_DNS_SEARCH_CHARS:
+        issues.append(_issue(f"{where}.searches",
+                             f"must not have more than {MAX_DNS_SEARCH_CHARS} characters "
+                             "(including spaces) in the search list"))
+    for i, search in enumerate(config.searches):
+        if search != ".":
+            issues += [_issue(f"{where}.searches[{i}]", p)
+                       for p in names.dns1123_subdomain_errors(search.removesuffix("."))]
+    for i, option in enumerate(config.options):
+        if not option.name:
+            issues.append(_issue(f"{where}.options[{i}]", "Option.Name must not be empty"))
     return issues

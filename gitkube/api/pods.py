@@ -17,8 +17,10 @@ from pydantic import Field, model_validator
 
 from gitkube.api import fields
 from gitkube.api.affinity import Affinity, TopologySpreadConstraint
+from gitkube.api.lifecycle import Lifecycle
 from gitkube.api.meta import KubeModel
 from gitkube.api.probes import Probe
+from gitkube.api.security import PodSecurityContext, SecurityContext
 
 
 class ConfigMapKeySelector(KubeModel):
@@ -38,10 +40,20 @@ class ObjectFieldSelector(KubeModel):
     api_version: str | None = None
 
 
+class ResourceFieldSelector(KubeModel):
+    """A container's request or limit (``limits.cpu``...), in units of ``divisor``."""
+
+    resource: str
+    #: Required in volumes; in env it defaults to the container itself.
+    container_name: str | None = None
+    divisor: fields.Quantity | None = None
+
+
 class EnvVarSource(KubeModel):
     config_map_key_ref: ConfigMapKeySelector | None = None
     secret_key_ref: SecretKeySelector | None = None
     field_ref: ObjectFieldSelector | None = None
+    resource_field_ref: ResourceFieldSelector | None = None
 
 
 class EnvVar(KubeModel):
@@ -120,11 +132,27 @@ class EmptyDirVolumeSource(KubeModel):
     size_limit: fields.Quantity | None = None
 
 
+class DownwardAPIVolumeFile(KubeModel):
+    """One file of a downwardAPI volume: a pod field or a container's request or limit."""
+
+    path: str
+    field_ref: ObjectFieldSelector | None = None
+    resource_field_ref: ResourceFieldSelector | None = None
+    mode: int | None = Field(default=None, ge=0, le=0o777)
+
+
+class DownwardAPIVolumeSource(KubeModel):
+    items: list[DownwardAPIVolumeFile] = Field(default_factory=list)
+    default_mode: int | None = Field(default=None, ge=0, le=0o777)
+
+
 class Volume(KubeModel):
     name: str
     config_map: ConfigMapVolumeSource | None = None
     secret: SecretVolumeSource | None = None
     empty_dir: EmptyDirVolumeSource | None = None
+    #: Files kept up to date in place, like ConfigMap volumes (labels, annotations...).
+    downward_api: DownwardAPIVolumeSource | None = Field(default=None, alias="downwardAPI")
 
 
 class Toleration(KubeModel):
@@ -184,6 +212,10 @@ class Container(KubeModel):
     #: Init containers only: Always makes a sidecar (KEP-753), started before the app
     #: containers and kept running beside them.
     restart_policy: Literal["Always"] | None = None
+    #: Wins over the pod's, field by field (see ``security.py``).
+    security_context: SecurityContext | None = None
+    #: postStart and preStop hooks, run by the node agent (see ``lifecycle.py``).
+    lifecycle: Lifecycle | None = None
 
     @model_validator(mode="after")
     def _default_pull_policy(self) -> Container:
@@ -207,6 +239,22 @@ def default_pull_policy(image: str) -> PullPolicy:
     return "IfNotPresent"
 
 
+class PodDNSConfigOption(KubeModel):
+    name: str
+    value: str | None = None
+
+
+class PodDNSConfig(KubeModel):
+    """Extra resolv.conf settings; with dnsPolicy None, the whole of it."""
+
+    nameservers: list[str] = Field(default_factory=list)
+    searches: list[str] = Field(default_factory=list)
+    options: list[PodDNSConfigOption] = Field(default_factory=list)
+
+
+DNSPolicy = Literal["ClusterFirst", "ClusterFirstWithHostNet", "Default", "None"]
+
+
 class PodSpec(KubeModel):
     #: Run in order, each to completion (a sidecar: until started), before ``containers``.
     init_containers: list[Container] = Field(default_factory=list)
@@ -225,6 +273,11 @@ class PodSpec(KubeModel):
     topology_spread_constraints: list[TopologySpreadConstraint] = Field(
         default_factory=list
     )
+    security_context: PodSecurityContext | None = None
+    #: Unset means ClusterFirst, which behaves as Default until gitkube has a cluster DNS
+    #: (left unset rather than defaulted, so pods written before it keep their spec hash).
+    dns_policy: DNSPolicy | None = None
+    dns_config: PodDNSConfig | None = None
 
 
 class PodTemplateMeta(KubeModel):

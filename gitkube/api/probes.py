@@ -1,19 +1,20 @@
 """Container probes: liveness, readiness and startup checks, as Kubernetes writes them.
 
-A probe has one handler (``exec``, ``httpGet`` or ``tcpSocket``) and the timing
+A probe has one handler (``exec``, ``httpGet``, ``tcpSocket`` or ``grpc``) and the timing
 fields Kubernetes defaults (period 10 s, timeout 1 s, success threshold 1, failure
 threshold 3, no initial delay). The control plane only carries probes to the node
 (``controllers/lowering.py``); the node agent's supervisor runs them, restarts a
 container whose liveness or startup probe fails, and reports readiness, which gates
-the pod's Ready condition that rollouts count. gRPC probes are not supported yet and
-are refused by name, never dropped.
+the pod's Ready condition that rollouts count. A ``grpc`` probe calls
+``grpc.health.v1.Health/Check`` on a port given by number (Kubernetes refuses names
+there), in plaintext, and passes when the answer is SERVING.
 """
 
 from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from gitkube.api import errors
 from gitkube.api.meta import KubeModel
@@ -50,10 +51,26 @@ class TCPSocketAction(KubeModel):
     host: str | None = None
 
 
+class GRPCAction(KubeModel):
+    #: A number only: Kubernetes has no named ports for gRPC probes.
+    port: int
+    #: The service name asked about (``HealthCheckRequest.service``); "" is the server.
+    service: str | None = None
+
+    @field_validator("port", mode="before")
+    @classmethod
+    def _port_number(cls, value: object) -> object:
+        if isinstance(value, str):
+            raise ValueError(f"Invalid value: {value!r}: a grpc probe's port must be a number "
+                             "(Kubernetes accepts no port names here); write the port number")
+        return value
+
+
 class Probe(KubeModel):
     exec: ExecAction | None = None
     http_get: HTTPGetAction | None = None
     tcp_socket: TCPSocketAction | None = None
+    grpc: GRPCAction | None = None
     initial_delay_seconds: int = Field(default=0, ge=0)
     timeout_seconds: int = Field(default=DEFAULT_TIMEOUT_SECONDS, ge=1)
     period_seconds: int = Field(default=DEFAULT_PERIOD_SECONDS, ge=1)
@@ -62,10 +79,11 @@ class Probe(KubeModel):
 
     @model_validator(mode="after")
     def _one_handler(self) -> Probe:
-        given = [h for h in (self.exec, self.http_get, self.tcp_socket) if h is not None]
+        given = [h for h in (self.exec, self.http_get, self.tcp_socket, self.grpc)
+                 if h is not None]
         if len(given) != 1:
             raise ValueError(
-                "a probe needs exactly one handler: exec, httpGet or tcpSocket "
+                "a probe needs exactly one handler: exec, httpGet, tcpSocket or grpc "
                 f"({len(given)} given)"
             )
         return self
@@ -85,9 +103,10 @@ def check_probes(
         if field != "readinessProbe" and probe.success_threshold != 1:
             issues.append(errors.FieldIssue(
                 errors.child(where, "successThreshold"), "must be 1"))
-        action = probe.http_get or probe.tcp_socket
+        action = probe.http_get or probe.tcp_socket or probe.grpc
         port = action.port if action is not None else None
-        handler = "httpGet" if probe.http_get is not None else "tcpSocket"
+        handler = ("httpGet" if probe.http_get is not None else
+                   "tcpSocket" if probe.tcp_socket is not None else "grpc")
         if isinstance(port, int) and not 1 <= port <= 65535:
             issues.append(errors.FieldIssue(
                 errors.child(errors.child(where, handler), "port"),

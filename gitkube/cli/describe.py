@@ -68,7 +68,59 @@ def _resources(container: Any) -> list[str]:
     return lines
 
 
-def _containers(specs: Sequence[Any], found: Sequence[Any]) -> list[str]:
+#: A container's own security fields, in the order shown; the first six fall back to the pod's.
+_SECURITY = (("run_as_user", "runAsUser"), ("run_as_group", "runAsGroup"),
+             ("run_as_non_root", "runAsNonRoot"), ("seccomp_profile", "seccomp"),
+             ("app_armor_profile", "appArmor"), ("se_linux_options", "seLinux"),
+             ("read_only_root_filesystem", "readOnlyRootFilesystem"),
+             ("privileged", "privileged"), ("allow_privilege_escalation",
+                                            "allowPrivilegeEscalation"),
+             ("capabilities", "capabilities"))
+
+
+def _shown(value: Any) -> str:
+    if hasattr(value, "type") and not hasattr(value, "level"):
+        return str(value.type)  # a seccomp/AppArmor profile
+    if hasattr(value, "add"):
+        parts = [f"add {' '.join(value.add)}" if value.add else "",
+                 f"drop {' '.join(value.drop)}" if value.drop else ""]
+        return "; ".join(p for p in parts if p)
+    if hasattr(value, "model_dump"):
+        return ",".join(f"{k}:{v}" for k, v in value.model_dump(exclude_none=True).items())
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def _security(container: Any, pod_context: Any) -> list[str]:
+    """The container's effective security context (kubelet's merge of pod and container)."""
+    own = dig(container, "security_context")
+    parts = []
+    for index, (attr, label) in enumerate(_SECURITY):
+        value = dig(own, attr)
+        if value is None and index < 6:
+            value = dig(pod_context, attr)
+        if value is not None and _shown(value):
+            parts.append(f"{label}={_shown(value)}")
+    return [_field("Security", ", ".join(parts), 4)] if parts else []
+
+
+def _hooks(container: Any) -> list[str]:
+    lines = []
+    for label, attr in (("PostStart", "post_start"), ("PreStop", "pre_stop")):
+        hook = dig(container, "lifecycle", attr)
+        if hook is None:
+            continue
+        if dig(hook, "exec") is not None:
+            shown = "exec " + " ".join(dig(hook, "exec", "command", default=[]))
+        elif dig(hook, "http_get") is not None:
+            shown = f"http-get :{dig(hook, 'http_get', 'port')}{dig(hook, 'http_get', 'path')}"
+        else:
+            shown = f"sleep {dig(hook, 'sleep', 'seconds')}s"
+        lines.append(_field(label, shown, 4))
+    return lines
+
+
+def _containers(specs: Sequence[Any], found: Sequence[Any], pod_context: Any = None
+                ) -> list[str]:
     lines: list[str] = []
     statuses = {dig(s, "name"): s for s in found}
     for container in specs:
@@ -84,6 +136,30 @@ def _containers(specs: Sequence[Any], found: Sequence[Any]) -> list[str]:
         lines.append(_field("Ready", "True" if dig(status, "ready") else "False", 4))
         lines.append(_field("Restart Count", dig(status, "restart_count", default=0), 4))
         lines += _resources(container)
+        lines += _security(container, pod_context)
+        lines += _hooks(container)
+    return lines
+
+
+def _pod_security(pod: Any) -> list[str]:
+    """What only a pod sets: fsGroup, supplementalGroups, sysctls; and its DNS."""
+    context = dig(pod, "spec", "security_context")
+    parts = []
+    if dig(context, "fs_group") is not None:
+        parts.append(f"fsGroup={dig(context, 'fs_group')}")
+    if dig(context, "supplemental_groups"):
+        parts.append("supplementalGroups=" + ",".join(map(str, context.supplemental_groups)))
+    parts += [f"{s.name}={s.value}" for s in dig(context, "sysctls", default=[])]
+    lines = [_field("Security Context", ", ".join(parts))] if parts else []
+    policy, config = dig(pod, "spec", "dns_policy"), dig(pod, "spec", "dns_config")
+    if policy or config:
+        extra = []
+        if config is not None:
+            extra += [f"nameservers {' '.join(config.nameservers)}"] if config.nameservers else []
+            extra += [f"searches {' '.join(config.searches)}"] if config.searches else []
+            extra += ["options " + " ".join(o.name if o.value is None else f"{o.name}:{o.value}"
+                                            for o in config.options)] if config.options else []
+        lines.append(_field("DNS", "; ".join([policy or "ClusterFirst", *extra])))
     return lines
 
 
@@ -100,13 +176,15 @@ def describe_pod(pod: Any, now: dt.datetime, scheduling: Sequence[Fit] = ()) -> 
         _field("IP", dig(pod, "status", "pod_ip")),
         _field("Controlled By", f"{owner.kind}/{owner.name}" if owner else None),
     ]
+    lines += _pod_security(pod)
+    pod_context = dig(pod, "spec", "security_context")
     if items(pod, "spec", "init_containers"):
         lines.append("Init Containers:")
         lines += _containers(items(pod, "spec", "init_containers"),
-                             items(pod, "status", "init_container_statuses"))
+                             items(pod, "status", "init_container_statuses"), pod_context)
     lines.append("Containers:")
     lines += _containers(items(pod, "spec", "containers"),
-                         items(pod, "status", "container_statuses"))
+                         items(pod, "status", "container_statuses"), pod_context)
     lines += _conditions(pod)
     node_name = dig(pod, "spec", "node_name")
     if node_name:

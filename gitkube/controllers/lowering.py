@@ -4,8 +4,10 @@ The agent knows nothing of Kubernetes objects; it runs ``PodRun`` dicts
 (``gitkube.agent.protocol``). Everything that needs the store is resolved here:
 environment variables in Kubernetes' order (envFrom first, then env, each env
 value expanded with what came before it; command and args expanded with the
-final environment), and ConfigMap/Secret volumes turned into files for each
-mount.
+final environment), and ConfigMap/Secret/downwardAPI volumes turned into files for
+each mount (a downwardAPI file changes with the pod's labels and annotations, and is
+rewritten in place like a ConfigMap's). Security contexts, lifecycle hooks and DNS
+settings are lowered by ``containeropts``.
 
 Two hashes tell the agent what changed. ``hash`` (``spec_hash``) covers the pod
 as declared plus where volumes are mounted: when it changes the pod is replaced.
@@ -29,6 +31,8 @@ volume types (hostPath, persistentVolumeClaim...) are rejected the same way.
 from __future__ import annotations
 
 import base64
+import json
+import math
 import posixpath
 from collections.abc import Mapping
 from typing import Any, Literal
@@ -37,7 +41,7 @@ from gitkube import errors
 from gitkube.agent import protocol
 from gitkube.api import hashing, keys, names, quantities
 from gitkube.api.meta import KubeObject
-from gitkube.controllers import expansion
+from gitkube.controllers import containeropts, expansion
 from gitkube.controllers.snapshot import Snapshot
 
 CONFIG_ERROR = "CreateContainerConfigError"
@@ -75,6 +79,10 @@ def lower_pod(pod: KubeObject, snapshot: Snapshot) -> protocol.PodRun:
     scratch = [_lower_empty_dir(v) for v in volumes.values() if "emptyDir" in v]
     if scratch:
         run["volumes"] = scratch
+    containeropts.lower_pod_security(spec, run)
+    dns = containeropts.lower_dns(spec)
+    if dns is not None:
+        run["dns"] = dns
     owner = pod.controller_ref()
     if owner is not None:
         run["owner"] = f"{owner.kind}/{owner.name}"
@@ -133,6 +141,15 @@ class Refs:
             out.update({k: v.encode() for k, v in (obj.get("stringData") or {}).items()})
         return out
 
+    def allocatable(self, node: str) -> dict[str, str]:
+        """The node's allocatable resources (what an unset limit means to the downward API)."""
+        stored = self._snapshot.get(keys.object_key("nodes", "", node)) if node else None
+        if stored is None:
+            return {}
+        status = stored.obj.to_dict().get("status") or {}
+        return {k: str(v) for k, v in (status.get("allocatable") or status.get("capacity")
+                                       or {}).items()}
+
     def require(self, kind: str, name: str, optional: bool) -> dict[str, bytes] | None:
         found = self.data(kind, name)
         if found is None and not optional:
@@ -175,7 +192,7 @@ def _lower_container(
     if ports:
         run["ports"] = ports
     _lower_resources(container.get("resources") or {}, run)
-    files = _files(container, refs, volumes)
+    files = _files(container, refs, volumes, pod)
     if files:
         run["files"] = files
     mounts = _mounts(container, volumes)
@@ -189,6 +206,10 @@ def _lower_container(
         run["readinessProbe"] = _lower_probe(container["readinessProbe"], container)
     if container.get("startupProbe"):
         run["startupProbe"] = _lower_probe(container["startupProbe"], container)
+    security = containeropts.lower_security(pod.get("spec") or {}, container)
+    if security:
+        run["security"] = security
+    containeropts.lower_hooks(container, run, _probe_port)
     return run
 
 
@@ -204,6 +225,12 @@ def _lower_probe(probe: dict[str, Any], container: dict[str, Any]) -> protocol.P
     if "exec" in probe:
         out["handler"] = "exec"
         out["command"] = list(probe["exec"]["command"])
+        return out
+    if "grpc" in probe:
+        # Kubernetes allows only a number here, so there is no name to resolve.
+        out["handler"] = "grpc"
+        out["port"] = int(probe["grpc"]["port"])
+        out["service"] = probe["grpc"].get("service") or ""
         return out
     action = probe.get("httpGet") or probe.get("tcpSocket") or {}
     out["handler"] = "httpGet" if "httpGet" in probe else "tcpSocket"
@@ -285,14 +312,15 @@ def _environment(container: dict[str, Any], pod: dict[str, Any], refs: Refs) -> 
             if not names.env_var_name_errors(name):
                 env[name] = raw.decode(errors="replace")
     for var in container.get("env") or []:
-        value = _env_value(var, env, pod, refs)
+        value = _env_value(var, env, pod, refs, container)
         if value is not None:
             env[var["name"]] = value
     return env
 
 
 def _env_value(
-    var: dict[str, Any], env: Mapping[str, str], pod: dict[str, Any], refs: Refs
+    var: dict[str, Any], env: Mapping[str, str], pod: dict[str, Any], refs: Refs,
+    container: dict[str, Any],
 ) -> str | None:
     source = var.get("valueFrom")
     if not source:
@@ -305,10 +333,37 @@ def _env_value(
         return refs.value("Secret", ref["name"], ref["key"], bool(ref.get("optional")))
     if "fieldRef" in source:
         return _field_value(source["fieldRef"]["fieldPath"], pod)
+    if "resourceFieldRef" in source:
+        return resource_value(source["resourceFieldRef"], pod, container["name"], refs)
     raise LoweringError(
-        message=f"env {var['name']}: only value, configMapKeyRef, secretKeyRef and fieldRef "
-        "are supported; change the manifest to use one of them"
+        message=f"env {var['name']}: only value, configMapKeyRef, secretKeyRef, fieldRef and "
+        "resourceFieldRef are supported; change the manifest to use one of them"
     )
+
+
+def resource_value(ref: dict[str, Any], pod: dict[str, Any], default_container: str,
+                   refs: Refs) -> str:
+    """A container's request or limit in units of ``divisor``, rounded up (kubelet's
+    ExtractContainerResourceValue); an unset limit is the node's allocatable amount."""
+    spec = pod.get("spec") or {}
+    name = ref.get("containerName") or default_container
+    everyone = [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]
+    container = next((c for c in everyone if c.get("name") == name), None)
+    if container is None:
+        raise LoweringError(message=f"resourceFieldRef names no container {name!r} of the pod")
+    group, _, resource = str(ref["resource"]).partition(".")
+    amounts = dict((container.get("resources") or {}).get(group) or {})
+    if group == "limits":
+        allocatable = refs.allocatable(str(spec.get("nodeName") or ""))
+        for key in ("cpu", "memory", "ephemeral-storage"):
+            if quantities.parse_quantity(amounts.get(key, 0)) == 0 and key in allocatable:
+                amounts[key] = allocatable[key]
+    amount = amounts.get(resource, 0)
+    divisor = ref.get("divisor") or "1"
+    if resource == "cpu":
+        # MilliValue of both, as kubelet divides them.
+        return str(math.ceil(quantities.cpu_millis(amount) / quantities.cpu_millis(divisor)))
+    return str(math.ceil(quantities.memory_bytes(amount) / quantities.memory_bytes(divisor)))
 
 
 def _field_value(path: str, pod: dict[str, Any]) -> str:
@@ -335,7 +390,8 @@ def _field_value(path: str, pod: dict[str, Any]) -> str:
 
 
 def _files(
-    container: dict[str, Any], refs: Refs, volumes: Mapping[str, dict[str, Any]]
+    container: dict[str, Any], refs: Refs, volumes: Mapping[str, dict[str, Any]],
+    pod: dict[str, Any],
 ) -> list[protocol.FileRun]:
     files: list[protocol.FileRun] = []
     for mount in container.get("volumeMounts") or []:
@@ -344,7 +400,8 @@ def _files(
             raise LoweringError(message=f'volume mount "{mount["name"]}" names no volume')
         if "emptyDir" in volume:
             continue
-        entries = _volume_files(volume, refs)
+        entries = (_downward_files(volume, pod, refs) if "downwardAPI" in volume
+                   else _volume_files(volume, refs))
         sub_path = mount.get("subPath") or ""
         for rel, content, mode in entries:
             if sub_path and rel != sub_path:
@@ -361,6 +418,30 @@ def _files(
     return files
 
 
+def _downward_files(volume: dict[str, Any], pod: dict[str, Any], refs: Refs
+                    ) -> list[tuple[str, bytes, int]]:
+    """A downwardAPI volume's files: pod fields (labels and annotations as kubelet's
+    ``key="value"`` lines) or containers' requests and limits."""
+    source = volume["downwardAPI"] or {}
+    mode = int(source.get("defaultMode", DEFAULT_FILE_MODE))
+    meta = pod.get("metadata") or {}
+    out: list[tuple[str, bytes, int]] = []
+    for item in source.get("items") or []:
+        if item.get("fieldRef"):
+            field_path = item["fieldRef"]["fieldPath"]
+            if field_path in ("metadata.labels", "metadata.annotations"):
+                values = meta.get(field_path.split(".", 1)[1]) or {}
+                text = "\n".join(f"{k}={json.dumps(v, ensure_ascii=False)}"
+                                 for k, v in sorted(values.items()))
+            else:
+                text = _field_value(field_path, pod)
+        else:
+            ref = item["resourceFieldRef"]
+            text = resource_value(ref, pod, str(ref.get("containerName") or ""), refs)
+        out.append((item["path"], text.encode(), int(item.get("mode", mode))))
+    return out
+
+
 def _volume_files(volume: dict[str, Any], refs: Refs) -> list[tuple[str, bytes, int]]:
     if "configMap" in volume:
         kind, source = "ConfigMap", volume["configMap"]
@@ -372,7 +453,7 @@ def _volume_files(volume: dict[str, Any], refs: Refs) -> list[tuple[str, bytes, 
         other = next((k for k in volume if k != "name"), "unknown")
         raise LoweringError(
             message=f'volume "{volume["name"]}": {other} volumes are not supported yet; '
-            "use configMap, secret or emptyDir volumes"
+            "use configMap, secret, emptyDir or downwardAPI volumes"
         )
     optional = bool(source.get("optional"))
     found = refs.require(kind, name, optional)

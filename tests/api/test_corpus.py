@@ -41,6 +41,13 @@ MUST_ACCEPT = {
     "application/guestbook/redis-leader-deployment.yaml",
     "application/deployment-retainkeys.yaml", "pods/resource/memory-request-limit.yaml",
     "pods/resource/cpu-request-limit.yaml", "service/access/backend-deployment.yaml",
+    # Init containers, sidecars and emptyDir.
+    "application/deployment-sidecar.yaml", "application/job/indexed-job.yaml",
+    "application/job/job-sidecar.yaml", "pods/init-containers.yaml",
+    # securityContext, lifecycle hooks, the downward API.
+    "pods/security/security-context.yaml", "pods/lifecycle-events.yaml",
+    "service/pod-with-graceful-termination.yaml", "pods/inject/dapi-envars-container.yaml",
+    "pods/inject/dapi-volume.yaml",
 }
 
 pytestmark = pytest.mark.skipif(not CORPUS.is_dir(), reason="corpus not present")

@@ -48,7 +48,9 @@ def _pod(init: list[dict[str, Any]], containers: list[dict[str, Any]] | None = N
                      "Not found: no volume named 'nope' in the pod's volumes",
                      id="init-mount-names-no-volume"),
         pytest.param(_pod([C(name="setup", lifecycle={})]), "spec.initContainers[0].lifecycle",
-                     "field 'lifecycle' is not supported by gitkube yet", id="lifecycle"),
+                     "Forbidden: may not be set for init containers without restartPolicy=Always "
+                     "(an init container runs to completion; remove lifecycle or make it a "
+                     "sidecar)", id="lifecycle"),
     ],
 )
 def test_rejected(doc: dict[str, Any], path: str, message: str) -> None:

@@ -15,9 +15,10 @@ D = m.deployment
 
 CASES: list[tuple[str, dict[str, Any], str, str]] = [
     # Fields gitkube does not implement are named, never dropped.
-    ("grpc-probe", P({"containers": [C(livenessProbe={"grpc": {"port": 2379}})]}),
-     "spec.containers[0].livenessProbe.grpc",
-     "field 'grpc' is not supported by gitkube yet"),
+    ("volume-devices",
+     P({"containers": [C(volumeDevices=[{"name": "d", "devicePath": "/dev/x"}])]}),
+     "spec.containers[0].volumeDevices",
+     "field 'volumeDevices' is not supported by gitkube yet"),
     ("init-container-named-like-a-container", P({"containers": [C()], "initContainers": [C()]}),
      "spec.containers[0].name", "Duplicate value: 'app'"),
     ("affinity-required-as-list", P({"containers": [C()], "affinity": {"nodeAffinity": {
@@ -167,7 +168,7 @@ CASES: list[tuple[str, dict[str, Any], str, str]] = [
     ("env-two-sources", P({"containers": [C(env=[{"name": "X", "valueFrom": {
         "configMapKeyRef": {"name": "c", "key": "k"}, "secretKeyRef": {"name": "s", "key": "k"}}
     }])]}), "spec.containers[0].env[0].valueFrom",
-     "must specify exactly one of configMapKeyRef, secretKeyRef and fieldRef"),
+     "must specify exactly one of configMapKeyRef, secretKeyRef, fieldRef and resourceFieldRef"),
     ("env-value-and-from", P({"containers": [C(env=[{"name": "X", "value": "v", "valueFrom": {
         "fieldRef": {"fieldPath": "metadata.name"}}}])]}),
      "spec.containers[0].env[0].valueFrom", "may not be specified when `value` is not empty"),
@@ -186,7 +187,8 @@ CASES: list[tuple[str, dict[str, Any], str, str]] = [
      "spec.containers[0].volumeMounts[0].name",
      "Not found: no volume named 'v' in the pod's volumes"),
     ("volume-no-type", P({"containers": [C()], "volumes": [{"name": "v"}]}), "spec.volumes[0]",
-     "must specify a volume type: configMap, secret or emptyDir (the types gitkube supports)"),
+     "must specify a volume type: configMap, secret, emptyDir or downwardAPI (the types "
+     "gitkube supports)"),
     ("volume-two-types", P({"containers": [C()], "volumes": [
         {"name": "v", "emptyDir": {}, "configMap": {"name": "c"}}]}), "spec.volumes[0]",
      "may not specify more than 1 volume type"),
@@ -229,7 +231,7 @@ CASES: list[tuple[str, dict[str, Any], str, str]] = [
      "unsupported value 'OnFailure': supported values are 'Always'"),
     ("template-container", D(containers=[C(livenessProbe={})]),
      "spec.template.spec.containers[0].livenessProbe",
-     "a probe needs exactly one handler: exec, httpGet or tcpSocket (0 given)"),
+     "a probe needs exactly one handler: exec, httpGet, tcpSocket or grpc (0 given)"),
     ("max-surge-text", D({"strategy": {"rollingUpdate": {"maxSurge": "5"}}}),
      "spec.strategy.rollingUpdate.maxSurge",
      "must be an integer or a percentage such as '25%', not '5' (a valid percent string must "

@@ -28,6 +28,11 @@ PORTS = [{"containerPort": 8080, "name": "http"}]
         pytest.param({"tcpSocket": {"port": 5432, "host": "127.0.0.1"}, "timeoutSeconds": 3},
                      {"handler": "tcpSocket", "port": 5432, "host": "127.0.0.1",
                       "timeoutSeconds": 3}, id="tcp-host"),
+        pytest.param({"grpc": {"port": 9090}},
+                     {"handler": "grpc", "port": 9090, "service": ""}, id="grpc-server"),
+        pytest.param({"grpc": {"port": 9090, "service": "billing"}, "timeoutSeconds": 2},
+                     {"handler": "grpc", "port": 9090, "service": "billing",
+                      "timeoutSeconds": 2}, id="grpc-service"),
     ],
 )
 def test_probe_lowering(probe: dict[str, Any], expected: dict[str, Any]) -> None:
@@ -46,3 +51,8 @@ def _hash(container: dict[str, Any]) -> str:
 def test_a_probe_change_replaces_the_pod() -> None:
     assert _hash(_container(livenessProbe={"exec": {"command": ["true"]}})) != _hash(
         _container(livenessProbe={"exec": {"command": ["false"]}}))
+
+
+def test_a_grpc_service_change_replaces_the_pod() -> None:
+    assert _hash(_container(livenessProbe={"grpc": {"port": 9090}})) != _hash(
+        _container(livenessProbe={"grpc": {"port": 9090, "service": "billing"}}))

@@ -1,0 +1,156 @@
+"""Security contexts, sysctls and DNS on the node: podman flags, and kubelet's checks.
+
+Pure functions (standard library only, like the whole agent): ``podman.py`` asks the
+image's configured user when it must, then calls these. They follow kubelet:
+
+- ``non_root_problem`` is verifyRunAsNonRoot: with runAsNonRoot, a runAsUser of 0, an
+  image that runs as root (no user, or uid 0) or as a user name (which cannot be
+  verified) refuses the container with CreateContainerConfigError and kubelet's words;
+- ``run_args`` maps the effective context onto ``podman run``: ``--user``, ``--group-add``
+  (fsGroup, then supplementalGroups), ``--read-only`` (without podman's tmpfs on /tmp,
+  which Kubernetes does not add), ``--privileged``, ``no-new-privileges``, capabilities,
+  seccomp and AppArmor (RuntimeDefault is podman's own profile), SELinux labels;
+- ``pod_args`` puts sysctls and resolv.conf settings on the pod's sandbox, where the
+  network and IPC namespaces they concern live;
+- ``resolver`` merges a dnsConfig into the node's resolv.conf as kubelet does for the
+  Default policy (nameservers and searches appended without duplicates, options by name),
+  or takes it alone for policy None.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from . import protocol
+
+CONFIG_ERROR = "CreateContainerConfigError"
+#: Kubernetes' resolv.conf limits (kubelet trims what the node adds beyond them).
+MAX_NAMESERVERS = 3
+MAX_SEARCHES = 32
+_HOST_RESOLV = Path("/etc/resolv.conf")
+#: Where systemd-resolved keeps the real upstream servers (its stub listens on loopback).
+_RESOLVED_RESOLV = Path("/run/systemd/resolve/resolv.conf")
+
+
+def needs_image_user(security: protocol.SecurityRun) -> bool:
+    """Whether the image's configured user matters: runAsNonRoot to verify, or a group
+    given without a user (the image's user runs with that group)."""
+    if "runAsUser" in security:
+        return False
+    return bool(security.get("runAsNonRoot")) or "runAsGroup" in security
+
+
+def non_root_problem(security: protocol.SecurityRun, image_user: str, pod: str,
+                     container: str) -> str | None:
+    """kubelet's verifyRunAsNonRoot; ``pod`` is how kubelet names it (``name_ns(uid)``)."""
+    if not security.get("runAsNonRoot"):
+        return None
+    if "runAsUser" in security:
+        if int(security["runAsUser"]) == 0:
+            return (f"container's runAsUser breaks non-root policy (pod: \"{pod}\", "
+                    f"container: {container})")
+        return None
+    user = image_user.split(":", 1)[0]
+    if user and not user.isdigit():
+        return (f"container has runAsNonRoot and image has non-numeric user ({user}), cannot "
+                f"verify user is non-root (pod: \"{pod}\", container: {container})")
+    if not user or int(user) == 0:
+        return (f"container has runAsNonRoot and image will run as root (pod: \"{pod}\", "
+                f"container: {container})")
+    return None
+
+
+def run_args(security: protocol.SecurityRun, image_user: str = "") -> list[str]:
+    """``podman run`` flags for one container's effective security context."""
+    argv: list[str] = []
+    if "runAsUser" in security or "runAsGroup" in security:
+        user = str(security.get("runAsUser", image_user.split(":", 1)[0] or "0"))
+        group = f":{security['runAsGroup']}" if "runAsGroup" in security else ""
+        argv += ["--user", user + group]
+    for gid in security.get("groups", []):
+        argv += ["--group-add", str(gid)]
+    if security.get("readOnlyRootFilesystem"):
+        argv += ["--read-only", "--read-only-tmpfs=false"]
+    if security.get("privileged"):
+        argv += ["--privileged"]
+    if security.get("noNewPrivileges"):
+        argv += ["--security-opt", "no-new-privileges"]
+    for name in security.get("capDrop", []):
+        argv += ["--cap-drop", name]
+    for name in security.get("capAdd", []):
+        argv += ["--cap-add", name]
+    if security.get("seccomp") == "Unconfined":
+        argv += ["--security-opt", "seccomp=unconfined"]
+    apparmor = security.get("appArmor", "RuntimeDefault")
+    if apparmor == "Unconfined":
+        argv += ["--security-opt", "apparmor=unconfined"]
+    elif apparmor != "RuntimeDefault":
+        argv += ["--security-opt", f"apparmor={apparmor}"]
+    for part in ("user", "role", "type", "level"):
+        if security.get("seLinux", {}).get(part):
+            argv += ["--security-opt", f"label={part}:{security['seLinux'][part]}"]
+    return argv
+
+
+def pod_args(pod: protocol.PodRun, host_resolv: str | None = None) -> list[str]:
+    """``podman pod create`` flags: the pod's sysctls and, when it has one, its resolver."""
+    argv: list[str] = []
+    for name, value in sorted(pod.get("sysctls", {}).items()):
+        argv += ["--sysctl", f"{name}={value}"]
+    dns = pod.get("dns")
+    if dns:
+        nameservers, searches, options = resolver(
+            dns, read_host_resolv() if host_resolv is None else host_resolv)
+        argv += [arg for server in nameservers for arg in ("--dns", server)]
+        argv += [arg for search in searches for arg in ("--dns-search", search)]
+        argv += [arg for option in options for arg in ("--dns-option", option)]
+    return argv
+
+
+def read_host_resolv() -> str:
+    """The node's resolv.conf as containers should see it (systemd-resolved's upstreams)."""
+    try:
+        text = _HOST_RESOLV.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+    if "127.0.0.53" in text and _RESOLVED_RESOLV.is_file():
+        return _RESOLVED_RESOLV.read_text(encoding="utf-8", errors="replace")
+    return text
+
+
+def parse_resolv(text: str) -> tuple[list[str], list[str], list[str]]:
+    """(nameservers, searches, options) of a resolv.conf; the last search/domain line wins."""
+    nameservers: list[str] = []
+    searches: list[str] = []
+    options: list[str] = []
+    for line in text.splitlines():
+        fields = line.split("#", 1)[0].split(";", 1)[0].split()
+        if not fields:
+            continue
+        if fields[0] == "nameserver" and len(fields) > 1:
+            nameservers.append(fields[1])
+        elif fields[0] in ("search", "domain"):
+            searches = fields[1:]
+        elif fields[0] == "options":
+            options += fields[1:]
+    return nameservers, searches, options
+
+
+def resolver(dns: protocol.DNSRun, host_text: str) -> tuple[list[str], list[str], list[str]]:
+    """The pod's (nameservers, searches, options), as kubelet composes them."""
+    extra_options = dns.get("options", [])
+    if dns.get("policy") == "None":
+        return (dns.get("nameservers", [])[:MAX_NAMESERVERS],
+                dns.get("searches", [])[:MAX_SEARCHES], list(extra_options))
+    nameservers, searches, options = parse_resolv(host_text)
+    # A loopback resolver of the node is unreachable from the pod's network namespace.
+    nameservers = [n for n in nameservers if not n.startswith("127.") and n != "::1"]
+    nameservers = _unique([*nameservers, *dns.get("nameservers", [])])[:MAX_NAMESERVERS]
+    searches = _unique([*searches, *dns.get("searches", [])])[:MAX_SEARCHES]
+    overridden = {o.split(":", 1)[0] for o in extra_options}
+    merged = [o for o in options if o.split(":", 1)[0] not in overridden] + list(extra_options)
+    return nameservers, searches, merged
+
+
+def _unique(items: list[str]) -> list[str]:
+    return list(dict.fromkeys(items))
