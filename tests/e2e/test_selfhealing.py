@@ -13,7 +13,6 @@
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,7 @@ from gitkube import engine
 from gitkube.api.inventory import Inventory, Settings
 from tests.e2e.harness import ClusterRepo
 from tests.fixtures.nodes import LoopbackNode
+from tests.waiting import until
 
 pytestmark = [pytest.mark.podman, pytest.mark.ssh]
 
@@ -59,14 +59,9 @@ def _deployment(name: str, replicas: int, image: str, script: str, *,
             "spec": spec}
 
 
+
 def _until(check: Callable[[], Any], what: str, timeout: float = 60.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.3)
-    raise AssertionError(f"never happened: {what}")
+    return until(check, what, timeout, every=0.3)
 
 
 def _inspect(node: LoopbackNode, name: str) -> dict[str, Any]:
