@@ -191,12 +191,7 @@ class Supervisor:
                       container: protocol.ContainerReport) -> None:
         """The app containers finished for good: sidecars stop too (KEP-753)."""
         self._event(pod, spec, ("Normal", "Killing", f"Stopping container {spec.get('name')}"))
-        try:
-            self.rt.kill_container(container.get("containerID", ""), spec,
-                                   int(pod.get("terminationGracePeriodSeconds", 30)),
-                                   _identity(pod))
-        except Exception as exc:
-            self.log(f"could not stop sidecar {spec.get('name')} of {runtime_key(pod)}: {exc}")
+        self._stop(pod, spec, container, f"sidecar {spec.get('name')} of {runtime_key(pod)}")
 
     def _maybe_restart(self, pod: protocol.PodRun, spec: protocol.ContainerRun,
                        container: protocol.ContainerReport, record: healing.Record,
@@ -259,8 +254,13 @@ class Supervisor:
         name = f"{runtime_key(pod)}/{spec.get('name')}"
         self.log(f"{name} failed its {what} probe ({output}); killing it")
         self._event(pod, spec, healing.killing(spec.get("name", ""), kind))
+        self._stop(pod, spec, container, name)
+
+    def _stop(self, pod: protocol.PodRun | protocol.PodReport, spec: protocol.ContainerRun,
+              container: protocol.ContainerReport, name: str) -> None:
+        """Stop a container as kubelet's killContainer: its preStop hook first, all within
+        the pod's grace period; a failure is logged (the next tick sees what happened)."""
         try:
-            # The preStop hook runs first, within the grace period (kubelet's killContainer).
             self.rt.kill_container(container.get("containerID", ""), spec,
                                    int(pod.get("terminationGracePeriodSeconds", 30)),
                                    _identity(pod))

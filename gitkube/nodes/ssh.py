@@ -153,15 +153,12 @@ class SSHTransport:
         drainer.start()
         stdout: list[bytes] = []
         while True:
-            if time.monotonic() >= deadline:
-                raise self._give_up(channel, command, timeout)
-            channel.settimeout(_remaining(deadline))
             try:
-                chunk = channel.recv(_CHUNK)
-            except TimeoutError:
-                continue
+                chunk = _recv(channel, deadline)
             except (paramiko.SSHException, OSError, EOFError) as exc:
                 raise self._unreachable(f"lost the connection during `{command}`", exc) from exc
+            if chunk is None:
+                raise self._give_up(channel, command, timeout)
             if not chunk:
                 break
             stdout.append(chunk)
@@ -457,15 +454,12 @@ class SSHSession:
         except (paramiko.SSHException, OSError, EOFError) as exc:
             raise self._lost(exc) from exc
         while b"\n" not in self._pending:
-            if time.monotonic() >= deadline:
-                raise self._give_up(timeout)
-            channel.settimeout(_remaining(deadline))
             try:
-                chunk = channel.recv(_CHUNK)
-            except TimeoutError:
-                continue
+                chunk = _recv(channel, deadline)
             except (paramiko.SSHException, OSError, EOFError) as exc:
                 raise self._lost(exc) from exc
+            if chunk is None:
+                raise self._give_up(timeout)
             if not chunk:
                 raise self._lost(None)
             self._pending += chunk
@@ -526,6 +520,19 @@ def _kill_request(channel: paramiko.Channel) -> paramiko.Message:
     message.add_boolean(False)
     message.add_string("KILL")
     return message
+
+
+def _recv(channel: paramiko.Channel, deadline: float) -> bytes | None:
+    """One chunk of the command's stdout (b"" at its end), or None once ``deadline`` passed;
+    connection errors are the caller's to name."""
+    while time.monotonic() < deadline:
+        channel.settimeout(_remaining(deadline))
+        try:
+            data: bytes = channel.recv(_CHUNK)
+        except TimeoutError:
+            continue
+        return data
+    return None
 
 
 def _remaining(deadline: float) -> float:
