@@ -25,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from gitkube import engine  # noqa: E402
+from gitkube.reconcile import engine  # noqa: E402
 from tests.fixtures import podman as podman_fixtures  # noqa: E402
 from tests.gitops import harness  # noqa: E402
 

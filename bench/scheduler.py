@@ -31,8 +31,8 @@ from gitkube.api import apps, core, selectors
 from gitkube.api import node as node_api
 from gitkube.api.meta import KubeObject, ObjectMeta
 from gitkube.clock import FakeClock, format_time
-from gitkube.controllers.actions import ActionKind
-from gitkube.controllers.snapshot import Snapshot, Stored
+from gitkube.planning.actions import ActionKind
+from gitkube.planning.snapshot import Snapshot, Stored
 from gitkube.scheduler import plan_scheduling
 
 #: (cpu, memory, nodeSelector, tolerates dedicated=batch, placement rules)

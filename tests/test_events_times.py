@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from gitkube import events
+from gitkube.reconcile import events
 from gitkube.store.memory import MemoryStore
 
 PASS = dt.datetime(2026, 1, 1, 12, 0, tzinfo=dt.UTC)

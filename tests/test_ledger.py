@@ -8,11 +8,11 @@ import json
 
 import pytest
 
-from gitkube import engine
 from gitkube.api import core, registry
-from gitkube.controllers.actions import Action, ActionKind, ObjectRef
-from gitkube.controllers.snapshot import Snapshot, Stored
-from gitkube.ledger import status_files, summarize
+from gitkube.planning.actions import Action, ActionKind, ObjectRef
+from gitkube.planning.snapshot import Snapshot, Stored
+from gitkube.reconcile import engine
+from gitkube.reconcile.ledger import status_files, summarize
 
 SECRET = registry.parse_object({
     "apiVersion": "v1", "kind": "Secret",

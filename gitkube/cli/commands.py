@@ -25,7 +25,7 @@ from gitkube.cli import describe, exits, render, render_plan, status, tables
 from gitkube.cli.render import dig
 
 if TYPE_CHECKING:
-    from gitkube import engine
+    from gitkube.reconcile import engine
 
 
 @dataclass
@@ -44,7 +44,7 @@ class Context:
         state: Path | None = getattr(args, "state", None)
         # Imported here, not at the top: the engine pulls in paramiko and GitPython, and
         # `gitkube --help` or a usage error should not wait for them.
-        from gitkube import engine
+        from gitkube.reconcile import engine
 
         cluster = engine.Cluster.open(repo, state=state)
         try:
@@ -58,7 +58,7 @@ class Context:
 
 def cmd_init(args: argparse.Namespace, ctx: Context) -> int:
     directory: Path = args.directory
-    from gitkube import engine
+    from gitkube.reconcile import engine
 
     sha = engine.init_cluster(directory, from_folder=args.from_folder,
                               state=getattr(args, "state", None), bare=args.bare)
@@ -108,7 +108,7 @@ def cmd_plan(args: argparse.Namespace, ctx: Context) -> int:
         plan = cluster.plan(refresh=not args.no_refresh,
                             revision=getattr(args, "revision", None))
     if getattr(args, "out", None) is not None:
-        from gitkube import plans
+        from gitkube.reconcile import plans
 
         plans.save(plan.to_dict(), args.out, created=clock.format_time(ctx.clock.now()))
         ctx.err.print(Text(f"Saved the plan to {args.out}; `gitkube apply {args.out}` applies "
@@ -149,7 +149,7 @@ def cmd_apply(args: argparse.Namespace, ctx: Context) -> int:
 
 def _apply_saved(args: argparse.Namespace, ctx: Context, plan_file: Path) -> int:
     """``apply FILE``: the saved plan is what was reviewed, so there is no question to ask."""
-    from gitkube import plans
+    from gitkube.reconcile import plans
 
     saved = plans.load(plan_file)
     with ctx.cluster(args) as cluster, _progress(ctx.out) as report:
@@ -276,7 +276,7 @@ def cmd_describe(args: argparse.Namespace, ctx: Context) -> int:
 
 def _cause_line(cluster: engine.Cluster, obj: KubeObject) -> list[str]:
     """``Cause:`` with the first reason the object is not ready (none when it is)."""
-    from gitkube import rootcause
+    from gitkube.reconcile import rootcause
 
     nodes = {n.name: n.to_dict() for n in cluster.objects("nodes")}
     if obj.kind == "Pod":
@@ -298,12 +298,9 @@ def _event_lines(cluster: engine.Cluster, obj: KubeObject, now: Any) -> list[str
 
 def _explain(cluster: engine.Cluster, pod: KubeObject) -> list[describe.Fit]:
     """The scheduler's verdict on every node for this pod (what ``describe`` shows)."""
-    try:
-        from gitkube.scheduler import explain
-    except ImportError:  # a build without the scheduler: describe without that part
-        return []
     from gitkube.api import core
-    from gitkube.controllers.snapshot import Snapshot, Stored
+    from gitkube.planning.snapshot import Snapshot, Stored
+    from gitkube.scheduler import explain
 
     if not isinstance(pod, core.Pod):
         return []

@@ -1,7 +1,7 @@
 """The GitOps commands: ``serve``, ``cron``, ``events`` and ``history``.
 
 Registered into the parser by ``register`` (called from ``main``), each a thin
-shell over the library: ``gitkube.serve`` runs the daemon, ``gitkube.events``
+shell over the library: ``gitkube.reconcile.serve`` runs the daemon, ``gitkube.reconcile.events``
 lists what happened, ``source.status`` reads the ledger. ``history TARGET``
 (a workload's revisions) belongs to the rollout work: it plugs its function into
 ``TARGET_HISTORY`` and ``history`` hands such targets over.
@@ -71,12 +71,12 @@ def register(sub: Any, add: Add) -> None:
 
 
 def cmd_serve(args: argparse.Namespace, ctx: Context) -> int:
-    from gitkube import serve
+    from gitkube.reconcile import serve
 
     repo: Path | None = getattr(args, "repo", None)
     state: Path | None = getattr(args, "state", None)
     if args.print_systemd_unit:
-        from gitkube import engine
+        from gitkube.reconcile import engine
 
         found = engine.find_repository(repo or Path.cwd())
         render.out(ctx.out, serve.systemd_unit(
@@ -105,7 +105,7 @@ def cmd_serve(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def cmd_cron(args: argparse.Namespace, ctx: Context) -> int:
-    from gitkube import engine
+    from gitkube.reconcile import engine
 
     repo = engine.find_repository(getattr(args, "repo", None) or Path.cwd())
     state: Path | None = getattr(args, "state", None)

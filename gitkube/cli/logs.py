@@ -21,8 +21,8 @@ from gitkube.api import batch, core
 from gitkube.cli import exits, render
 
 if TYPE_CHECKING:
-    from gitkube import engine
     from gitkube.cli.commands import Context
+    from gitkube.reconcile import engine
 
 #: kubectl's annotation naming the container ``logs`` shows when none is given.
 DEFAULT_CONTAINER = "kubectl.kubernetes.io/default-container"

@@ -22,10 +22,10 @@ from rich.console import Group, RenderableType
 from rich.text import Text
 
 from gitkube.cli import render
-from gitkube.controllers.actions import Action, ActionKind, ObjectRef
+from gitkube.planning.actions import Action, ActionKind, ObjectRef
 
 if TYPE_CHECKING:
-    from gitkube import engine
+    from gitkube.reconcile import engine
 
 _OBJECT_SIGNS = {
     ActionKind.CREATE: ("+", "green"),

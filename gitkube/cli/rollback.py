@@ -3,7 +3,7 @@
 ``history`` is the status ledger's command (``gitops``); a ``deployment/NAME`` target
 (``NAMESPACE/deployment/NAME`` outside the default namespace) is handed over here.
 
-The views of ``gitkube.history``: a kubectl-like revision table (with the Git commit
+The views of ``gitkube.reconcile.history``: a kubectl-like revision table (with the Git commit
 that introduced each pod template) and a rollback that commits the old template to
 the source branch, then says how to roll it out.
 """
@@ -44,7 +44,7 @@ def _target(text: str, namespace: str = "default") -> tuple[str, str]:
 
 
 def cmd_history(args: argparse.Namespace, ctx: Context) -> int:
-    from gitkube import history  # the engine: loaded only when a command needs it
+    from gitkube.reconcile import history  # the engine: loaded only when a command needs it
 
     # The ledger's `history` owns -n (--max-count): a namespace rides on the target instead.
     namespace, name = _target(args.target)
@@ -59,7 +59,7 @@ def cmd_history(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def cmd_rollback(args: argparse.Namespace, ctx: Context) -> int:
-    from gitkube import history
+    from gitkube.reconcile import history
 
     words: list[str] = list(args.words)
     revision = int(words.pop()) if words and words[-1].isdigit() else None

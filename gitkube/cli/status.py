@@ -23,8 +23,8 @@ from gitkube.cli import render, tables
 from gitkube.cli.render import dig, items
 
 if TYPE_CHECKING:
-    from gitkube import engine
     from gitkube.api.meta import KubeObject
+    from gitkube.reconcile import engine
 
 
 @dataclass(frozen=True)
@@ -138,7 +138,7 @@ def build_status_view(cluster: engine.Cluster, now: dt.datetime) -> StatusView:
                render.age(dig(p, "metadata", "creation_timestamp"), now))
         for p in sorted(pods, key=lambda p: (p.namespace, p.name))
     ]
-    from gitkube import rootcause, serve
+    from gitkube.reconcile import rootcause, serve
 
     nodes = cluster.objects("nodes")
     causes = rootcause.causes([d.to_dict() for d in cluster.objects("deployments")],

@@ -20,8 +20,8 @@ from rich.text import Text
 from gitkube.cli import status
 
 if TYPE_CHECKING:
-    from gitkube import engine
     from gitkube.cli.commands import Context
+    from gitkube.reconcile import engine
 
 #: Seconds between looks at the store.
 POLL_SECONDS = 0.25

@@ -20,7 +20,7 @@ from typing import Any
 
 from gitkube.api import core, hashing
 from gitkube.controllers import lowering
-from gitkube.controllers.snapshot import Snapshot
+from gitkube.planning.snapshot import Snapshot
 
 ANNOTATION = "gitkube.io/config-hash"
 _ABSENT = "<absent>"

@@ -26,9 +26,9 @@ import datetime as dt
 from gitkube import clock as clocks
 from gitkube.api import batch, keys
 from gitkube.api.meta import ObjectMeta
-from gitkube.controllers import objects
-from gitkube.controllers.actions import Action, ActionKind, ObjectRef
-from gitkube.controllers.snapshot import Snapshot
+from gitkube.planning import objects
+from gitkube.planning.actions import Action, ActionKind, ObjectRef
+from gitkube.planning.snapshot import Snapshot
 
 SOURCE = "cronjob"
 

@@ -27,9 +27,10 @@ from dataclasses import dataclass, replace
 from gitkube import clock as clocks
 from gitkube.api import apps, core, hashing, keys
 from gitkube.api.meta import ObjectMeta
-from gitkube.controllers import confighash, objects, replicasets, rollout
-from gitkube.controllers.actions import Action, ActionKind, ObjectRef
-from gitkube.controllers.snapshot import Snapshot
+from gitkube.controllers import confighash, replicasets, rollout
+from gitkube.planning import objects
+from gitkube.planning.actions import Action, ActionKind, ObjectRef
+from gitkube.planning.snapshot import Snapshot
 
 SOURCE = "deployment"
 HASH_LABEL = "pod-template-hash"

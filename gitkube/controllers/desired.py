@@ -19,9 +19,10 @@ from typing import Any
 from gitkube import clock as clocks
 from gitkube.api import node as node_api
 from gitkube.api.meta import SOURCE_ANNOTATION, KubeObject
-from gitkube.controllers import objects, podstatus
-from gitkube.controllers.actions import Action, ActionKind, ObjectRef
-from gitkube.controllers.snapshot import Snapshot
+from gitkube.controllers import podstatus
+from gitkube.planning import objects
+from gitkube.planning.actions import Action, ActionKind, ObjectRef
+from gitkube.planning.snapshot import Snapshot
 
 SOURCE = "desired"
 

@@ -15,9 +15,9 @@ from gitkube import clock as clocks
 from gitkube.api import core
 from gitkube.api import node as node_api
 from gitkube.api.meta import KubeObject
-from gitkube.controllers import objects
-from gitkube.controllers.actions import Action, ActionKind, ObjectRef
-from gitkube.controllers.snapshot import Snapshot
+from gitkube.planning import objects
+from gitkube.planning.actions import Action, ActionKind, ObjectRef
+from gitkube.planning.snapshot import Snapshot
 
 SOURCE = "gc"
 

@@ -17,8 +17,8 @@ from collections.abc import Iterable
 from gitkube import clock as clocks
 from gitkube.api import batch, core, hashing, keys, names, pods
 from gitkube.api.meta import ObjectMeta
-from gitkube.controllers import objects
-from gitkube.controllers.snapshot import Snapshot
+from gitkube.planning import objects
+from gitkube.planning.snapshot import Snapshot
 
 DEFAULT_BACKOFF_SECONDS = 10.0
 MAX_BACKOFF_SECONDS = 360.0

@@ -33,9 +33,10 @@ from typing import Any
 from gitkube import clock as clocks
 from gitkube.api import batch, core
 from gitkube.api.meta import SOURCE_ANNOTATION
-from gitkube.controllers import jobpods, objects, replicasets
-from gitkube.controllers.actions import Action, ActionKind, ObjectRef
-from gitkube.controllers.snapshot import Snapshot
+from gitkube.controllers import jobpods, replicasets
+from gitkube.planning import objects
+from gitkube.planning.actions import Action, ActionKind, ObjectRef
+from gitkube.planning.snapshot import Snapshot
 
 SOURCE = "job"
 BACKOFF_LIMIT = ("BackoffLimitExceeded", "Job has reached the specified backoff limit")

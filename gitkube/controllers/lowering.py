@@ -42,7 +42,7 @@ from gitkube.agent import protocol
 from gitkube.api import hashing, keys, names, quantities
 from gitkube.api.meta import KubeObject
 from gitkube.controllers import containeropts, expansion
-from gitkube.controllers.snapshot import Snapshot
+from gitkube.planning.snapshot import Snapshot
 
 CONFIG_ERROR = "CreateContainerConfigError"
 DEFAULT_FILE_MODE = 0o644

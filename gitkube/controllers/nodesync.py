@@ -24,9 +24,10 @@ from gitkube import clock as clocks
 from gitkube.agent import protocol
 from gitkube.agent import runtime as agent_runtime
 from gitkube.api import core
-from gitkube.controllers import lowering, objects
-from gitkube.controllers.actions import Action, ActionKind, ObjectRef
-from gitkube.controllers.snapshot import Snapshot
+from gitkube.controllers import lowering
+from gitkube.planning import objects
+from gitkube.planning.actions import Action, ActionKind, ObjectRef
+from gitkube.planning.snapshot import Snapshot
 
 SOURCE = "nodes"
 

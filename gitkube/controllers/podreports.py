@@ -16,7 +16,7 @@ from typing import Any
 
 from gitkube import clock as clocks
 from gitkube.api import core
-from gitkube.controllers import objects
+from gitkube.planning import objects
 
 _CONDITIONS = ("PodScheduled", "Initialized", "ContainersReady", "Ready")
 

@@ -27,9 +27,10 @@ from typing import Any
 from gitkube import clock as clocks
 from gitkube.api import core, quantities
 from gitkube.api import node as node_api
-from gitkube.controllers import evictions, objects, podreports
-from gitkube.controllers.actions import Action, ActionKind, ObjectRef
-from gitkube.controllers.snapshot import Snapshot
+from gitkube.controllers import evictions, podreports
+from gitkube.planning import objects
+from gitkube.planning.actions import Action, ActionKind, ObjectRef
+from gitkube.planning.snapshot import Snapshot
 
 SOURCE = "nodes"
 #: Annotation (set by ``desired``) keeping the capacity inventory.yaml declares.

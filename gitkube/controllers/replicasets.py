@@ -22,9 +22,9 @@ from typing import Any
 from gitkube import clock as clocks
 from gitkube.api import apps, core, hashing, keys
 from gitkube.api.meta import ObjectMeta
-from gitkube.controllers import objects
-from gitkube.controllers.actions import Action, ActionKind, ObjectRef
-from gitkube.controllers.snapshot import Snapshot
+from gitkube.planning import objects
+from gitkube.planning.actions import Action, ActionKind, ObjectRef
+from gitkube.planning.snapshot import Snapshot
 
 SOURCE = "replicaset"
 DELETION_COST = "controller.kubernetes.io/pod-deletion-cost"

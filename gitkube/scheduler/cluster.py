@@ -30,7 +30,7 @@ from typing import Any
 from gitkube import clock as clocks
 from gitkube.api import apps, core, quantities, scheduling
 from gitkube.api import node as node_api
-from gitkube.controllers.snapshot import Snapshot
+from gitkube.planning.snapshot import Snapshot
 from gitkube.scheduler import framework, terms, topology
 
 TERMINAL_PHASES = frozenset({"Succeeded", "Failed"})

@@ -1,7 +1,7 @@
 """The scheduler as a planner: pending pods in, BIND and UNSCHEDULABLE actions out.
 
 ``plan_scheduling`` runs between the controllers that create pods and ``apply``
-that writes bindings (``controllers.runner`` calls it every round). Each pending
+that writes bindings (``reconcile.fixpoint`` calls it every round). Each pending
 pod gets one scheduling cycle (``cycle.Scheduler``); a pod that fits nowhere is
 left Pending with a PodScheduled=False condition whose message is Kubernetes' own
 ("0/3 nodes are available: 1 Insufficient cpu, 2 node(s) had untolerated taint
@@ -19,9 +19,9 @@ from __future__ import annotations
 
 from gitkube import clock as clocks
 from gitkube.api import core
-from gitkube.controllers import objects
-from gitkube.controllers.actions import Action, ActionKind, ObjectRef
-from gitkube.controllers.snapshot import Snapshot
+from gitkube.planning import objects
+from gitkube.planning.actions import Action, ActionKind, ObjectRef
+from gitkube.planning.snapshot import Snapshot
 from gitkube.scheduler import cluster as cluster_mod
 from gitkube.scheduler import cycle, framework, preemption
 

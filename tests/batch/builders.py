@@ -14,9 +14,9 @@ from typing import Any
 from gitkube import clock as clocks
 from gitkube.api import batch, core
 from gitkube.api.meta import SOURCE_ANNOTATION, KubeObject
-from gitkube.controllers import objects
-from gitkube.controllers.actions import Action, ActionKind
-from gitkube.controllers.snapshot import Snapshot, Stored
+from gitkube.planning import objects
+from gitkube.planning.actions import Action, ActionKind
+from gitkube.planning.snapshot import Snapshot, Stored
 
 START = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 Planner = Callable[[Snapshot, clocks.Clock], list[Action]]

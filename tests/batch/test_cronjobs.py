@@ -9,9 +9,10 @@ import pytest
 
 from gitkube import clock as clocks
 from gitkube.api import batch, registry
-from gitkube.controllers import cronjobs, jobs, runner
-from gitkube.controllers.actions import STORE_KINDS, Action, ActionKind
-from gitkube.controllers.snapshot import Snapshot, Stored
+from gitkube.controllers import cronjobs, jobs
+from gitkube.planning.actions import STORE_KINDS, Action, ActionKind
+from gitkube.planning.snapshot import Snapshot, Stored
+from gitkube.reconcile import fixpoint
 from gitkube.store import base as store_base
 from gitkube.store import open_store
 
@@ -227,15 +228,15 @@ def test_a_killed_and_rerun_pass_never_creates_a_second_job(tmp_path: Path) -> N
         clock = clocks.FakeClock(b.START)
         clock.advance(90)
         before = _snapshot(store)
-        killed = runner.plan_pass(before, clock)  # planned, then killed: or written, then killed
-        rerun = runner.plan_pass(before, clock)
+        killed = fixpoint.plan_pass(before, clock)  # planned, then killed: or written, then killed
+        rerun = fixpoint.plan_pass(before, clock)
         created = [a.target.name for a in killed if a.kind is ActionKind.CREATE
                    and a.target.kind == "Job"]
         assert created == [a.target.name for a in rerun if a.kind is ActionKind.CREATE
                            and a.target.kind == "Job"]
         assert _write(store, killed)
         assert not _write(store, rerun)  # compare-and-swap: that Job exists now
-        again = runner.plan_pass(_snapshot(store), clock)
+        again = fixpoint.plan_pass(_snapshot(store), clock)
         assert not [a for a in again if a.kind is ActionKind.CREATE and a.target.kind == "Job"]
         kvs, _ = store.range("/registry/jobs/")
         assert [kv.key.rsplit("/", 1)[1] for kv in kvs] == created

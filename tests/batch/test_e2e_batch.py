@@ -22,10 +22,10 @@ import pytest
 from rich.console import Console
 
 from gitkube import clock as clocks
-from gitkube import engine
 from gitkube.api import batch
 from gitkube.cli import main
 from gitkube.controllers import jobpods
+from gitkube.reconcile import engine
 from tests.e2e.harness import ClusterRepo
 from tests.fixtures.nodes import LoopbackNode
 

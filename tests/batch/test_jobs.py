@@ -6,7 +6,7 @@ import pytest
 
 from gitkube.api import batch, core
 from gitkube.controllers import jobpods, jobs
-from gitkube.controllers.actions import ActionKind
+from gitkube.planning.actions import ActionKind
 
 from . import builders as b
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from gitkube import engine
 from gitkube.cli import render_plan
-from gitkube.controllers.actions import Action, ActionKind, ObjectRef
 from gitkube.errors import Problem
+from gitkube.planning.actions import Action, ActionKind, ObjectRef
+from gitkube.reconcile import engine
 from tests.cli import objects as o
 
 GOOD, BAD = "a" * 40, "b" * 40

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from gitkube import engine
 from gitkube.cli import main
+from gitkube.reconcile import engine
 
 MANIFEST = """\
 # The web tier. Keep this comment: a rollback edits the file, it does not rewrite it.

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from gitkube import engine
 from gitkube.cli import status
+from gitkube.reconcile import engine
 from tests.cli import objects as o
 
 

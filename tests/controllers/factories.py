@@ -12,8 +12,8 @@ from gitkube.api import node as node_api
 from gitkube.api.meta import SOURCE_ANNOTATION, KubeObject
 from gitkube.clock import FakeClock, format_time
 from gitkube.controllers import lowering
-from gitkube.controllers.actions import Action, ActionKind
-from gitkube.controllers.snapshot import Snapshot, Stored
+from gitkube.planning.actions import Action, ActionKind
+from gitkube.planning.snapshot import Snapshot, Stored
 
 START = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 

@@ -8,8 +8,8 @@ import pytest
 
 from gitkube.api import apps, core
 from gitkube.controllers import deployments
-from gitkube.controllers.actions import Action, ActionKind
-from gitkube.controllers.snapshot import Snapshot
+from gitkube.planning.actions import Action, ActionKind
+from gitkube.planning.snapshot import Snapshot
 
 from . import factories as f
 

@@ -11,7 +11,7 @@ from gitkube.api import node as node_api
 from gitkube.api.inventory import InventoryNode
 from gitkube.api.meta import SOURCE_ANNOTATION, KubeObject
 from gitkube.controllers import desired, podstatus
-from gitkube.controllers.actions import ActionKind
+from gitkube.planning.actions import ActionKind
 
 from . import factories as f
 

@@ -6,7 +6,7 @@ import pytest
 
 from gitkube.api.meta import KubeObject
 from gitkube.controllers import gc
-from gitkube.controllers.actions import ActionKind
+from gitkube.planning.actions import ActionKind
 
 from . import factories as f
 

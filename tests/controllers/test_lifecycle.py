@@ -11,9 +11,10 @@ import pytest
 from gitkube.api import core
 from gitkube.api import node as node_api
 from gitkube.clock import Clock, FakeClock
-from gitkube.controllers import evictions, podstatus, runner
-from gitkube.controllers.actions import Action, ActionKind, ObjectRef
-from gitkube.controllers.snapshot import Snapshot
+from gitkube.controllers import evictions, podstatus
+from gitkube.planning.actions import Action, ActionKind, ObjectRef
+from gitkube.planning.snapshot import Snapshot
+from gitkube.reconcile import fixpoint
 
 from . import factories as f
 
@@ -62,7 +63,7 @@ def _pass(snap: Snapshot, clock: FakeClock, answering: list[str]) -> tuple[Snaps
         if p.spec.node_name == name and not p.metadata.deletion_timestamp])
         for name in answering}
     snap = replace(snap, desired=None, observed=observed)
-    actions = runner.plan_pass(snap, clock, schedule=ready_node_scheduler)
+    actions = fixpoint.plan_pass(snap, clock, schedule=ready_node_scheduler)
     return snap.with_actions(actions), actions
 
 
@@ -178,7 +179,7 @@ def test_replaced_elsewhere_then_fenced_when_the_node_answers_again() -> None:
         "node-2": f.running_report(snap, "node-2", live)}
     clock.advance(5)
     back = replace(snap, observed=observed)
-    actions = runner.plan_pass(back, clock, schedule=ready_node_scheduler)
+    actions = fixpoint.plan_pass(back, clock, schedule=ready_node_scheduler)
     stops = [a for a in actions if a.kind is ActionKind.STOP]
     assert sorted(a.target.name for a in stops) == sorted(first)
     assert all(a.node == "node-1" and a.reason.startswith("fencing") for a in stops)
@@ -188,7 +189,7 @@ def test_replaced_elsewhere_then_fenced_when_the_node_answers_again() -> None:
     # After the converge the node reports them gone: the objects go too.
     after = replace(back.with_actions(actions),
                     observed={**observed, "node-1": f.running_report(snap, "node-1", [])})
-    final = runner.plan_pass(after, clock, schedule=ready_node_scheduler)
+    final = fixpoint.plan_pass(after, clock, schedule=ready_node_scheduler)
     deletes = [a for a in final if a.kind is ActionKind.DELETE]
     assert sorted(a.target.name for a in deletes) == sorted(first)
     assert all(a.status_only for a in deletes)
@@ -219,7 +220,7 @@ def test_a_container_removed_by_hand_is_drift() -> None:
     report = f.running_report(snap, "node-1", [pod])
     report["pods"][0]["containers"] = [{"name": "web", "state": "waiting",
                                         "reason": "ContainerCreating"}]
-    actions = runner.plan_pass(replace(snap, observed={"node-1": report}), f.clock(5),
+    actions = fixpoint.plan_pass(replace(snap, observed={"node-1": report}), f.clock(5),
                                schedule=ready_node_scheduler)
     [start] = [a for a in actions if a.kind is ActionKind.START]
     assert start.reason == "drift: container web missing on node"

@@ -8,7 +8,7 @@ import pytest
 
 from gitkube.api import core
 from gitkube.controllers import nodesync
-from gitkube.controllers.actions import ActionKind
+from gitkube.planning.actions import ActionKind
 
 from . import factories as f
 

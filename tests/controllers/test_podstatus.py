@@ -9,7 +9,7 @@ import pytest
 from gitkube.api import core
 from gitkube.api import node as node_api
 from gitkube.controllers import podstatus
-from gitkube.controllers.actions import ActionKind
+from gitkube.planning.actions import ActionKind
 
 from . import factories as f
 

@@ -8,7 +8,7 @@ import pytest
 
 from gitkube.api import apps, core
 from gitkube.controllers import replicasets
-from gitkube.controllers.actions import Action, ActionKind
+from gitkube.planning.actions import Action, ActionKind
 
 from . import factories as f
 

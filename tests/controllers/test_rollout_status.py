@@ -7,8 +7,8 @@ import pytest
 
 from gitkube.api import apps, core
 from gitkube.controllers import deployments
-from gitkube.controllers.actions import ActionKind
-from gitkube.controllers.snapshot import Snapshot
+from gitkube.planning.actions import ActionKind
+from gitkube.planning.snapshot import Snapshot
 
 from . import factories as f
 from .test_deployments import _condition, _ready_pods, _rs_for, _step

@@ -9,9 +9,9 @@ import pytest
 from gitkube.api import apps, core
 from gitkube.api import node as node_api
 from gitkube.clock import Clock, FakeClock
-from gitkube.controllers import runner
-from gitkube.controllers.actions import Action, ActionKind, ObjectRef
-from gitkube.controllers.snapshot import Snapshot
+from gitkube.planning.actions import Action, ActionKind, ObjectRef
+from gitkube.planning.snapshot import Snapshot
+from gitkube.reconcile import fixpoint
 
 from . import factories as f
 
@@ -31,7 +31,7 @@ def first_node_scheduler(snapshot: Snapshot, clock: Clock) -> list[Action]:
 
 
 def _pass(snap: Snapshot, clock: FakeClock) -> list[Action]:
-    return runner.plan_pass(snap, clock, schedule=first_node_scheduler)
+    return fixpoint.plan_pass(snap, clock, schedule=first_node_scheduler)
 
 
 def _observe(snap: Snapshot, **kw: object) -> Snapshot:
@@ -146,7 +146,7 @@ def test_actions_on_one_key_merge_into_one_write(
     snap = f.snapshot(existing) if first is not ActionKind.CREATE else f.snapshot()
     one = existing.model_copy(update={"status": core.PodStatus(phase="Pending", message="one")})
     two = one.model_copy(update={"spec": one.spec.model_copy(update={"node_name": "node-1"})})
-    merger = runner._Merger(snap)
+    merger = fixpoint._Merger(snap)
     merger.add([Action(first, ObjectRef.of(one), "first", obj=one)])
     merger.add([Action(then, ObjectRef.of(two), "then", obj=two,
                        node="node-1" if then is ActionKind.BIND else None)])

@@ -16,11 +16,12 @@ import pytest
 
 from gitkube.api import apps, core
 from gitkube.clock import Clock
-from gitkube.controllers import deployments, objects, replicasets, rollout
-from gitkube.controllers.actions import Action, ActionKind, ObjectRef
+from gitkube.controllers import deployments, replicasets, rollout
 from gitkube.controllers.rollout import ReplicaSetState as RS
 from gitkube.controllers.rollout import Strategy
-from gitkube.controllers.snapshot import Snapshot
+from gitkube.planning import objects
+from gitkube.planning.actions import Action, ActionKind, ObjectRef
+from gitkube.planning.snapshot import Snapshot
 
 from . import factories as f
 

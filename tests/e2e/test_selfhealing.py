@@ -19,8 +19,8 @@ from typing import Any
 
 import pytest
 
-from gitkube import engine
 from gitkube.api.inventory import Inventory, Settings
+from gitkube.reconcile import engine
 from tests.e2e.harness import ClusterRepo
 from tests.fixtures.nodes import LoopbackNode
 from tests.waiting import until

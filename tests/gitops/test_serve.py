@@ -12,9 +12,10 @@ import time
 
 from rich.console import Console
 
-from gitkube import clock, engine
+from gitkube import clock
 from gitkube.api.inventory import InventoryNode, RuntimeSettings
 from gitkube.cli import commands, watch
+from gitkube.reconcile import engine
 from tests.gitops.harness import LocalRepo
 from tests.processes import agent_sessions
 

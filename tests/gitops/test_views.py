@@ -10,9 +10,10 @@ from typing import Any
 
 import pytest
 
-from gitkube import engine, errors, events, ledger, plans, rootcause, serve
+from gitkube import errors
 from gitkube.cli import status, watch
-from gitkube.controllers.actions import Action, ActionKind, ObjectRef
+from gitkube.planning.actions import Action, ActionKind, ObjectRef
+from gitkube.reconcile import engine, events, ledger, plans, rootcause, serve
 from gitkube.source import hooks, settings
 from gitkube.store.memory import MemoryStore
 from tests.cli import objects as o

@@ -120,8 +120,8 @@ def test_a_client_keeps_one_agent_and_starts_it_again_when_it_died(tmp_path: Pat
 def test_a_kept_fleet_follows_inventory_changes(tmp_path: Path) -> None:
     """``gitkube serve`` keeps its fleet across passes: a node moved in inventory.yaml (here,
     its state directory) is reached as the new inventory says, not through the old session."""
-    from gitkube import fleet as fleet_mod
     from gitkube.api.inventory import Inventory
+    from gitkube.reconcile import fleet as fleet_mod
 
     def inventory(state: Path) -> Inventory:
         return Inventory(cluster="kept", nodes=[InventoryNode(

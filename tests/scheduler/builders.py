@@ -11,7 +11,7 @@ from gitkube.api import affinity as api_affinity
 from gitkube.api import apps, core, meta, scheduling, selectors
 from gitkube.api import node as node_api
 from gitkube.api.meta import KubeObject, ObjectMeta
-from gitkube.controllers.snapshot import Snapshot, Stored
+from gitkube.planning.snapshot import Snapshot, Stored
 
 START = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 

@@ -22,8 +22,8 @@ from hypothesis import strategies as st
 from gitkube.api import core
 from gitkube.api import node as node_api
 from gitkube.clock import FakeClock
-from gitkube.controllers.actions import ActionKind
-from gitkube.controllers.snapshot import Snapshot
+from gitkube.planning.actions import ActionKind
+from gitkube.planning.snapshot import Snapshot
 from gitkube.scheduler import plan_scheduling
 
 from . import builders as b

@@ -10,7 +10,7 @@ import pytest
 
 from gitkube.api import core
 from gitkube.clock import FakeClock
-from gitkube.controllers.actions import ActionKind
+from gitkube.planning.actions import ActionKind
 from gitkube.scheduler import explain, plan_scheduling
 from gitkube.source import manifests, yamlload
 from tests.corpus import CORPUS

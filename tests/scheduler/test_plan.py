@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from gitkube.clock import FakeClock
-from gitkube.controllers.actions import Action, ActionKind
+from gitkube.planning.actions import Action, ActionKind
 from gitkube.scheduler import cycle, plan_scheduling
 
 from . import builders as b
@@ -250,10 +250,10 @@ def test_repeated_verdict_is_the_stored_pod_unchanged() -> None:
 
 
 def test_a_pass_with_an_unschedulable_pod_settles() -> None:
-    from gitkube.controllers import runner
+    from gitkube.reconcile import fixpoint
 
     snap = b.snapshot(b.node("n1", cpu="1"), b.pod("big", cpu="2"), b.pod("small", cpu="1"))
-    actions = runner.plan_pass(snap, FakeClock())
+    actions = fixpoint.plan_pass(snap, FakeClock())
     assert not any("without settling" in a.reason for a in actions)
     kinds = {(a.kind, a.target.name) for a in actions if a.source == "scheduler"}
     assert kinds == {(ActionKind.BIND, "small"), (ActionKind.UNSCHEDULABLE, "big")}

@@ -9,14 +9,13 @@ from typing import Any
 import pytest
 
 from gitkube import clock as clocks
-from gitkube import events
 from gitkube.api import apps, core, scheduling
 from gitkube.api import node as node_api
 from gitkube.api.meta import ObjectMeta
 from gitkube.clock import FakeClock
-from gitkube.controllers import runner
-from gitkube.controllers.actions import Action, ActionKind, ObjectRef
-from gitkube.controllers.snapshot import Snapshot, Stored
+from gitkube.planning.actions import Action, ActionKind, ObjectRef
+from gitkube.planning.snapshot import Snapshot, Stored
+from gitkube.reconcile import events, fixpoint
 from gitkube.scheduler import cluster, cycle, explain, plan_scheduling, preemption
 from tests.controllers import factories
 
@@ -327,7 +326,7 @@ def _pass(snap: Snapshot, clock: FakeClock) -> tuple[Snapshot, list[Action]]:
     pods = [p for p in snap.of_kind(core.Pod) if not p.metadata.deletion_timestamp]
     observed = {node: factories.running_report(
         snap, node, [p for p in pods if p.spec.node_name == node]) for node in ("node-1", "node-2")}
-    actions = runner.plan_pass(replace(snap, observed=observed), clock)
+    actions = fixpoint.plan_pass(replace(snap, observed=observed), clock)
     assert not any("without settling" in a.reason for a in actions)
     return snap.with_actions(actions), actions
 

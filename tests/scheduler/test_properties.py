@@ -23,8 +23,8 @@ from hypothesis import strategies as st
 from gitkube.api import core, quantities
 from gitkube.api import node as node_api
 from gitkube.clock import FakeClock
-from gitkube.controllers.actions import Action, ActionKind
-from gitkube.controllers.snapshot import Snapshot
+from gitkube.planning.actions import Action, ActionKind
+from gitkube.planning.snapshot import Snapshot
 from gitkube.scheduler import explain, plan_scheduling
 
 from . import builders as b

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from gitkube.clock import FakeClock
-from gitkube.controllers.actions import ActionKind
+from gitkube.planning.actions import ActionKind
 from gitkube.scheduler import cluster, explain, plan_scheduling
 from gitkube.scheduler.plugins import imagelocality, podtopologyspread
 

@@ -8,7 +8,7 @@ import pytest
 
 from gitkube.api import apps, core
 from gitkube.controllers import confighash, deployments, desired
-from gitkube.controllers.actions import ActionKind
+from gitkube.planning.actions import ActionKind
 from tests.controllers import factories as f
 
 CM = f.configmap("cfg", {"MODE": "fast", "app.conf": "a=1"})

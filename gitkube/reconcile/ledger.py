@@ -23,7 +23,7 @@ from typing import Any
 from ruamel.yaml import YAML
 
 from gitkube.api.meta import KubeObject
-from gitkube.controllers.actions import Action, ActionKind
+from gitkube.planning.actions import Action, ActionKind
 
 #: Condition fields that move every pass without meaning a change.
 _VOLATILE = {"lastHeartbeatTime", "lastProbeTime"}

@@ -34,9 +34,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gitkube import engine, errors
-from gitkube import fleet as fleet_mod
+from gitkube import errors
 from gitkube.api.inventory import Inventory
+from gitkube.reconcile import engine
+from gitkube.reconcile import fleet as fleet_mod
 from gitkube.source import hooks, judge, plumbing
 from gitkube.source import settings as source_settings
 

@@ -25,10 +25,11 @@ from typing import Any
 
 from ruamel.yaml import YAML
 
-from gitkube import engine, errors
+from gitkube import errors
 from gitkube.api import apps
 from gitkube.api.meta import SOURCE_ANNOTATION
 from gitkube.controllers import deployments
+from gitkube.reconcile import engine
 from gitkube.source import plumbing
 
 #: How far back the source branch is searched for the commit that introduced a template.

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 from gitkube.api.meta import KubeObject
-from gitkube.controllers.actions import Action, ActionKind
+from gitkube.planning.actions import Action, ActionKind
 
 T = TypeVar("T", bound=KubeObject)
 

@@ -28,18 +28,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gitkube import events as events_mod
-from gitkube import fleet as fleet_mod
-from gitkube import ledger, plans
 from gitkube.api import keys, registry
 from gitkube.api import node as node_api
 from gitkube.api.inventory import Inventory
 from gitkube.api.meta import KubeObject
 from gitkube.clock import Clock, SystemClock, format_time
-from gitkube.controllers import evictions, lowering, podstatus, runner
-from gitkube.controllers.actions import NODE_KINDS, STORE_KINDS, Action, ActionKind
-from gitkube.controllers.snapshot import Snapshot, Stored
+from gitkube.controllers import evictions, lowering, podstatus
 from gitkube.errors import ConfigError, Problem, SourceError, StoreConflict
+from gitkube.planning.actions import NODE_KINDS, STORE_KINDS, Action, ActionKind
+from gitkube.planning.snapshot import Snapshot, Stored
+from gitkube.reconcile import events as events_mod
+from gitkube.reconcile import fixpoint, ledger, plans
+from gitkube.reconcile import fleet as fleet_mod
 from gitkube.source import hooks as source_hooks
 from gitkube.source import init as source_init
 from gitkube.source import locks, signatures
@@ -266,7 +266,7 @@ class Cluster:
     def _plan(self, source: _Source, inventory: Inventory,
               observed: fleet_mod.FleetResult) -> Plan:
         snapshot = self._snapshot(source, inventory, observed.reports)
-        actions = runner.plan_pass(snapshot, self.clock)
+        actions = fixpoint.plan_pass(snapshot, self.clock)
         return Plan(
             source_revision=source.good.sha if source.good else "",
             attempted_revision=source.head,
@@ -392,7 +392,7 @@ class Cluster:
 
             reports = {**observed.reports, **converged.reports}
             after = self._snapshot(source, inventory, reports)
-            status_updates = [a for a in runner.plan_pass(after, self.clock)
+            status_updates = [a for a in fixpoint.plan_pass(after, self.clock)
                               if a.kind in STORE_KINDS and a.status_only]
             self._write(status_updates, source=None)
             applied.extend(status_updates)

@@ -27,7 +27,7 @@ from typing import Any
 
 from gitkube.api.meta import KubeObject
 from gitkube.clock import format_time, parse_time
-from gitkube.controllers.actions import Action, ActionKind
+from gitkube.planning.actions import Action, ActionKind
 from gitkube.store import base as store_base
 
 PREFIX = "/registry/events/"

@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from gitkube import clock as clocks
+from gitkube import scheduler
 from gitkube.api import apps
 from gitkube.api.meta import KubeObject
 from gitkube.controllers import (
@@ -26,12 +27,12 @@ from gitkube.controllers import (
     gc,
     jobs,
     nodesync,
-    objects,
     podstatus,
     replicasets,
 )
-from gitkube.controllers.actions import STORE_KINDS, Action, ActionKind, ObjectRef
-from gitkube.controllers.snapshot import Snapshot
+from gitkube.planning import objects
+from gitkube.planning.actions import STORE_KINDS, Action, ActionKind, ObjectRef
+from gitkube.planning.snapshot import Snapshot
 
 Planner = Callable[[Snapshot, clocks.Clock], list[Action]]
 
@@ -95,13 +96,8 @@ def _effective(actions: Sequence[Action], current: Snapshot) -> list[Action]:
 
 
 def _default_scheduler() -> Planner:
-    try:
-        from gitkube.scheduler import plan_scheduling
-    except ImportError:  # the scheduler is optional while it is being written
-        return lambda snapshot, clock: []
-
     def schedule(snapshot: Snapshot, clock: clocks.Clock) -> list[Action]:
-        return list(plan_scheduling(snapshot, clock))
+        return list(scheduler.plan_scheduling(snapshot, clock))
 
     return schedule
 

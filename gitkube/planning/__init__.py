@@ -1,0 +1,10 @@
+"""The planning kernel the planner packages share: Actions, the Snapshot, object helpers.
+
+    actions.py    Action (a kind, the object it touches, a reason) and ObjectRef
+    snapshot.py   Snapshot: the store's objects, Git's desired objects and the nodes' reports
+                  a pass plans on; ``with_actions`` previews writes without a store
+    objects.py    helpers every planner uses: owner references, conditions, names, equality
+
+Pure: imported by ``controllers/`` and ``scheduler/`` (and the fixpoint runner above them);
+it imports only ``api`` and the clock.
+"""
