@@ -4,17 +4,14 @@ One connection per node, opened on first use and reused by every command and
 file of a pass; commands run on their own channels, files go through one SFTP
 session. Host keys are checked against the inventory's known_hosts and an
 unknown or changed key is refused (``HostKeyRejected``) unless the node says
-``acceptUnknownHostKeys: true``. Every wait is bounded: a command that hangs
-raises ``NodeUnreachable`` after its timeout instead of stalling the pass.
+``acceptUnknownHostKeys: true`` (``hostkeys.py``). Every wait is bounded: a command
+that hangs raises ``NodeUnreachable`` after its timeout instead of stalling the pass.
+Kept sessions (the agent's) and the channel primitives are in ``channels.py``.
 """
 
 from __future__ import annotations
 
-import base64
-import collections
 import contextlib
-import fcntl
-import hashlib
 import io
 import posixpath
 import secrets
@@ -22,7 +19,7 @@ import shlex
 import socket
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import BinaryIO
 
@@ -30,11 +27,10 @@ import paramiko
 
 from gitkube import errors
 from gitkube.api import inventory
-from gitkube.nodes import transport
+from gitkube.nodes import channels, hostkeys, transport
 
 #: sshd allows 10 sessions per connection by default (MaxSessions); stay below it.
 MAX_CHANNELS = 8
-_CHUNK = 1 << 16
 #: Seconds between SSH keepalive messages on an idle connection.
 KEEPALIVE_SECONDS = 15
 
@@ -89,7 +85,7 @@ class SSHTransport:
                 self._discard(sftp, temporary)
                 raise self._unreachable(f"could not write {remote_path}", exc) from exc
 
-    def open_session(self, argv: Sequence[str]) -> SSHSession:
+    def open_session(self, argv: Sequence[str]) -> channels.SSHSession:
         """Start ``argv`` on a channel of its own, kept open for ``exchange`` calls."""
         command = shlex.join(argv)
         timeout = self.settings.connect_timeout_seconds
@@ -97,13 +93,14 @@ class SSHTransport:
         # A session holds one of the connection's channels for as long as it lives.
         channel = self._claim_channel(command, deadline, timeout)
         try:
-            channel.settimeout(_remaining(deadline))
+            channel.settimeout(channels.remaining(deadline))
             channel.exec_command(command)
         except (paramiko.SSHException, OSError, EOFError) as exc:
             channel.close()
             self._channels.release()
             raise self._unreachable(f"could not start `{command}`", exc) from exc
-        return SSHSession(self, channel, command)
+        return channels.SSHSession(channel, command, node=self.node, where=self.where,
+                                   release=self._channels.release)
 
     def _claim_channel(self, command: str, deadline: float, timeout: float
                        ) -> paramiko.Channel:
@@ -137,7 +134,7 @@ class SSHTransport:
         deadline: float,
         timeout: float,
     ) -> transport.Result:
-        channel.settimeout(_remaining(deadline))
+        channel.settimeout(channels.remaining(deadline))
         try:
             channel.exec_command(command)
         except (paramiko.SSHException, OSError, EOFError) as exc:
@@ -145,16 +142,16 @@ class SSHTransport:
         # stdin, stdout and stderr move at once: a command that writes before it has read
         # all its input, or fills stderr while we read stdout, must not stall the channel.
         stderr: list[bytes] = []
-        feeder = threading.Thread(target=_feed, args=(channel, stdin), daemon=True)
+        feeder = threading.Thread(target=channels.feed, args=(channel, stdin), daemon=True)
         drainer = threading.Thread(
-            target=_drain_stderr, args=(channel, stderr, deadline), daemon=True
+            target=channels.drain_stderr, args=(channel, stderr, deadline), daemon=True
         )
         feeder.start()
         drainer.start()
         stdout: list[bytes] = []
         while True:
             try:
-                chunk = _recv(channel, deadline)
+                chunk = channels.recv(channel, deadline)
             except (paramiko.SSHException, OSError, EOFError) as exc:
                 raise self._unreachable(f"lost the connection during `{command}`", exc) from exc
             if chunk is None:
@@ -162,8 +159,8 @@ class SSHTransport:
             if not chunk:
                 break
             stdout.append(chunk)
-        drainer.join(_remaining(deadline))
-        if drainer.is_alive() or not channel.status_event.wait(_remaining(deadline)):
+        drainer.join(channels.remaining(deadline))
+        if drainer.is_alive() or not channel.status_event.wait(channels.remaining(deadline)):
             raise self._give_up(channel, command, timeout)
         if not channel.exit_status_ready() or (channel.exit_status == -1 and not self._connected()):
             raise self._unreachable(f"lost the connection during `{command}`", None)
@@ -174,7 +171,7 @@ class SSHTransport:
         while True:
             connection = self._connection()
             try:
-                return connection.open_session(timeout=_remaining(deadline))
+                return connection.open_session(timeout=channels.remaining(deadline))
             except paramiko.ChannelException as exc:
                 # sshd refused a session: it is still freeing those just closed (MaxSessions
                 # counts them a little longer than we do). The connection itself is fine.
@@ -203,7 +200,7 @@ class SSHTransport:
         the command runs on until it ends by itself.
         """
         with contextlib.suppress(paramiko.SSHException, OSError, EOFError, AttributeError):
-            _send_in_order(channel, _kill_request)
+            channels.send_in_order(channel, channels.kill_request)
         return self._timed_out(command, timeout)
 
     # -- connection -----------------------------------------------------------------------
@@ -230,12 +227,8 @@ class SSHTransport:
                 f"Node {self.node}: cannot read known_hosts {self.known_hosts}: {exc}. "
                 "Fix the file or point ssh.knownHosts in inventory.yaml at another one."
             ) from exc
-        policy: paramiko.MissingHostKeyPolicy
-        if self.settings.accept_unknown_host_keys:
-            policy = _RememberPolicy(self.known_hosts)
-        else:
-            policy = _RefusePolicy()
-        client.set_missing_host_key_policy(policy)
+        client.set_missing_host_key_policy(hostkeys.policy(
+            self.known_hosts, accept_unknown=self.settings.accept_unknown_host_keys))
         identity = self.settings.identity_file
         limit = self.settings.connect_timeout_seconds
         try:
@@ -256,12 +249,12 @@ class SSHTransport:
                 auth_timeout=limit,
                 channel_timeout=limit,
             )
-        except _UnknownHostKey as exc:
+        except hostkeys.UnknownHostKey as exc:
             client.close()
-            raise errors.HostKeyRejected(self._unknown_key_message(exc.key)) from exc
+            raise errors.HostKeyRejected(self._key_message(exc.key)) from exc
         except paramiko.BadHostKeyException as exc:
             client.close()
-            raise errors.HostKeyRejected(self._changed_key_message(exc)) from exc
+            raise errors.HostKeyRejected(self._key_message(exc)) from exc
         except paramiko.AuthenticationException as exc:
             client.close()
             key = f"the key {identity}" if identity else "the SSH agent or default keys"
@@ -342,245 +335,18 @@ class SSHTransport:
     # -- messages -------------------------------------------------------------------------
 
     def _unreachable(self, what: str, exc: BaseException | None) -> errors.NodeUnreachable:
-        cause = f": {exc}" if exc is not None and str(exc) else ""
-        return errors.NodeUnreachable(
-            f"Node {self.where} {what}{cause}. Check that the machine is up and sshd answers; "
-            "gitkube will try again on the next pass.",
-            retry_after=self.settings.connect_timeout_seconds,
-        )
+        return channels.unreachable(self.where, what, exc, self.settings.connect_timeout_seconds)
 
     def _timed_out(self, command: str, timeout: float) -> errors.NodeUnreachable:
-        shown = command if len(command) <= 120 else command[:117] + "..."
-        return errors.NodeUnreachable(
-            f"Node {self.where} did not finish `{shown}` within {timeout:g} s; "
-            "it may still be running there. Check the node, or raise the timeout.",
-            retry_after=timeout,
-        )
+        return channels.timed_out(self.where, command, timeout)
 
-    def _host_entry(self) -> str:
+    def _key_message(self, key: paramiko.PKey | paramiko.BadHostKeyException) -> str:
         port = self.settings.port
-        return self.address if port == 22 else f"[{self.address}]:{port}"
-
-    def _scan_hint(self) -> str:
-        return f"`ssh-keyscan -p {self.settings.port} {self.address} >> {self.known_hosts}`"
-
-    def _unknown_key_message(self, key: paramiko.PKey) -> str:
-        return (
-            f"Node {self.where} offered the {key.get_name()} host key {fingerprint(key)}, which "
-            f"is not in {self.known_hosts}; gitkube refuses unknown host keys. If this is the "
-            f"right machine, add its key with {self._scan_hint()}, or set "
-            "ssh.acceptUnknownHostKeys: true for this node in inventory.yaml."
-        )
-
-    def _changed_key_message(self, exc: paramiko.BadHostKeyException) -> str:
-        return (
-            f"Node {self.where} offered the host key {fingerprint(exc.key)}, but "
-            f"{self.known_hosts} expects {fingerprint(exc.expected_key)}: the machine was "
-            "reinstalled, or something is in between. If the change is expected, remove the old "
-            f"entry with `ssh-keygen -R '{self._host_entry()}' -f {self.known_hosts}` and add the "
-            f"new one with {self._scan_hint()}."
-        )
-
-
-def fingerprint(key: paramiko.PKey) -> str:
-    """OpenSSH's way of showing a key: ``SHA256:`` and unpadded base64."""
-    digest = hashlib.sha256(key.asbytes()).digest()
-    return "SHA256:" + base64.b64encode(digest).decode().rstrip("=")
-
-
-class _UnknownHostKey(paramiko.SSHException):
-    def __init__(self, hostname: str, key: paramiko.PKey) -> None:
-        super().__init__(f"{hostname} is not in known_hosts")
-        self.key = key
-
-
-class _RefusePolicy(paramiko.MissingHostKeyPolicy):
-    def missing_host_key(
-        self, client: paramiko.SSHClient, hostname: str, key: paramiko.PKey
-    ) -> None:
-        raise _UnknownHostKey(hostname, key)
-
-
-class _RememberPolicy(paramiko.MissingHostKeyPolicy):
-    """Trust on first use: accept the key and append it to known_hosts for next time."""
-
-    def __init__(self, known_hosts: Path) -> None:
-        self.known_hosts = known_hosts
-
-    def missing_host_key(
-        self, client: paramiko.SSHClient, hostname: str, key: paramiko.PKey
-    ) -> None:
-        client.get_host_keys().add(hostname, key.get_name(), key)
-        line = f"{hostname} {key.get_name()} {key.get_base64()}\n"
-        self.known_hosts.parent.mkdir(parents=True, exist_ok=True)
-        # Appending (not rewriting) keeps the file's comments and hashed entries; the lock
-        # keeps parallel first connections from interleaving their lines.
-        with self.known_hosts.open("a", encoding="ascii") as out:
-            fcntl.flock(out, fcntl.LOCK_EX)
-            out.write(line)
-
-
-class SSHSession:
-    """One command on its own channel, spoken to a line at a time (``transport.Session``)."""
-
-    def __init__(self, owner: SSHTransport, channel: paramiko.Channel, command: str) -> None:
-        self._owner = owner
-        self._channel = channel
-        self._command = command
-        self._pending = b""
-        self._closed = False
-        #: The end of the command's stderr, for the sentence when it dies.
-        self._stderr: collections.deque[bytes] = collections.deque(maxlen=40)
-        self._drainer = threading.Thread(target=self._drain, daemon=True,
-                                         name=f"stderr-{owner.node}")
-        self._drainer.start()
-
-    def exchange(self, line: bytes, *, timeout: float) -> bytes:
-        try:
-            return self._exchange(line, timeout)
-        finally:
-            # Between requests the stderr reader waits without a clock (until data or close).
-            with contextlib.suppress(paramiko.SSHException, OSError, EOFError):
-                self._channel.settimeout(None)
-
-    def _exchange(self, line: bytes, timeout: float) -> bytes:
-        deadline = time.monotonic() + timeout
-        channel = self._channel
-        try:
-            channel.settimeout(_remaining(deadline))
-            channel.sendall(line)
-        except TimeoutError as exc:
-            raise self._give_up(timeout) from exc
-        except (paramiko.SSHException, OSError, EOFError) as exc:
-            raise self._lost(exc) from exc
-        while b"\n" not in self._pending:
-            try:
-                chunk = _recv(channel, deadline)
-            except (paramiko.SSHException, OSError, EOFError) as exc:
-                raise self._lost(exc) from exc
-            if chunk is None:
-                raise self._give_up(timeout)
-            if not chunk:
-                raise self._lost(None)
-            self._pending += chunk
-        answer, _, self._pending = self._pending.partition(b"\n")
-        return answer
-
-    def close(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
-        # EOF first: the agent ends at the end of its input, then the channel goes.
-        with contextlib.suppress(paramiko.SSHException, OSError, EOFError):
-            _send_in_order(self._channel, lambda c: c._send_eof())  # type: ignore[attr-defined]
-            self._channel.status_event.wait(2.0)
-        with contextlib.suppress(paramiko.SSHException, OSError, EOFError):
-            self._channel.close()
-        self._drainer.join(timeout=2.0)
-        self._owner._channels.release()
-
-    def _give_up(self, timeout: float) -> errors.NodeUnreachable:
-        with contextlib.suppress(paramiko.SSHException, OSError, EOFError, AttributeError):
-            _send_in_order(self._channel, _kill_request)
-        self.close()
-        return self._owner._timed_out(self._command, timeout)
-
-    def _lost(self, exc: BaseException | None) -> errors.SessionLost:
-        self.close()
-        said = b"".join(self._stderr).decode(errors="replace").strip()
-        tail = "\n  ".join(said.splitlines()[-8:])
-        cause = f" ({exc})" if exc is not None and str(exc) else ""
-        status = self._channel.exit_status if self._channel.exit_status_ready() else None
-        ended = f"ended (exit code {status})" if status is not None else "was cut off"
-        return errors.SessionLost(
-            f"Node {self._owner.where}: `{self._command}` {ended}{cause} before it answered"
-            + (f"; its stderr says:\n  {tail}" if tail else "."),
-            exit_code=status, stderr=b"".join(self._stderr), retry_after=1.0)
-
-    def _drain(self) -> None:
-        while True:
-            try:
-                chunk = self._channel.recv_stderr(_CHUNK)
-            except TimeoutError:
-                if self._closed:
-                    return
-                continue
-            except (paramiko.SSHException, OSError, EOFError):
-                return
-            if not chunk:
-                return
-            self._stderr.append(chunk)
-
-
-def _kill_request(channel: paramiko.Channel) -> paramiko.Message:
-    message = paramiko.Message()
-    message.add_byte(paramiko.common.cMSG_CHANNEL_REQUEST)
-    message.add_int(channel.remote_chanid)
-    message.add_string("signal")
-    message.add_boolean(False)
-    message.add_string("KILL")
-    return message
-
-
-def _recv(channel: paramiko.Channel, deadline: float) -> bytes | None:
-    """One chunk of the command's stdout (b"" at its end), or None once ``deadline`` passed;
-    connection errors are the caller's to name."""
-    while time.monotonic() < deadline:
-        channel.settimeout(_remaining(deadline))
-        try:
-            data: bytes = channel.recv(_CHUNK)
-        except TimeoutError:
-            continue
-        return data
-    return None
-
-
-def _remaining(deadline: float) -> float:
-    return max(deadline - time.monotonic(), 0.001)
-
-
-def _feed(channel: paramiko.Channel, data: bytes) -> None:
-    try:
-        if data:
-            channel.sendall(data)
-        # paramiko's own EOF builder: marks eof_sent, or gives None when it was sent already.
-        _send_in_order(channel, lambda c: c._send_eof())  # type: ignore[attr-defined]
-    except (paramiko.SSHException, OSError, EOFError):
-        pass  # the command stopped reading; its exit status tells the rest
-
-
-def _send_in_order(
-    channel: paramiko.Channel, build: Callable[[paramiko.Channel], paramiko.Message | None]
-) -> None:
-    """Send a channel message while holding the channel's lock, as paramiko sends data.
-
-    paramiko's ``shutdown_write()`` builds its EOF under the lock but sends it after,
-    so a CLOSE from another thread can overtake it; OpenSSH then drops the whole
-    connection ("ieof packet referred to nonexistent channel").
-    """
-    with channel.lock:
-        if channel.closed:
-            return
-        message = build(channel)
-        send = getattr(channel.transport, "_send_user_message", None)
-        if message is not None and send is not None:
-            send(message)
-
-
-def _drain_stderr(channel: paramiko.Channel, into: list[bytes], deadline: float) -> None:
-    while True:
-        try:
-            chunk = channel.recv_stderr(_CHUNK)
-        except TimeoutError:
-            if time.monotonic() >= deadline:
-                return
-            continue
-        except (paramiko.SSHException, OSError, EOFError):
-            return
-        if not chunk:
-            return
-        into.append(chunk)
-
+        if isinstance(key, paramiko.BadHostKeyException):
+            return hostkeys.changed_key_message(self.where, self.address, port,
+                                                self.known_hosts, key)
+        return hostkeys.unknown_key_message(self.where, self.address, port, self.known_hosts,
+                                            key)
 
 def _open_source(source: bytes | Path) -> BinaryIO:
     return io.BytesIO(source) if isinstance(source, bytes) else source.open("rb")

@@ -166,9 +166,31 @@ class Scheduler:
         scorers = [p for p in self.scores if p.relevant(pod)]
         local_scorers = [p for p in scorers if p.scope is not CLUSTER]
         static_memo = self._static_memo(statics, pod)
-        static_answers = static_memo.statuses
         memo = self._local.get([*locals_, *local_scorers], pod)
-        versions, statuses, totals = memo.versions, memo.statuses, memo.totals
+        feasible, stale = self._walk(pod, static_memo, memo, locals_, globals_, rules)
+        if not feasible:
+            failed = self._diagnose(pod, static_memo.statuses, memo, globals_, rules or [])
+            return Result(pod, None, message=framework.fit_error(count, failed))
+        totals, statuses, versions = memo.totals, memo.statuses, memo.versions
+        if stale:
+            for node, total in zip(stale, _weighted(pod, local_scorers, stale), strict=True):
+                totals[node.index] = total
+                statuses[node.index] = None
+                versions[node.index] = node.version
+        local_totals = [totals[node.index] for node in feasible]
+        chosen, score = self._select(pod, feasible, local_totals, scorers)
+        self.cluster.assume(pod, chosen)
+        return Result(pod, chosen, score=score)
+
+    def _walk(
+        self, pod: framework.PodInfo, static_memo: _Memo, memo: _Memo,
+        locals_: Sequence[framework.FilterPlugin], globals_: Sequence[framework.FilterPlugin],
+        rules: list[framework.DomainRule] | None,
+    ) -> tuple[list[framework.NodeInfo], list[framework.NodeInfo]]:
+        """The feasible nodes (up to ``want``, from ``next_start`` round the ring), and
+        those of them whose local scores are out of date."""
+        count = len(self.nodes)
+        versions, statuses = memo.versions, memo.statuses
         feasible: list[framework.NodeInfo] = []
         stale: list[framework.NodeInfo] = []  # feasible, but their local scores are out of date
         start = self.next_start
@@ -208,18 +230,7 @@ class Scheduler:
                 next_start = (index + 1) % count
                 break
         self.next_start = next_start
-        if not feasible:
-            failed = self._diagnose(pod, static_answers, memo, globals_, rules or [])
-            return Result(pod, None, message=framework.fit_error(count, failed))
-        if stale:
-            for node, total in zip(stale, _weighted(pod, local_scorers, stale), strict=True):
-                totals[node.index] = total
-                statuses[node.index] = None
-                versions[node.index] = node.version
-        local_totals = [totals[node.index] for node in feasible]
-        chosen, score = self._select(pod, feasible, local_totals, scorers)
-        self.cluster.assume(pod, chosen)
-        return Result(pod, chosen, score=score)
+        return feasible, stale
 
     def _static_memo(
         self, statics: Sequence[framework.FilterPlugin], pod: framework.PodInfo
