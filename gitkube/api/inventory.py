@@ -24,7 +24,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from gitkube.api import fields, simnodes
+from gitkube.api import errors, fields, names, network, simnodes
 from gitkube.api.meta import KubeModel
 
 
@@ -81,6 +81,14 @@ class Settings(KubeModel):
     parallelism: int = Field(default=16, ge=1)
     #: Refuse a revision holding a Secret whose values are not encrypted with age.
     require_encrypted_secrets: bool = False
+    #: Pod addresses: each node gets a /nodeCIDRMaskSize of it (its Node's spec.podCIDR).
+    cluster_cidr: str = Field(default=network.DEFAULT_CLUSTER_CIDR, alias="clusterCIDR")
+    node_cidr_mask_size: int = Field(default=network.DEFAULT_NODE_MASK,
+                                     alias="nodeCIDRMaskSize")
+    #: Services' virtual IPs; the tenth address is the cluster DNS (kube-dns in kubeadm).
+    service_cidr: str = Field(default=network.DEFAULT_SERVICE_CIDR, alias="serviceCIDR")
+    #: DNS names of Services: <service>.<namespace>.svc.<clusterDomain>.
+    cluster_domain: str = network.DEFAULT_CLUSTER_DOMAIN
 
 
 class Inventory(KubeModel):
@@ -102,3 +110,18 @@ class Inventory(KubeModel):
         if any(node.count is not None for node in self.nodes):
             self.nodes = [made for node in self.nodes for made in simnodes.expand(node)]
         return self
+
+    def check(self) -> list[errors.FieldIssue]:
+        """The address plan: valid ranges that overlap neither each other nor a node."""
+        settings = self.settings
+        issues = network.range_issues(settings.cluster_cidr, settings.service_cidr,
+                                      settings.node_cidr_mask_size)
+        first_at: dict[str, str] = {}
+        for node in self.nodes:  # simulated nodes by the thousand share an address
+            first_at.setdefault(node.address, node.name)
+        issues += network.overlap_issues(
+            settings.cluster_cidr, settings.service_cidr,
+            [(f"node {name}'s address", address) for address, name in first_at.items()])
+        issues += [errors.FieldIssue("settings.clusterDomain", p)
+                   for p in names.dns1123_subdomain_errors(settings.cluster_domain)]
+        return issues

@@ -17,7 +17,9 @@ _LABEL_VALUE = rf"({_QUALIFIED_NAME})?"
 _ENV_VAR_NAME = "[-._a-zA-Z][-._a-zA-Z0-9]*"
 _CONFIG_KEY = "[-._a-zA-Z0-9]+"
 
+_DNS1035 = "[a-z]([-a-z0-9]*[a-z0-9])?"
 _LABEL_RE = re.compile(_LABEL)
+_DNS1035_RE = re.compile(_DNS1035)
 _SUBDOMAIN_RE = re.compile(_SUBDOMAIN)
 _QUALIFIED_NAME_RE = re.compile(_QUALIFIED_NAME)
 _LABEL_VALUE_RE = re.compile(_LABEL_VALUE)
@@ -46,6 +48,21 @@ def dns1123_label_errors(value: str) -> list[str]:
             "a lowercase RFC 1123 label must consist of lower case alphanumeric characters "
             "or '-', and must start and end with an alphanumeric character "
             f"(e.g. 'my-name' or '123-abc', regex used for validation is '{_LABEL}')"
+        )
+    return problems
+
+
+def dns1035_label_errors(value: str) -> list[str]:
+    """Service names: a label that starts with a letter (it becomes a DNS name and the
+    prefix of environment variables)."""
+    problems = []
+    if len(value) > LABEL_MAX:
+        problems.append(_too_long(LABEL_MAX))
+    if not _DNS1035_RE.fullmatch(value):
+        problems.append(
+            "a DNS-1035 label must consist of lower case alphanumeric characters or '-', "
+            "start with an alphabetic character, and end with an alphanumeric character "
+            f"(e.g. 'my-name', or 'abc-123', regex used for validation is '{_DNS1035}')"
         )
     return problems
 

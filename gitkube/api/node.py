@@ -30,6 +30,9 @@ class Taint(KubeModel):
 class NodeSpec(KubeModel):
     taints: list[Taint] = Field(default_factory=list)
     unschedulable: bool = False
+    #: The node's pod subnet, allocated once from settings.clusterCIDR (node-ipam's rule).
+    pod_cidr: str | None = Field(default=None, alias="podCIDR")
+    pod_cidrs: list[str] = Field(default_factory=list, alias="podCIDRs")
 
 
 class NodeCondition(KubeModel):

@@ -73,6 +73,9 @@ def check_pod_spec(spec: pods.PodSpec, path: str) -> Issues:
     issues += validation.check_labels(f"{path}.nodeSelector", spec.node_selector)
     if spec.hostname is not None:
         issues += [_issue(f"{path}.hostname", p) for p in names.dns1123_label_errors(spec.hostname)]
+    if spec.subdomain is not None:
+        issues += [_issue(f"{path}.subdomain", p)
+                   for p in names.dns1123_label_errors(spec.subdomain)]
     if spec.node_name is not None:
         issues += [_issue(f"{path}.nodeName", p)
                    for p in names.dns1123_subdomain_errors(spec.node_name)]

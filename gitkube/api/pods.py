@@ -265,7 +265,13 @@ class PodSpec(KubeModel):
     tolerations: list[Toleration] = Field(default_factory=list)
     volumes: list[Volume] = Field(default_factory=list)
     termination_grace_period_seconds: int = Field(default=30, ge=0)
+    #: The pod's host name (default: its name); with ``subdomain`` naming a headless
+    #: Service of its namespace, DNS answers <hostname>.<subdomain>.<ns>.svc.<domain>.
     hostname: str | None = None
+    subdomain: str | None = None
+    #: Unset means true: each container gets <SVC>_SERVICE_HOST/_PORT and the Docker link
+    #: variables of the Services of its namespace (kubelet's enableServiceLinks).
+    enable_service_links: bool | None = None
     priority: int | None = None
     #: Resolved to a priority by the scheduler (see ``scheduling.py``).
     priority_class_name: str | None = None

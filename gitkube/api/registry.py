@@ -14,7 +14,18 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from gitkube.api import apps, batch, core, errors, inventory, keys, node, scheduling
+from gitkube.api import (
+    apps,
+    batch,
+    core,
+    discovery,
+    errors,
+    inventory,
+    keys,
+    node,
+    scheduling,
+    services,
+)
 from gitkube.api.meta import KubeObject
 
 #: (apiVersion, kind) → model, for every kind the store may hold.
@@ -29,14 +40,22 @@ KINDS: dict[tuple[str, str], type[KubeObject]] = {
     ("batch/v1", "CronJob"): batch.CronJob,
     ("v1", "Node"): node.Node,
     ("scheduling.k8s.io/v1", "PriorityClass"): scheduling.PriorityClass,
+    ("v1", "Service"): services.Service,
+    ("discovery.k8s.io/v1", "EndpointSlice"): discovery.EndpointSlice,
 }
 
-#: Kinds people may write in Git (Nodes come from inventory.yaml).
-MANIFEST_KINDS = {key: cls for key, cls in KINDS.items() if key[1] != "Node"}
+#: Kinds the system derives and people do not write: why, as a sentence.
+DERIVED_KINDS = {
+    "Node": "Nodes are not written as manifests: declare the machine in inventory.yaml",
+    "EndpointSlice": "EndpointSlices are derived from Services and their pods; write the "
+                     "Service (with a selector) instead",
+}
+#: Kinds people may write in Git.
+MANIFEST_KINDS = {key: cls for key, cls in KINDS.items() if key[1] not in DERIVED_KINDS}
 
 #: Kubernetes kinds gitkube does not implement yet, with the apiVersions Kubernetes serves.
 UNSUPPORTED_KINDS: dict[str, tuple[str, ...]] = {
-    "Service": ("v1",), "Endpoints": ("v1",), "PersistentVolumeClaim": ("v1",),
+    "Endpoints": ("v1",), "PersistentVolumeClaim": ("v1",),
     "PersistentVolume": ("v1",), "ServiceAccount": ("v1",), "LimitRange": ("v1",),
     "ResourceQuota": ("v1",), "ReplicationController": ("v1",), "PodTemplate": ("v1",),
     "Event": ("v1", "events.k8s.io/v1"),
@@ -49,7 +68,7 @@ UNSUPPORTED_KINDS: dict[str, tuple[str, ...]] = {
     "ClusterRoleBinding": ("rbac.authorization.k8s.io/v1",),
     "StorageClass": ("storage.k8s.io/v1",),
     "CustomResourceDefinition": ("apiextensions.k8s.io/v1",),
-    "EndpointSlice": ("discovery.k8s.io/v1",), "Lease": ("coordination.k8s.io/v1",),
+    "Lease": ("coordination.k8s.io/v1",),
 }
 
 _SERVED: dict[str, tuple[str, ...]] = {
@@ -109,9 +128,8 @@ def _kind_issues(api_version: Any, kind: Any) -> list[errors.FieldIssue]:
             issues.append(errors.FieldIssue(
                 "kind", f"kind {kind} ({served[0]}) is not supported by gitkube yet"))
         return issues
-    if kind == "Node":
-        return [errors.FieldIssue(
-            "kind", "Nodes are not written as manifests: declare the machine in inventory.yaml")]
+    if kind in DERIVED_KINDS:
+        return [errors.FieldIssue("kind", DERIVED_KINDS[kind])]
     if kind in UNSUPPORTED_KINDS:
         return [errors.FieldIssue("kind", f"kind {kind} ({api_version}) is not supported by "
                                           "gitkube yet")]
@@ -166,7 +184,11 @@ def from_stored(value: Mapping[str, Any]) -> KubeObject:
 def parse_inventory(data: Mapping[str, Any]) -> inventory.Inventory:
     """``inventory.yaml`` as a model, or ``ObjectInvalid`` with wire-name paths."""
     try:
-        return inventory.Inventory.model_validate(data, by_alias=True, by_name=False)
+        parsed = inventory.Inventory.model_validate(data, by_alias=True, by_name=False)
     except ValidationError as exc:
         raise errors.ObjectInvalid(errors.issues_from_validation_error(exc),
                                    what="The inventory") from None
+    issues = parsed.check()
+    if issues:
+        raise errors.ObjectInvalid(issues, what="The inventory")
+    return parsed

@@ -18,6 +18,7 @@ from typing import Any
 
 from gitkube import clock as clocks
 from gitkube.api import node as node_api
+from gitkube.api import services
 from gitkube.api.meta import SOURCE_ANNOTATION, KubeObject
 from gitkube.controllers import podstatus
 from gitkube.planning import objects
@@ -28,7 +29,7 @@ SOURCE = "desired"
 
 #: Kinds Git manages; Node objects come from inventory.yaml through the same path.
 GIT_KINDS = frozenset({"Namespace", "Node", "Pod", "Deployment", "ReplicaSet", "ConfigMap",
-                       "Secret", "PriorityClass", "Job", "CronJob"})
+                       "Secret", "PriorityClass", "Job", "CronJob", "Service"})
 #: Metadata the system sets, never Git.
 _SYSTEM_METADATA = ("uid", "creationTimestamp", "generation", "resourceVersion",
                     "deletionTimestamp")
@@ -38,9 +39,16 @@ def plan_desired(snapshot: Snapshot, clock: clocks.Clock) -> list[Action]:
     if snapshot.desired is None:
         return []
     actions: list[Action] = []
+    held = services.held_by(s.obj for k, s in snapshot.objects.items()
+                            if k in snapshot.desired and isinstance(s.obj, services.Service))
     for key, declared in sorted(snapshot.desired.items()):
         wanted = _remember_declared_capacity(declared)
         stored = snapshot.get(key)
+        clash = services.claim_conflict(wanted, held)
+        if clash:
+            actions.append(Action(ActionKind.NOOP, ObjectRef.of(wanted),
+                                  f"{_source(wanted)}: {clash}", source=SOURCE))
+            continue
         if stored is None:
             actions.append(_create(snapshot, key, wanted, clock))
             continue
@@ -122,11 +130,14 @@ def _update(wanted: KubeObject, current: KubeObject, revision: int) -> Action | 
 
 
 def _immutable_change(want: dict[str, Any], have: dict[str, Any]) -> str:
-    """Why Kubernetes would refuse this ConfigMap/Secret update ('' when it would not)."""
+    """Why Kubernetes would refuse this ConfigMap/Secret/Service update ('' when it would
+    not)."""
     kind = have.get("kind")
-    if kind not in ("ConfigMap", "Secret"):
+    if kind not in ("ConfigMap", "Secret", "Service"):
         return ""
     name = f"{kind} {have['metadata'].get('namespace', 'default')}/{have['metadata']['name']}"
+    if kind == "Service":
+        return services.cluster_ip_change(want, have, name)
     if kind == "Secret" and want.get("type", "Opaque") != have.get("type", "Opaque"):
         return (f"{name} keeps type {have.get('type', 'Opaque')}: a Secret's type cannot "
                 "change; delete it from Git and add it under a new name")
@@ -149,7 +160,21 @@ def _declared(data: dict[str, Any], current: dict[str, Any]) -> dict[str, Any]:
     node = (current.get("spec") or {}).get("nodeName")
     if data.get("kind") == "Pod" and node and not (data.get("spec") or {}).get("nodeName"):
         out["spec"] = {**data["spec"], "nodeName": node}
-    return out
+    return _keep_allocated(out, current)
+
+
+def _keep_allocated(declared: dict[str, Any], current: dict[str, Any]) -> dict[str, Any]:
+    """What the system allocated into a spec (``ipam``) and Git leaves unset stays."""
+    kind = declared.get("kind")
+    if kind == "Service":
+        return services.keep_allocated(declared, current)
+    stored = current.get("spec") or {}
+    if kind == "Node" and stored.get("podCIDR") and not (declared.get("spec") or {}).get(
+            "podCIDR"):
+        spec = {**(declared.get("spec") or {}), "podCIDR": stored["podCIDR"],
+                "podCIDRs": stored.get("podCIDRs") or [stored["podCIDR"]]}
+        return {**declared, "spec": spec}
+    return declared
 
 
 def _without(data: dict[str, Any], field: str) -> dict[str, Any]:

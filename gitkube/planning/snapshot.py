@@ -11,6 +11,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
+from gitkube.api.inventory import Settings
 from gitkube.api.meta import KubeObject
 from gitkube.planning.actions import Action, ActionKind
 
@@ -38,6 +39,8 @@ class Snapshot:
     #: as a dict); a node missing here was not reached in this pass.
     observed: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     cluster: str = "gitkube"
+    #: inventory.yaml's settings: the address plan (clusterCIDR, serviceCIDR, clusterDomain).
+    settings: Settings = field(default_factory=Settings)
 
     def get(self, key: str) -> Stored | None:
         return self.objects.get(key)

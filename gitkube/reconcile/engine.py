@@ -340,6 +340,7 @@ class Cluster:
             source_revision=source.good.sha if source.good else "",
             observed=reports,
             cluster=inventory.cluster,
+            settings=inventory.settings,
         )
 
     # ------------------------------------------------------------------ applying

@@ -24,7 +24,9 @@ from gitkube.controllers import (
     cronjobs,
     deployments,
     desired,
+    endpointslices,
     gc,
+    ipam,
     jobs,
     nodesync,
     podstatus,
@@ -45,9 +47,10 @@ def plan_pass(
 ) -> list[Action]:
     """Store actions (merged, in the order first planned), node actions, then NOOPs."""
     planners: list[Planner] = [
-        desired.plan_desired, podstatus.plan_observed, deployments.plan_deployments,
-        replicasets.plan_replicasets, cronjobs.plan_cronjobs, jobs.plan_jobs, gc.plan_gc,
-        schedule or _default_scheduler(),
+        desired.plan_desired, ipam.plan_ipam, podstatus.plan_observed,
+        deployments.plan_deployments, replicasets.plan_replicasets, cronjobs.plan_cronjobs,
+        jobs.plan_jobs, gc.plan_gc, schedule or _default_scheduler(),
+        endpointslices.plan_endpointslices,
     ]
     merged = _Merger(snapshot)
     current = snapshot

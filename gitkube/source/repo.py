@@ -25,7 +25,7 @@ import git
 from gitkube import errors
 from gitkube.api import inventory as api_inventory
 from gitkube.api import meta
-from gitkube.source import manifests, secrets, yamlload
+from gitkube.source import manifests, networkcheck, secrets, yamlload
 
 MANIFEST_SUFFIXES = (".yaml", ".yml")
 #: Kubernetes refuses objects above 1.5 MiB; a larger file is a mistake (a dump, a binary).
@@ -130,6 +130,7 @@ class SourceRepo:
         documents: list[yamlload.Document] = []
         problems: list[errors.Problem] = []
         inventory: api_inventory.Inventory | None = None
+        inventory_docs: list[yamlload.Document] = []
         parsed: dict[tuple[str, str], tuple[list[yamlload.Document], list[Any]]] = {}
         blobs = sorted(_manifest_blobs(commit.tree), key=lambda blob: str(blob.path))
         for blob in blobs:
@@ -154,6 +155,7 @@ class SourceRepo:
             if path == manifests.INVENTORY_PATH:
                 inventory, inventory_problems = manifests.validate_inventory(file_docs, path)
                 problems.extend(inventory_problems)
+                inventory_docs = file_docs
             else:
                 documents.extend(file_docs)
         self._parsed = parsed
@@ -164,6 +166,8 @@ class SourceRepo:
         problems.extend(secret_problems)
         objects, object_problems = manifests.validate_documents(documents)
         problems.extend(object_problems)
+        problems.extend(networkcheck.check_revision(
+            objects, documents, inventory, inventory_docs, networkcheck.read_host_networks()))
         problems.sort(key=lambda p: (p.path, p.line))
         return Revision(
             sha=str(commit.hexsha),

@@ -48,6 +48,13 @@ MUST_ACCEPT = {
     "pods/security/security-context.yaml", "pods/lifecycle-events.yaml",
     "service/pod-with-graceful-termination.yaml", "pods/inject/dapi-envars-container.yaml",
     "pods/inject/dapi-volume.yaml",
+    # Services: ClusterIP, headless, NodePort, LoadBalancer, named target ports.
+    "application/guestbook/frontend-service.yaml",
+    "application/guestbook/redis-leader-service.yaml", "application/mysql/mysql-services.yaml",
+    "application/nginx-app.yaml", "application/php-apache.yaml",
+    "service/access/backend-service.yaml", "service/access/frontend-service.yaml",
+    "service/networking/dual-stack-preferred-svc.yaml",
+    "service/networking/nginx-secure-app.yaml", "service/simple-service.yaml",
 }
 
 pytestmark = pytest.mark.skipif(not CORPUS.is_dir(), reason="corpus not present")

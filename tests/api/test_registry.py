@@ -10,8 +10,13 @@ from gitkube.api import apps, core, inventory, node, registry
 from tests.api import manifests as m
 
 KIND_CASES: list[tuple[str, dict[str, Any], str, str]] = [
-    ("service", {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s"}},
-     "kind", "kind Service (v1) is not supported by gitkube yet"),
+    ("ingress", {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+                 "metadata": {"name": "s"}},
+     "kind", "kind Ingress (networking.k8s.io/v1) is not supported by gitkube yet"),
+    ("endpointslice", {"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+                       "metadata": {"name": "s"}},
+     "kind", "EndpointSlices are derived from Services and their pods; write the Service "
+             "(with a selector) instead"),
     ("job-wrong-version", {"apiVersion": "batch/v2", "kind": "Job", "metadata": {"name": "j"}},
      "apiVersion", "apiVersion batch/v2 is not served for kind Job; use batch/v1"),
     ("hpa-v1", {"apiVersion": "autoscaling/v1", "kind": "HorizontalPodAutoscaler",
@@ -35,7 +40,7 @@ KIND_CASES: list[tuple[str, dict[str, Any], str, str]] = [
      "kind", "kind Widget (example.com/v1) is not known to gitkube; supported kinds: "
              "ConfigMap (v1), CronJob (batch/v1), Deployment (apps/v1), Job (batch/v1), "
              "Namespace (v1), Pod (v1), PriorityClass (scheduling.k8s.io/v1), "
-             "ReplicaSet (apps/v1), Secret (v1)"),
+             "ReplicaSet (apps/v1), Secret (v1), Service (v1)"),
     ("node", {"apiVersion": "v1", "kind": "Node", "metadata": {"name": "n"}},
      "kind", "Nodes are not written as manifests: declare the machine in inventory.yaml"),
     ("missing-name", {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {}},
@@ -86,10 +91,10 @@ def test_key_for(kind: str, namespace: str, key: str) -> None:
 
 
 def test_unknown_kinds_and_plurals() -> None:
-    with pytest.raises(KeyError, match="gitkube has no kind 'services'"):
-        registry.model_for_plural("services")
-    with pytest.raises(KeyError, match="gitkube has no kind 'Service'"):
-        registry.key_for("Service", "default", "x")
+    with pytest.raises(KeyError, match="gitkube has no kind 'ingresses'"):
+        registry.model_for_plural("ingresses")
+    with pytest.raises(KeyError, match="gitkube has no kind 'Ingress'"):
+        registry.key_for("Ingress", "default", "x")
 
 
 def test_plurals_and_scope() -> None:
@@ -99,7 +104,7 @@ def test_plurals_and_scope() -> None:
     assert not node.Node.namespaced and not core.Namespace.namespaced
     assert {cls.plural for cls in registry.KINDS.values()} == {
         "pods", "namespaces", "configmaps", "secrets", "deployments", "replicasets", "nodes",
-        "jobs", "cronjobs", "priorityclasses"}
+        "jobs", "cronjobs", "priorityclasses", "services", "endpointslices"}
 
 
 @pytest.mark.parametrize("doc", [m.pod(), m.deployment(), m.replica_set()],
@@ -112,8 +117,8 @@ def test_from_stored_round_trips(doc: dict[str, Any]) -> None:
 def test_from_stored_reads_nodes_and_unknown_kinds_fail_clearly() -> None:
     n = node.node_from_inventory(inventory.InventoryNode(name="node-1"))
     assert registry.from_stored(n.to_dict()) == n
-    with pytest.raises(ValueError, match="the store holds an unknown kind 'Service'"):
-        registry.from_stored({"apiVersion": "v1", "kind": "Service"})
+    with pytest.raises(ValueError, match="the store holds an unknown kind 'Ingress'"):
+        registry.from_stored({"apiVersion": "networking.k8s.io/v1", "kind": "Ingress"})
 
 
 def test_parse_inventory_uses_wire_names() -> None:

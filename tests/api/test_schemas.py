@@ -40,7 +40,7 @@ def test_one_schema_per_kind() -> None:
     names = sorted(p.name for p in schemas.DEFAULT_DIR.glob("*.json"))
     assert names == ["all.json", "configmap.json", "cronjob.json", "deployment.json",
                      "inventory.json", "job.json", "namespace.json", "pod.json",
-                     "priorityclass.json", "replicaset.json", "secret.json"]
+                     "priorityclass.json", "replicaset.json", "secret.json", "service.json"]
 
 
 GOOD = [
@@ -71,7 +71,7 @@ BAD = [
     ("percent-text", "deployment.json", m.deployment({"strategy": {"rollingUpdate": {
         "maxSurge": "5"}}})),
     ("no-kind", "all.json", {"apiVersion": "v1", "metadata": {"name": "x"}}),
-    ("unsupported-kind", "all.json", {"apiVersion": "v1", "kind": "Service",
+    ("unsupported-kind", "all.json", {"apiVersion": "apps/v1", "kind": "StatefulSet",
                                       "metadata": {"name": "x"}}),
     ("wrong-api-version", "all.json", {**m.deployment(), "apiVersion": "extensions/v1beta1"}),
     ("inventory-typo", "inventory.json", {"nodes": [{"name": "n1", "adress": "x"}]}),

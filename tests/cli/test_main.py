@@ -68,5 +68,5 @@ def test_help_lists_every_command_with_one_line(capsys: pytest.CaptureFixture[st
 
 def test_an_unknown_kind_is_an_error_before_any_cluster_is_opened(tmp_path: Path) -> None:
     out, err = o.console(), o.console()
-    assert main.main(["get", "services", "--repo", str(tmp_path)], out=out, err=err) == 1
-    assert o.text_of(err).startswith('Error: gitkube does not know the kind "services".')
+    assert main.main(["get", "ingresses", "--repo", str(tmp_path)], out=out, err=err) == 1
+    assert o.text_of(err).startswith('Error: gitkube does not know the kind "ingresses".')

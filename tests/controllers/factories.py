@@ -7,7 +7,7 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from gitkube.api import apps, core
+from gitkube.api import apps, core, services
 from gitkube.api import node as node_api
 from gitkube.api.meta import SOURCE_ANNOTATION, KubeObject
 from gitkube.clock import FakeClock, format_time
@@ -72,7 +72,7 @@ def pod(
     phase: str = "Pending", ready: bool | None = None, restarts: int = 0, created: float = 0,
     ready_at: float = 0, image: str = "busybox:1", app: str = "web",
     containers: list[dict[str, Any]] | None = None, volumes: list[dict[str, Any]] | None = None,
-    source: str | None = None, uid: str | None = None,
+    source: str | None = None, uid: str | None = None, ip: str | None = None,
 ) -> core.Pod:
     meta = _meta(name, uid=uid, created=created, source=source)
     meta["labels"] = {"app": app}
@@ -86,6 +86,8 @@ def pod(
         status["containerStatuses"] = [{"name": app, "image": image, "ready": is_ready,
                                         "restartCount": restarts}]
         status["startTime"] = at(created)
+    if ip:
+        status["podIP"] = ip
     spec: dict[str, Any] = {"containers": containers or [{"name": app, "image": image}]}
     if node:
         spec["nodeName"] = node
@@ -96,9 +98,9 @@ def pod(
 
 def node(
     name: str = "node-1", *, heartbeat: float | None = None, capacity: dict[str, str] | None = None,
-    created: float = 0,
+    created: float = 0, address: str = "127.0.0.2", pod_cidr: str | None = None,
 ) -> node_api.Node:
-    status: dict[str, Any] = {"addresses": [{"type": "InternalIP", "address": "127.0.0.2"}]}
+    status: dict[str, Any] = {"addresses": [{"type": "InternalIP", "address": address}]}
     if capacity:
         status["capacity"] = dict(capacity)
         status["allocatable"] = dict(capacity)
@@ -109,8 +111,18 @@ def node(
                                  "lastTransitionTime": at(0)}]
     return node_api.Node.model_validate({
         "metadata": _meta(name, created=created, source="inventory.yaml:3", namespaced=False),
+        "spec": {"podCIDR": pod_cidr, "podCIDRs": [pod_cidr]} if pod_cidr else {},
         "status": status,
     })
+
+
+def service(name: str = "web", *, app: str = "web", created: float = 0,
+            **spec: Any) -> services.Service:
+    """A Service as Git declares it (``ports`` default: 80 → 8080), stored."""
+    body: dict[str, Any] = {"selector": {"app": app}, "ports": [{"port": 80, "targetPort": 8080}],
+                            **spec}
+    return services.Service.model_validate({
+        "metadata": _meta(name, created=created, source=f"{name}.yaml:1"), "spec": body})
 
 
 def configmap(name: str, data: Mapping[str, str]) -> core.ConfigMap:

@@ -123,3 +123,44 @@ def test_deletes_name_the_file_the_object_came_from() -> None:
 def test_node_that_left_the_inventory_is_deleted() -> None:
     [action] = desired.plan_desired(f.snapshot(f.node("node-2"), desired=[]), f.clock())
     assert (action.kind, action.target.name) == (ActionKind.DELETE, "node-2")
+
+
+def test_what_ipam_allocated_stays_when_git_leaves_it_out() -> None:
+    stored = f.service("web", type="NodePort", clusterIP="10.96.5.5",
+                       ports=[{"port": 80, "nodePort": 31000}])
+    declared = f.git(f.service("web", type="NodePort", ports=[{"port": 80}]))
+    assert desired.plan_desired(f.snapshot(stored, desired=[declared]), f.clock()) == []
+    node = node_api.node_from_inventory(InventoryNode(name="node-1"))
+    created = desired.plan_desired(f.snapshot(desired=[node]), f.clock())[0].obj
+    assert isinstance(created, node_api.Node)
+    allocated = created.model_copy(update={"spec": created.spec.model_copy(
+        update={"pod_cidr": "10.244.3.0/24", "pod_cidrs": ["10.244.3.0/24"]})})
+    assert desired.plan_desired(f.snapshot(allocated, desired=[node]), f.clock()) == []
+
+
+def test_a_cluster_ip_never_changes_while_the_service_lives() -> None:
+    stored = f.service("web", clusterIP="10.96.5.5")
+    declared = f.git(f.service("web", clusterIP="10.96.9.9"))
+    [action] = desired.plan_desired(f.snapshot(stored, desired=[declared]), f.clock())
+    assert action.kind is ActionKind.NOOP
+    assert action.reason == (
+        "Service default/web keeps clusterIP 10.96.5.5: a Service's cluster IP cannot change "
+        "(Git asks for 10.96.9.9); the change in Git is refused and the stored Service is "
+        "kept. Delete it from Git and add it under a new name to change its address")
+
+
+def test_a_service_asking_for_an_address_another_holds_is_not_applied() -> None:
+    holder = f.service("api", type="NodePort", clusterIP="10.96.184.169",
+                       ports=[{"port": 80, "nodePort": 31000}])
+    asking = f.git(f.service("web", type="NodePort", ports=[{"port": 80, "nodePort": 31000}]))
+    [action] = desired.plan_desired(f.snapshot(holder, desired=[f.git(holder), asking]),
+                                    f.clock())
+    assert (action.kind, action.target.name) == (ActionKind.NOOP, "web")
+    assert action.reason == (
+        "web.yaml:1: Service default/web asks for NodePort 31000, which Service default/api "
+        "already holds; it is not applied until the address is free: choose another or leave "
+        "the field out")
+    # When the holder leaves Git in the same revision, the address is free in that pass.
+    actions = desired.plan_desired(f.snapshot(holder, desired=[asking]), f.clock())
+    assert [(a.kind, a.target.name) for a in actions] == [
+        (ActionKind.CREATE, "web"), (ActionKind.DELETE, "api")]
