@@ -8,6 +8,7 @@ the ``Ready`` condition, system facts). Cluster-scoped: its key is ``/registry/n
 
 from __future__ import annotations
 
+import ipaddress
 from typing import ClassVar, Literal
 
 from pydantic import Field
@@ -98,6 +99,31 @@ class Node(KubeObject):
 
     def check(self) -> list[errors.FieldIssue]:
         return validation.check_metadata(self)
+
+    @property
+    def routable_address(self) -> str:
+        """The address other machines reach this node's pods and ports through: its first
+        IPv4 InternalIP that is not loopback ('' when none: a node reached as 127.0.0.1 and
+        reporting no other address is only reachable from this machine)."""
+        for address in self.status.addresses:
+            if address.type != "InternalIP":
+                continue
+            try:
+                parsed = ipaddress.ip_address(address.address)
+            except ValueError:
+                continue
+            if parsed.version == 4 and not parsed.is_loopback:
+                return address.address
+        return ""
+
+
+def with_reported_addresses(status: NodeStatus, reported: list[str]) -> list[NodeAddress]:
+    """The node's addresses: the inventory's (the first InternalIP), then those its agent
+    reports (where NodePorts answer), then its host name."""
+    internal = [a for a in status.addresses if a.type == "InternalIP"][:1]
+    known = {a.address for a in internal}
+    internal += [NodeAddress(type="InternalIP", address=a) for a in reported if a not in known]
+    return [*internal, *(a for a in status.addresses if a.type != "InternalIP")]
 
 
 def node_from_inventory(inv_node: InventoryNode) -> Node:

@@ -14,7 +14,8 @@ allocators do, with the results written into the objects' specs so they stay put
 - a NodePort or LoadBalancer port gets ``nodePort`` the same way, from the upper part of
   30000-32767 (KEP-3668);
 - a LoadBalancer Service's ``status.loadBalancer.ingress`` lists the Ready nodes'
-  addresses, as k3s's ServiceLB does: the Service is reached on every node.
+  addresses (one each, the one other machines reach it at), as k3s's ServiceLB does: the
+  Service is reached on every node.
 
 What Git asks for that cannot be given (an address outside the range, one held by
 another Service) is refused earlier, with the revision (``source/networkcheck.py``).
@@ -202,9 +203,8 @@ def _full(svc: services.Service, why: str) -> Action:
 
 def plan_load_balancer_status(snapshot: Snapshot) -> list[Action]:
     """ServiceLB's status: the Ready nodes' addresses, where the Service answers."""
-    addresses = sorted({a.address for node in snapshot.of_kind(node_api.Node) if node.ready
-                        for a in node.status.addresses if a.type == "InternalIP"},
-                       key=_address_order)
+    addresses = sorted({_ingress_address(node) for node in snapshot.of_kind(node_api.Node)
+                        if node.ready} - {""}, key=_address_order)
     actions: list[Action] = []
     for svc in snapshot.of_kind(services.Service):
         ingress = ([{"ip": ip} for ip in addresses] if svc.spec.type == "LoadBalancer" else [])
@@ -217,6 +217,11 @@ def plan_load_balancer_status(snapshot: Snapshot) -> list[Action]:
         actions.append(Action(ActionKind.UPDATE, ObjectRef.of(svc), reason,
                               obj=objects.rebuild(svc, data), source=SOURCE, status_only=True))
     return actions
+
+
+def _ingress_address(node: node_api.Node) -> str:
+    return node.routable_address or next(
+        (a.address for a in node.status.addresses if a.type == "InternalIP"), "")
 
 
 def _address_order(text: str) -> tuple[int, int | str]:

@@ -161,6 +161,9 @@ def reported_node_status(
         "capacity": capacity, "allocatable": dict(capacity), "node_info": info,
         "conditions": conditions,
     }
+    reported = [a for a in facts.get("addresses") or [] if isinstance(a, str)]
+    if reported:  # where its NodePorts answer (the agent's view of its own addresses)
+        update["addresses"] = node_api.with_reported_addresses(node.status, reported)
     if "images" in facts:  # the scheduler's ImageLocality score reads them
         sizes: Mapping[str, Any] = facts.get("imageSizes") or {}
         update["images"] = [

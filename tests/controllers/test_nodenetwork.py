@@ -1,0 +1,110 @@
+"""lower_network: what each node programs (routes, Services with endpoints, DNS), as tables."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from gitkube.api import node as node_api
+from gitkube.api.meta import KubeObject
+from gitkube.controllers import endpointslices, nodenetwork, podstatus
+from gitkube.planning.snapshot import Snapshot
+
+from . import factories as f
+from .test_endpointslices import pod
+
+A = f.node("node-a", address="198.18.0.2", pod_cidr="10.244.0.0/24")
+B = f.node("node-b", address="198.18.0.3", pod_cidr="10.244.1.0/24")
+
+
+def settled(*objs: KubeObject) -> Snapshot:
+    snap = f.snapshot(*objs)
+    return snap.with_actions(endpointslices.plan_endpointslices(snap, f.clock()))
+
+
+def test_the_nodes_own_subnet_routes_to_the_others_and_the_dns() -> None:
+    same_machine = f.node("node-c", address="198.18.0.2", pod_cidr="10.244.2.0/24")
+    local_only = f.node("node-d", address="127.0.0.1", pod_cidr="10.244.3.0/24")
+    unallocated = f.node("node-e", address="198.18.0.9")
+    run = nodenetwork.lower_network(f.snapshot(A, B, same_machine, local_only, unallocated),
+                                    "node-a")
+    assert run == {
+        "podCIDR": "10.244.0.0/24", "clusterCIDR": "10.244.0.0/16",
+        "serviceCIDR": "10.96.0.0/12", "dnsIP": "10.96.0.10", "clusterDomain": "cluster.local",
+        "routes": [{"node": "node-b", "podCIDR": "10.244.1.0/24", "via": "198.18.0.3"}],
+        "services": [],
+    }
+    assert nodenetwork.lower_network(f.snapshot(A, unallocated), "node-e") is None
+
+
+def services_of(*objs: KubeObject) -> list[dict[str, Any]]:
+    return [dict(s) for s in nodenetwork.lower_services(settled(A, B, *objs))]
+
+
+WEB_1 = pod("web-1", node="node-a", ip="10.244.0.5")
+WEB_2 = pod("web-2", node="node-b", ip="10.244.1.5", ready=False)
+WEB_3 = pod("web-3", node="node-b", ip="10.244.1.6", terminating=True)
+
+
+def endpoint(p: Any, node: str, *, ready: bool = True, terminating: bool = False,
+             ports: dict[str, int] | None = None) -> dict[str, Any]:
+    return {"ip": p.status.pod_ip, "ports": {"": 8080} if ports is None else ports,
+            "ready": ready, "serving": True, "terminating": terminating, "node": node,
+            "pod": f"default/{p.name}", "podUID": p.metadata.uid}
+
+
+@pytest.mark.parametrize(("objs", "expected"), [
+    pytest.param([f.service(clusterIP="10.96.0.40"), WEB_1, WEB_2, WEB_3], [{
+        "name": "web", "namespace": "default", "type": "ClusterIP", "clusterIP": "10.96.0.40",
+        "ports": [{"name": "", "protocol": "TCP", "port": 80}], "sessionAffinity": "None",
+        "internalTrafficPolicy": "Cluster",
+        "endpoints": [endpoint(WEB_1, "node-a"),
+                      endpoint(WEB_3, "node-b", ready=False, terminating=True)]}],
+        id="ready-and-draining-endpoints-not-the-unready"),
+    pytest.param([f.service()], [], id="waiting-for-its-address"),
+    pytest.param([f.service(clusterIP="None", ports=[{"port": 80, "name": "web"}]),
+                  pod("web-1", node="node-a", ip="10.244.0.5", hostname="web-1",
+                      subdomain="web")], [{
+        "name": "web", "namespace": "default", "type": "ClusterIP",
+        "ports": [{"name": "web", "protocol": "TCP", "port": 80}], "sessionAffinity": "None",
+        "internalTrafficPolicy": "Cluster",
+        "endpoints": [{**endpoint(WEB_1, "node-a", ports={"web": 80}), "hostname": "web-1"}]}],
+        id="headless-with-hostnames"),
+    pytest.param([f.service(type="ExternalName", externalName="db.example.com.", ports=[])], [{
+        "name": "web", "namespace": "default", "type": "ExternalName",
+        "externalName": "db.example.com"}], id="external-name"),
+    pytest.param([f.service(type="LoadBalancer", clusterIP="10.96.0.40", sessionAffinity="ClientIP",
+                            externalTrafficPolicy="Local",
+                            ports=[{"port": 80, "nodePort": 30080, "name": "http"}],
+                            selector={"app": "none"})], [{
+        "name": "web", "namespace": "default", "type": "LoadBalancer", "clusterIP": "10.96.0.40",
+        "ports": [{"name": "http", "protocol": "TCP", "port": 80, "nodePort": 30080}],
+        "sessionAffinity": "ClientIP", "affinitySeconds": 10800,
+        "internalTrafficPolicy": "Cluster", "externalTrafficPolicy": "Local",
+        "endpoints": []}], id="node-ports-affinity-policy-no-endpoints"),
+])
+def test_services(objs: list[KubeObject], expected: list[dict[str, Any]]) -> None:
+    assert services_of(*objs) == expected
+
+
+def test_a_load_balancer_answers_on_its_status_addresses() -> None:
+    svc = f.service(type="LoadBalancer", clusterIP="10.96.0.40",
+                    ports=[{"port": 80, "nodePort": 30080}])
+    data = svc.to_dict()
+    data["status"] = {"loadBalancer": {"ingress": [{"ip": "198.18.0.2"}, {"ip": "198.18.0.3"}]}}
+    [run] = services_of(type(svc).model_validate(data))
+    assert run["loadBalancerIPs"] == ["198.18.0.2", "198.18.0.3"]
+
+
+def test_a_node_keeps_its_inventory_address_first_and_adds_what_its_agent_reports() -> None:
+    node = node_api.node_from_inventory(node_api.InventoryNode(name="n", address="127.0.0.1"))
+    status = podstatus.reported_node_status(
+        node, {"facts": {"addresses": ["198.18.0.7", "127.0.0.1"]}}, f.clock())
+    assert [(a.type, a.address) for a in status.addresses] == [
+        ("InternalIP", "127.0.0.1"), ("InternalIP", "198.18.0.7"), ("Hostname", "n")]
+    routed = node.model_copy(update={"status": status})
+    assert routed.routable_address == "198.18.0.7"
+    again = podstatus.reported_node_status(routed, {"facts": {"addresses": ["198.18.0.8"]}},
+                                           f.clock())
+    assert [a.address for a in again.addresses] == ["127.0.0.1", "198.18.0.8", "n"]
