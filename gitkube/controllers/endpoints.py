@@ -58,11 +58,12 @@ def manages_endpoints(svc: services.Service) -> bool:
 def desired_endpoints(
     svc: services.Service, pods: Iterable[core.Pod], nodes: dict[str, dict[str, str]],
 ) -> tuple[dict[PortKey, list[discovery.Endpoint]], list[PodNote]]:
-    """The endpoints of ``svc`` grouped by resolved ports, and the selected pods left out.
-    ``nodes``: node name → its labels, for the nodes the cluster knows."""
+    """The endpoints of ``svc`` grouped by resolved ports (in the order of ``pods``), and
+    the selected pods left out. ``nodes``: node name → its labels, for the nodes the
+    cluster knows."""
     grouped: dict[PortKey, list[discovery.Endpoint]] = {}
     left_out: list[PodNote] = []
-    for pod in sorted(pods, key=lambda p: p.name):
+    for pod in pods:
         if not selects(svc, pod):
             continue
         why = _exclusion(svc, pod, nodes)
@@ -129,13 +130,16 @@ def pod_endpoint(svc: services.Service, pod: core.Pod, node_labels: dict[str, st
     spec = pod.spec
     hostname = (spec.hostname if spec.hostname and spec.subdomain == svc.name
                 and pod.namespace == svc.namespace else None)
-    return discovery.Endpoint(
+    # Built without validation (model_construct): every value comes from validated objects,
+    # and this runs for every endpoint of every Service in every round of a pass.
+    return discovery.Endpoint.model_construct(
         addresses=[pod.status.pod_ip or ""],
-        conditions=discovery.EndpointConditions(ready=ready, serving=serving,
-                                                terminating=terminating),
+        conditions=discovery.EndpointConditions.model_construct(
+            ready=ready, serving=serving, terminating=terminating),
         hostname=hostname,
-        target_ref=discovery.ObjectReference(kind="Pod", namespace=pod.namespace,
-                                             name=pod.name, uid=pod.metadata.uid),
+        target_ref=discovery.ObjectReference.model_construct(
+            kind="Pod", namespace=pod.metadata.namespace, name=pod.metadata.name,
+            uid=pod.metadata.uid),
         node_name=spec.node_name,
         zone=(node_labels or {}).get(ZONE_LABEL),
     )

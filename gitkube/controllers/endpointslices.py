@@ -44,9 +44,7 @@ _RESERVED_LABELS = frozenset({discovery.SERVICE_NAME_LABEL, discovery.MANAGED_BY
 
 
 def plan_endpointslices(snapshot: Snapshot, clock: clocks.Clock) -> list[Action]:
-    pods_by_ns: dict[str, list[core.Pod]] = {}
-    for pod in snapshot.of_kind(core.Pod):
-        pods_by_ns.setdefault(pod.namespace, []).append(pod)
+    index = PodIndex(snapshot.of_kind(core.Pod))
     nodes = {n.name: dict(n.metadata.labels) for n in snapshot.of_kind(node_api.Node)}
     owned: dict[str, list[Stored]] = {}
     for stored in snapshot.stored_of_kind(discovery.EndpointSlice):
@@ -59,9 +57,28 @@ def plan_endpointslices(snapshot: Snapshot, clock: clocks.Clock) -> list[Action]
         if not endpoints.manages_endpoints(svc):
             actions += [_delete(s, f"{objects.describe(svc)} has no selector") for s in existing]
             continue
-        wanted, _ = endpoints.desired_endpoints(svc, pods_by_ns.get(svc.namespace, []), nodes)
+        wanted, _ = endpoints.desired_endpoints(svc, index.selected(svc), nodes)
         actions += reconcile_slices(svc, wanted, existing)
     return actions
+
+
+class PodIndex:
+    """Pods by namespace and label, so each Service's selector costs what it selects."""
+
+    def __init__(self, pods: Iterable[core.Pod]) -> None:
+        self._by_label: dict[tuple[str, str, str], list[core.Pod]] = {}
+        for pod in pods:
+            for key, value in pod.metadata.labels.items():
+                self._by_label.setdefault((pod.namespace, key, value), []).append(pod)
+
+    def selected(self, svc: services.Service) -> list[core.Pod]:
+        """The pods ``svc`` selects, by name (none when it has no selector)."""
+        lists = [self._by_label.get((svc.namespace, k, v), [])
+                 for k, v in svc.spec.selector.items()]
+        if not lists:
+            return []
+        shortest = min(lists, key=len)
+        return sorted((p for p in shortest if endpoints.selects(svc, p)), key=lambda p: p.name)
 
 
 def reconcile_slices(svc: services.Service,
