@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import pytest
 
-pytest_plugins = ["tests.fixtures.podman", "tests.fixtures.nodes"]
+pytest_plugins = ["tests.fixtures.podman", "tests.fixtures.nodes", "tests.fixtures.netns"]
 
 _PODMAN = {"busybox_image", "podman_storage", "gitops_node", "node", "push_repo", "two_nodes",
-           "ssh_nodes"}
-_SSH = {"ssh_nodes", "two_nodes"}
+           "ssh_nodes", "netns_nodes"}
+_SSH = {"ssh_nodes", "two_nodes", "netns_nodes"}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

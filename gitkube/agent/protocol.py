@@ -354,8 +354,10 @@ class NodeFacts(TypedDict, total=False):
     imageSizes: dict[str, int]
     #: The node's clock (RFC 3339), for skew diagnostics.
     time: str
-    #: The node's own IPv4 addresses (not loopback, not its pod network's): Node
-    #: status.addresses, where NodePorts answer.
+    #: The node's own IPv4 addresses (not loopback, not its pod networks' gateways), the
+    #: default route's first: Node status.addresses (InternalIP). Other nodes' routes to its
+    #: pods go via the inventory's ``address`` when it is one of these, else via the first
+    #: (a node reached over SSH through a forwarded port or a name, as the test nodes are).
     addresses: list[str]
 
 
