@@ -13,6 +13,7 @@ boundary with ``raise ... from exc`` so the cause stays visible.
     │   └── HostKeyRejected       a node's SSH host key is unknown or changed
     └── TemporaryError            try again later (``.retry_after`` seconds, when known)
         ├── StoreConflict         a compare-and-swap lost against a concurrent writer
+        ├── StoreUnavailable      the store cannot be reached or has no quorum (etcd)
         ├── NodeUnreachable       the transport could not reach a node or timed out
         ├── AgentError            the node agent answered with an error or garbage
         └── LockHeld              another gitkube process holds the cluster lock
@@ -93,6 +94,10 @@ class HostKeyRejected(PermanentError):
 
 class StoreConflict(TemporaryError):
     """A compare-and-swap lost against a concurrent writer; re-read and retry."""
+
+
+class StoreUnavailable(TemporaryError):
+    """The store cannot serve: no etcd member answers, or they have no quorum."""
 
 
 class NodeUnreachable(TemporaryError):

@@ -2,18 +2,21 @@
 
 Tests that use a real podman or sshd fixture are marked ``podman`` / ``ssh`` here, whether or not
 their module says so, so ``make test-fast`` (``-m "not podman and not ssh"``) leaves out exactly
-the tests that need those.
+the tests that need those. Tests on a real etcd are marked ``etcd`` (they are quick, and stay in
+the fast run).
 """
 
 from __future__ import annotations
 
 import pytest
 
-pytest_plugins = ["tests.fixtures.podman", "tests.fixtures.nodes", "tests.fixtures.netns"]
+pytest_plugins = ["tests.fixtures.podman", "tests.fixtures.nodes", "tests.fixtures.netns",
+                  "tests.fixtures.etcd"]
 
 _PODMAN = {"busybox_image", "podman_storage", "gitops_node", "node", "push_repo", "two_nodes",
            "ssh_nodes", "netns_nodes"}
 _SSH = {"ssh_nodes", "two_nodes", "netns_nodes"}
+_ETCD = {"etcd_server", "etcd_store", "etcd_cluster", "etcd_tls"}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -23,3 +26,5 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.podman)
         if used & _SSH:
             item.add_marker(pytest.mark.ssh)
+        if used & _ETCD:
+            item.add_marker(pytest.mark.etcd)

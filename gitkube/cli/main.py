@@ -15,7 +15,7 @@ from rich.console import Console
 
 import gitkube
 from gitkube import clock
-from gitkube.cli import commands, exits, gitops, logs, rollback, secret
+from gitkube.cli import commands, exits, gitops, logs, rollback, secret, storecmd
 
 Command = Callable[[argparse.Namespace, commands.Context], int]
 
@@ -122,6 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
     gitops.register(sub, add)
     secret.register(sub, add)
     logs.register(sub, add)
+    storecmd.register(sub, add)
     return parser
 
 

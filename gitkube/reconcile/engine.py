@@ -38,7 +38,7 @@ from gitkube.errors import ConfigError, Problem, SourceError, StoreConflict
 from gitkube.planning.actions import NODE_KINDS, STORE_KINDS, Action, ActionKind
 from gitkube.planning.snapshot import Snapshot, Stored
 from gitkube.reconcile import events as events_mod
-from gitkube.reconcile import fixpoint, ledger, plans
+from gitkube.reconcile import fixpoint, ledger, plans, stores
 from gitkube.reconcile import fleet as fleet_mod
 from gitkube.source import hooks as source_hooks
 from gitkube.source import init as source_init
@@ -47,7 +47,6 @@ from gitkube.source import repo as source_repo
 from gitkube.source import settings as source_settings
 from gitkube.source import status as source_status
 from gitkube.store import base as store_base
-from gitkube.store import open_store
 
 
 @dataclass(frozen=True)
@@ -173,7 +172,7 @@ class Cluster:
         # 0700: the store holds Secret values and the directory may hold the cluster's age key.
         state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.source = source_repo.SourceRepo(repo_path, state_dir=state_dir)
-        self.store: store_base.Store = open_store(state_dir / "store.sqlite")
+        self.store: store_base.Store = stores.open_cluster_store(state_dir, self.settings)
         self._name: str | None = None
 
     # ------------------------------------------------------------------ opening

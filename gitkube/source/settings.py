@@ -10,6 +10,11 @@ repository (``git config gitkube.allowedSigners /etc/gitkube/allowed_signers``):
     [gitkube]
         branch = main                    # the branch the cluster runs
         state = /var/lib/gitkube/demo    # store and locks (default: <git dir>/gitkube)
+        store = etcd://cp1:2379,cp2:2379,cp3:2379   # (default: SQLite in the state dir)
+        storeCACert = /etc/gitkube/etcd-ca.pem   # etcd over TLS, as etcdctl --cacert
+        storeCert = /etc/gitkube/etcd-client.pem #   and --cert/--key when the members
+        storeKey = /etc/gitkube/etcd-client-key.pem  # check client certificates
+        encryptionKey = /etc/gitkube/encryption.key  # Secrets' key (default: <state>/...)
         allowForcePush = false           # hooks refuse non-fast-forward pushes; the engine
                                          # refuses to apply a branch that was rewritten
         allowBranchDeletion = false      # hooks refuse deleting branches
@@ -45,6 +50,12 @@ class Settings:
     allow_branch_deletion: bool = False
     allowed_signers: Path | None = None
     path_signers: tuple[PathRule, ...] = ()
+    #: The store's URL or path ("": SQLite in the state directory).
+    store: str = ""
+    store_ca_cert: Path | None = None
+    store_cert: Path | None = None
+    store_key: Path | None = None
+    encryption_key: Path | None = None
 
     @property
     def signing_required(self) -> bool:
@@ -67,6 +78,9 @@ def read_settings(repo: Path) -> Settings:
         found = values.get(f"gitkube.{name.lower()}")
         return found[-1].strip() if found else ""
 
+    def path(name: str) -> Path | None:
+        return _path(repo, last(name)) if last(name) else None
+
     rules = []
     for value in values.get("gitkube.pathsigners", []):
         prefix, _, file = value.strip().partition(" ")
@@ -77,8 +91,13 @@ def read_settings(repo: Path) -> Settings:
         state=_path(repo, last("state")) if last("state") else None,
         allow_force_push=_true(last("allowForcePush")),
         allow_branch_deletion=_true(last("allowBranchDeletion")),
-        allowed_signers=_path(repo, last("allowedSigners")) if last("allowedSigners") else None,
+        allowed_signers=path("allowedSigners"),
         path_signers=tuple(rules),
+        store=last("store"),
+        store_ca_cert=path("storeCACert"),
+        store_cert=path("storeCert"),
+        store_key=path("storeKey"),
+        encryption_key=path("encryptionKey"),
     )
 
 

@@ -2,8 +2,9 @@
 
 ``open_store`` turns the configured location into a backend; everything else
 talks to the :class:`~gitkube.store.base.Store` protocol only, so the SQLite
-default, the in-memory store of tests and a later etcd backend are
-interchangeable.
+default, the in-memory store of tests and etcd (for more than one control
+machine) are interchangeable. ``encryption.encrypted`` wraps any of them so that
+Secrets are encrypted at rest.
 """
 
 from __future__ import annotations
@@ -11,15 +12,16 @@ from __future__ import annotations
 from pathlib import Path
 
 from gitkube import errors
-from gitkube.store import base, memory, sqlite
+from gitkube.store import base, etcd, etcdwire, memory, sqlite
 
 
-def open_store(url_or_path: str | Path) -> base.Store:
+def open_store(url_or_path: str | Path, *, tls: etcdwire.TLS | None = None) -> base.Store:
     """Open the store named by a path or URL.
 
     ``/abs/path.db``, ``relative.db`` or ``sqlite:///abs/path.db``: the SQLite file
-    (made if missing); ``memory://``: a fresh in-memory store; ``etcd://host:port``:
-    not built yet.
+    (made if missing); ``memory://``: a fresh in-memory store;
+    ``etcd://host:2379,host2:2379``: an etcd cluster through any of those members
+    (HTTPS with ``tls``'s CA and client certificate when given).
     """
     if isinstance(url_or_path, Path):
         return sqlite.SQLiteStore(url_or_path)
@@ -36,11 +38,8 @@ def open_store(url_or_path: str | Path) -> base.Store:
     if scheme == "memory":
         return memory.MemoryStore()
     if scheme == "etcd":
-        raise errors.ConfigError(
-            f"The store URL {text!r} asks for etcd, but the etcd backend is not built yet; "
-            "use a SQLite path (the default) for now."
-        )
+        return etcd.EtcdStore(etcdwire.parse_endpoints(rest), tls)
     raise errors.ConfigError(
         f"The store URL {text!r} has the unknown scheme {scheme!r}; use a file path, "
-        "sqlite:///absolute/path.db or memory://."
+        "sqlite:///absolute/path.db, etcd://host:2379,host2:2379 or memory://."
     )

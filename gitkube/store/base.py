@@ -129,3 +129,11 @@ class Store(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+def lease_gone(lease: int) -> str:
+    """What every backend says when a lease it was asked about is no longer there."""
+    return (
+        f"Lease {lease} has expired or was revoked, and the keys attached to it were deleted; "
+        "grant a new lease and write those keys again."
+    )

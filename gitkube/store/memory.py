@@ -153,7 +153,7 @@ class MemoryStore:
             self._expire_leases()
             found = self._leases.get(lease)
             if found is None:
-                raise errors.StoreConflict(_lease_gone(lease))
+                raise errors.StoreConflict(base.lease_gone(lease))
             found.expires_at = time.monotonic() + found.ttl
 
     def revoke_lease(self, lease: int) -> None:
@@ -174,7 +174,7 @@ class MemoryStore:
     def _check_leases(self, ops: Sequence[base.Op]) -> None:
         for op in ops:
             if isinstance(op, base.Put) and op.lease and op.lease not in self._leases:
-                raise errors.StoreConflict(_lease_gone(op.lease))
+                raise errors.StoreConflict(base.lease_gone(op.lease))
 
     def _apply(self, ops: Sequence[base.Op]) -> None:
         """Apply ``ops`` at one new revision; the revision moves only if something changed."""
@@ -234,9 +234,3 @@ def _key_value(key: str, entry: _Entry) -> base.KeyValue:
         lease=entry.lease,
     )
 
-
-def _lease_gone(lease: int) -> str:
-    return (
-        f"Lease {lease} has expired or was revoked, and the keys attached to it were deleted; "
-        "grant a new lease and write those keys again."
-    )

@@ -221,7 +221,7 @@ class SQLiteStore:
                     (now, lease, now),
                 )
                 if cursor.rowcount == 0:
-                    raise errors.StoreConflict(_lease_gone(lease))
+                    raise errors.StoreConflict(base.lease_gone(lease))
 
     def revoke_lease(self, lease: int) -> None:
         with self._lock, self._guard("revoke a lease"):
@@ -276,7 +276,7 @@ class SQLiteStore:
                 "SELECT 1 FROM leases WHERE id = ? AND expires_at > ?", (lease, now)
             ).fetchone()
             if row is None:
-                raise errors.StoreConflict(_lease_gone(lease))
+                raise errors.StoreConflict(base.lease_gone(lease))
 
     def _expire_leases(self) -> None:
         """Delete the keys of every expired lease, in one write; cheap when none expired."""
@@ -379,9 +379,3 @@ def _event(row: tuple[int, str, str, str | None, int, int, int]) -> base.Event:
     kv = base.KeyValue(key, json.loads(text), created, revision, version, lease)
     return base.Event(base.EventType.PUT, kv)
 
-
-def _lease_gone(lease: int) -> str:
-    return (
-        f"Lease {lease} has expired or was revoked, and the keys attached to it were deleted; "
-        "grant a new lease and write those keys again."
-    )

@@ -5,7 +5,6 @@ from __future__ import annotations
 import sqlite3
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import ClassVar
 
@@ -15,38 +14,9 @@ from gitkube import errors
 from gitkube.api import meta
 from gitkube.store import base, memory, objects, open_store, sqlite
 from gitkube.store.base import Delete, EventType, Put
+from tests.store import race
 
 REPO = Path(__file__).resolve().parents[2]
-
-# A worker process: waits for the start signal, then increments /counter with
-# compare-and-swap until it has won ``wins`` times; prints its wins and losses.
-WORKER = """
-import os, sys, time, pathlib
-from gitkube import errors
-from gitkube.store import sqlite
-from gitkube.store.base import Compare, Put
-
-path, go, wanted = sys.argv[1], pathlib.Path(sys.argv[2]), int(sys.argv[3])
-store = sqlite.SQLiteStore(path)
-go.with_name(f"ready-{os.getpid()}").touch()
-while not go.exists():
-    time.sleep(0.005)
-wins = losses = 0
-while wins < wanted:
-    kv = store.get("/counter")
-    n, rev = (kv.value["n"], kv.mod_revision) if kv else (0, 0)
-    try:
-        result = store.txn([Compare("/counter", rev)], [Put("/counter", {"n": n + 1})])
-    except errors.StoreConflict:
-        losses += 1
-        continue
-    if result.succeeded:
-        wins += 1
-    else:
-        losses += 1
-print(wins, losses)
-"""
-
 
 def test_data_survives_reopening_the_file(tmp_path: Path) -> None:
     path = tmp_path / "s.db"
@@ -70,32 +40,17 @@ def test_data_survives_reopening_the_file(tmp_path: Path) -> None:
 
 
 def test_compare_and_swap_holds_across_processes(tmp_path: Path) -> None:
-    path, go = tmp_path / "s.db", tmp_path / "go"
+    path = tmp_path / "s.db"
     sqlite.SQLiteStore(path).close()  # made once, so the workers race on data, not on schema
-    processes, wins_each = 4, 100
-    workers = [
-        subprocess.Popen(
-            [sys.executable, "-c", WORKER, str(path), str(go), str(wins_each)],
-            cwd=REPO,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        for _ in range(processes)
-    ]
-    deadline = time.monotonic() + 60
-    while len(list(tmp_path.glob("ready-*"))) < processes and time.monotonic() < deadline:
-        time.sleep(0.01)
-    go.touch()  # all of them at once, so that they really race
-    outputs = [worker.communicate(timeout=120)[0] for worker in workers]
-    assert [worker.returncode for worker in workers] == [0] * processes
 
-    wins = sum(int(out.split()[0]) for out in outputs)
-    store = sqlite.SQLiteStore(path)
-    assert store.get("/counter").value == {"n": wins}  # type: ignore[union-attr]
-    # Every successful txn saw the value the one before it wrote: 1, 2, 3, ... with no gap.
-    assert [e.kv.value["n"] for e in store.watch("/counter", 0)] == list(range(1, wins + 1))
-    assert store.revision() == wins == processes * wins_each
-    store.close()
+    assert race.race(str(path), tmp_path, processes=4, wins_each=100) == 0
+
+
+def test_a_new_store_starts_at_revision_zero(tmp_path: Path) -> None:
+    for store in (memory.MemoryStore(), sqlite.SQLiteStore(tmp_path / "s.db")):
+        assert (store.revision(), store.range("")) == (0, ([], 0))
+        assert store.txn([], [Put("/k", {})]).revision == 1
+        store.close()
 
 
 def test_a_writer_holding_the_file_too_long_is_a_store_conflict(tmp_path: Path) -> None:
@@ -190,11 +145,12 @@ def test_open_store_picks_the_backend(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("url", "message"),
     [
-        ("etcd://127.0.0.1:2379", "etcd backend is not built yet"),
+        ("etcd://127.0.0.1", "not host:port"),
+        ("etcd://", "not host:port"),
         ("postgres://db/gitkube", "unknown scheme 'postgres'"),
         ("sqlite://", "names no file"),
     ],
-    ids=["etcd", "unknown-scheme", "sqlite-without-path"],
+    ids=["etcd-without-port", "etcd-without-endpoint", "unknown-scheme", "sqlite-without-path"],
 )
 def test_open_store_refuses_what_it_cannot_open(url: str, message: str) -> None:
     with pytest.raises(errors.ConfigError, match=message):
