@@ -19,6 +19,8 @@ from gitkube.api.meta import KubeModel, KubeObject, ObjectMeta
 
 #: Label every node carries, as on Kubernetes.
 HOSTNAME_LABEL = "kubernetes.io/hostname"
+#: Annotation holding the inventory's ``address`` (how gitkube reaches the node).
+ADDRESS_ANNOTATION = "gitkube.io/address"
 
 
 class Taint(KubeModel):
@@ -102,9 +104,9 @@ class Node(KubeObject):
 
     @property
     def routable_address(self) -> str:
-        """The address other machines reach this node's pods and ports through: its first
-        IPv4 InternalIP that is not loopback ('' when none: a node reached as 127.0.0.1 and
-        reporting no other address is only reachable from this machine)."""
+        """The address other nodes route this node's pods through and reach its ports at:
+        its first IPv4 InternalIP that is not loopback ('' when none: a node reached as
+        127.0.0.1 that reports no other address is only reachable from this machine)."""
         for address in self.status.addresses:
             if address.type != "InternalIP":
                 continue
@@ -117,13 +119,21 @@ class Node(KubeObject):
         return ""
 
 
-def with_reported_addresses(status: NodeStatus, reported: list[str]) -> list[NodeAddress]:
-    """The node's addresses: the inventory's (the first InternalIP), then those its agent
-    reports (where NodePorts answer), then its host name."""
-    internal = [a for a in status.addresses if a.type == "InternalIP"][:1]
-    known = {a.address for a in internal}
-    internal += [NodeAddress(type="InternalIP", address=a) for a in reported if a not in known]
-    return [*internal, *(a for a in status.addresses if a.type != "InternalIP")]
+def with_reported_addresses(node: Node, reported: list[str]) -> list[NodeAddress]:
+    """The node's addresses once its agent reports its own (``NodeFacts.addresses``, the
+    default route's first): InternalIP the inventory's address when it is one of them, then
+    the others in the agent's order (a node reached through a forwarded port or as
+    127.0.0.1 is known by what it reports); the inventory's address alone while it reports
+    none. Then its host name."""
+    inventory = node.metadata.annotations.get(ADDRESS_ANNOTATION) or next(
+        (a.address for a in node.status.addresses if a.type == "InternalIP"), "")
+    if not reported:
+        internal = [inventory] if inventory else []
+    else:
+        internal = ([inventory] if inventory in reported else []) + [
+            a for a in reported if a != inventory]
+    return [*(NodeAddress(type="InternalIP", address=a) for a in internal),
+            *(a for a in node.status.addresses if a.type != "InternalIP")]
 
 
 def node_from_inventory(inv_node: InventoryNode) -> Node:
@@ -131,7 +141,8 @@ def node_from_inventory(inv_node: InventoryNode) -> Node:
     labels = {HOSTNAME_LABEL: inv_node.name, **inv_node.labels}
     capacity = dict(inv_node.capacity)
     return Node(
-        metadata=ObjectMeta(name=inv_node.name, labels=labels),
+        metadata=ObjectMeta(name=inv_node.name, labels=labels,
+                            annotations={ADDRESS_ANNOTATION: inv_node.address}),
         spec=NodeSpec(
             taints=[Taint(key=t.key, value=t.value, effect=t.effect) for t in inv_node.taints],
             unschedulable=inv_node.unschedulable,

@@ -155,3 +155,24 @@ def endpoint_ports(key: PortKey, svc: services.Service) -> list[discovery.Endpoi
     return [discovery.EndpointPort.model_validate({
         "name": name, "protocol": protocol, "port": number,
         "appProtocol": app.get((name, protocol))}) for name, protocol, number in key]
+
+
+def explain(svc: services.Service, pods: Iterable[core.Pod], nodes: dict[str, dict[str, str]]
+            ) -> list[PodNote] | str:
+    """Why selected pods get no traffic (or not on every port), by pod name; a sentence
+    instead when there is nothing to list (``describe service`` prints either)."""
+    if not manages_endpoints(svc):
+        return ("an ExternalName Service has no endpoints" if svc.spec.type == "ExternalName"
+                else "the Service has no selector: gitkube manages no endpoints for it")
+    selected = [p for p in sorted(pods, key=lambda p: p.name) if selects(svc, p)]
+    if not selected:
+        wanted = ",".join(f"{k}={v}" for k, v in sorted(svc.spec.selector.items()))
+        return f"none match the selector {wanted}"
+    _, notes = desired_endpoints(svc, selected, nodes)
+    excluded = {n.pod for n in notes if n.excluded}
+    notes += [PodNote(p.name, reason) for p in selected if p.name not in excluded
+              for reason in [not_ready_reason(svc, p)] if reason]
+    if not notes:
+        count = len(selected)
+        return f"{count} pod{'' if count == 1 else 's'} selected, all serving"
+    return sorted(notes, key=lambda n: (n.pod, n.reason))

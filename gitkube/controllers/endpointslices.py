@@ -23,7 +23,7 @@ state (pod addresses, readiness), so they are status-only: they never make a pla
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from gitkube import clock as clocks
 from gitkube.api import core, discovery, services
@@ -58,8 +58,24 @@ def plan_endpointslices(snapshot: Snapshot, clock: clocks.Clock) -> list[Action]
             actions += [_delete(s, f"{objects.describe(svc)} has no selector") for s in existing]
             continue
         wanted, _ = endpoints.desired_endpoints(svc, index.selected(svc), nodes)
-        actions += reconcile_slices(svc, wanted, existing)
+        actions += reconcile_slices(svc, wanted, existing, stamper(snapshot, clock))
     return actions
+
+
+Stamp = Callable[[discovery.EndpointSlice], discovery.EndpointSlice]
+
+
+def stamper(snapshot: Snapshot, clock: clocks.Clock) -> Stamp:
+    """What the apiserver gives a new object: a uid (the same when planned again) and the
+    creation time."""
+    now = objects.now_text(clock)
+
+    def stamp(slice_: discovery.EndpointSlice) -> discovery.EndpointSlice:
+        uid = objects.deterministic_uid(snapshot.cluster, slice_.key, snapshot.revision)
+        meta = slice_.metadata.model_copy(update={"uid": uid, "creation_timestamp": now})
+        return slice_.model_copy(update={"metadata": meta})
+
+    return stamp
 
 
 class PodIndex:
@@ -83,7 +99,7 @@ class PodIndex:
 
 def reconcile_slices(svc: services.Service,
                      wanted: dict[endpoints.PortKey, list[discovery.Endpoint]],
-                     existing: list[Stored]) -> list[Action]:
+                     existing: list[Stored], stamp: Stamp) -> list[Action]:
     """The writes that make ``existing`` slices hold ``wanted`` endpoints."""
     labels = slice_labels(svc)
     taken = {s.obj.name for s in existing}
@@ -94,12 +110,12 @@ def reconcile_slices(svc: services.Service,
         packed, doomed = _pack(wanted.get(key, []), [_slice(s) for s in of_key])
         for new in packed:
             new = _with(new, svc, labels, key)
-            kept.append(new if new.name else _named(new, svc, taken))
+            kept.append(new if new.name else stamp(_named(new, svc, taken)))
         for gone in doomed:
             stored = next(s for s in of_key if s.obj.name == gone.name)
             actions.append(_delete(stored, f"no endpoint of {objects.describe(svc)} left"))
     if not kept:
-        placeholder = _placeholder(svc, labels, existing, taken)
+        placeholder = _placeholder(svc, labels, existing, taken, stamp)
         actions = [a for a in actions if a.target.name != placeholder.name]
         kept.append(placeholder)
     before = {s.obj.name: s for s in existing}
@@ -186,15 +202,13 @@ def _named(slice_: discovery.EndpointSlice, svc: services.Service,
 
 
 def _placeholder(svc: services.Service, labels: dict[str, str], existing: list[Stored],
-                 taken: set[str]) -> discovery.EndpointSlice:
+                 taken: set[str], stamp: Stamp) -> discovery.EndpointSlice:
     """The one empty slice of a Service without endpoints (an existing slice is reused)."""
-    empty = discovery.EndpointSlice(metadata=ObjectMeta(name=""))
-    empty = _with(empty, svc, labels, ())
     if existing:
-        first = sorted(existing, key=lambda s: s.obj.name)[0].obj
-        meta = empty.metadata.model_copy(update={"name": first.name})
-        return empty.model_copy(update={"metadata": meta})
-    return _named(empty, svc, taken)
+        first = _slice(sorted(existing, key=lambda s: s.obj.name)[0])
+        return _with(first.model_copy(update={"endpoints": []}), svc, labels, ())
+    empty = discovery.EndpointSlice(metadata=ObjectMeta(name=""))
+    return stamp(_named(_with(empty, svc, labels, ()), svc, taken))
 
 
 def _slice(stored: Stored) -> discovery.EndpointSlice:

@@ -162,8 +162,7 @@ def reported_node_status(
         "conditions": conditions,
     }
     reported = [a for a in facts.get("addresses") or [] if isinstance(a, str)]
-    if reported:  # where its NodePorts answer (the agent's view of its own addresses)
-        update["addresses"] = node_api.with_reported_addresses(node.status, reported)
+    update["addresses"] = node_api.with_reported_addresses(node, reported)
     if "images" in facts:  # the scheduler's ImageLocality score reads them
         sizes: Mapping[str, Any] = facts.get("imageSizes") or {}
         update["images"] = [

@@ -112,6 +112,7 @@ def test_a_slice_names_its_service_and_is_owned_by_it() -> None:
     slice_ = action.obj
     assert isinstance(slice_, discovery.EndpointSlice)
     assert slice_.name.startswith("web-") and len(slice_.name) == len("web-") + 5
+    assert slice_.metadata.creation_timestamp == f.at(0) and slice_.metadata.uid
     assert slice_.metadata.labels == {
         "tier": "front", "service.kubernetes.io/headless": "",
         "kubernetes.io/service-name": "web",
@@ -184,6 +185,10 @@ def test_the_last_endpoint_leaving_keeps_one_empty_slice() -> None:
     gone = snap.with_actions([Action(ActionKind.DELETE, endpointslices.ObjectRef.of(one), "x")])
     actions = endpointslices.plan_endpointslices(gone, f.clock())
     assert written(actions) == [("update", (), ())]
+    [before] = snap.of_kind(discovery.EndpointSlice)
+    after = actions[0].obj
+    assert after is not None and after.metadata.uid == before.metadata.uid
+    assert after.name == before.name
 
 
 def test_a_selector_removed_deletes_the_slices() -> None:

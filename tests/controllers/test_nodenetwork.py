@@ -97,14 +97,21 @@ def test_a_load_balancer_answers_on_its_status_addresses() -> None:
     assert run["loadBalancerIPs"] == ["198.18.0.2", "198.18.0.3"]
 
 
-def test_a_node_keeps_its_inventory_address_first_and_adds_what_its_agent_reports() -> None:
-    node = node_api.node_from_inventory(node_api.InventoryNode(name="n", address="127.0.0.1"))
-    status = podstatus.reported_node_status(
-        node, {"facts": {"addresses": ["198.18.0.7", "127.0.0.1"]}}, f.clock())
+@pytest.mark.parametrize(("inventory", "reported", "expected", "routed"), [
+    pytest.param("127.0.0.1", ["198.18.0.7", "10.1.0.7"], ["198.18.0.7", "10.1.0.7"],
+                 "198.18.0.7", id="reached-as-loopback-known-by-what-it-reports"),
+    pytest.param("10.1.0.7", ["198.18.0.7", "10.1.0.7"], ["10.1.0.7", "198.18.0.7"],
+                 "10.1.0.7", id="the-inventory-address-first-when-reported"),
+    pytest.param("192.168.1.7", [], ["192.168.1.7"], "192.168.1.7", id="nothing-reported"),
+    pytest.param("127.0.0.1", [], ["127.0.0.1"], "", id="only-this-machine"),
+])
+def test_node_addresses(inventory: str, reported: list[str], expected: list[str],
+                        routed: str) -> None:
+    node = node_api.node_from_inventory(node_api.InventoryNode(name="n", address=inventory))
+    status = podstatus.reported_node_status(node, {"facts": {"addresses": reported}}, f.clock())
     assert [(a.type, a.address) for a in status.addresses] == [
-        ("InternalIP", "127.0.0.1"), ("InternalIP", "198.18.0.7"), ("Hostname", "n")]
-    routed = node.model_copy(update={"status": status})
-    assert routed.routable_address == "198.18.0.7"
-    again = podstatus.reported_node_status(routed, {"facts": {"addresses": ["198.18.0.8"]}},
-                                           f.clock())
-    assert [a.address for a in again.addresses] == ["127.0.0.1", "198.18.0.8", "n"]
+        *(("InternalIP", a) for a in expected), ("Hostname", "n")]
+    stored = node.model_copy(update={"status": status})
+    assert stored.routable_address == routed
+    again = podstatus.reported_node_status(stored, {"facts": {"addresses": reported}}, f.clock())
+    assert again.addresses == status.addresses

@@ -1,0 +1,119 @@
+"""``get services|endpointslices`` rows and ``describe service`` as kubectl prints them."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from gitkube.api import discovery, services
+from gitkube.cli import render, serviceviews
+from gitkube.controllers import endpoints, endpointslices
+from tests.controllers import factories as f
+from tests.controllers.test_endpointslices import http_pod, pod
+
+NOW = f.START + dt.timedelta(minutes=5)
+
+
+def svc(name: str = "web", status: dict[str, Any] | None = None, **spec: Any
+        ) -> services.Service:
+    made = f.service(name, **spec)
+    return services.Service.model_validate({**made.to_dict(), "status": status or {}})
+
+
+def table(*objs: services.Service) -> list[str]:
+    rows = [serviceviews.service_row(s, NOW) + serviceviews.service_wide(s, NOW) for s in objs]
+    return render.format_table(serviceviews.SERVICE_COLUMNS + serviceviews.SERVICE_WIDE,
+                               rows).splitlines()
+
+
+def test_services_table_reads_like_kubectl() -> None:
+    assert table(
+        svc("web", clusterIP="10.96.0.40"),
+        svc("db", clusterIP="None", ports=[{"port": 3306, "name": "mysql"}]),
+        svc("front", type="NodePort", clusterIP="10.96.0.41",
+            ports=[{"port": 80, "nodePort": 30080, "name": "http"},
+                   {"port": 53, "protocol": "UDP", "nodePort": 30053, "name": "dns"}]),
+        svc("lb", type="LoadBalancer", clusterIP="10.96.0.42",
+            ports=[{"port": 80, "nodePort": 31000}],
+            status={"loadBalancer": {"ingress": [{"ip": "198.18.0.2"}, {"ip": "198.18.0.3"}]}}),
+        svc("pending", type="LoadBalancer", clusterIP="10.96.0.43",
+            ports=[{"port": 80, "nodePort": 31001}]),
+        svc("ext", type="ExternalName", externalName="db.example.com", ports=[], selector={}),
+    ) == [
+        "NAME      TYPE           CLUSTER-IP   EXTERNAL-IP             PORT(S)"
+        "                     AGE   SELECTOR",
+        "web       ClusterIP      10.96.0.40   <none>                  80/TCP"
+        "                      5m    app=web",
+        "db        ClusterIP      None         <none>                  3306/TCP"
+        "                    5m    app=web",
+        "front     NodePort       10.96.0.41   <none>                  80:30080/TCP,53:30053/UDP"
+        "   5m    app=web",
+        "lb        LoadBalancer   10.96.0.42   198.18.0.2,198.18.0.3   80:31000/TCP"
+        "                5m    app=web",
+        "pending   LoadBalancer   10.96.0.43   <pending>               80:31001/TCP"
+        "                5m    app=web",
+        "ext       ExternalName   <none>       db.example.com          <none>"
+        "                      5m    <none>",
+    ]
+
+
+def settled_slices(*objs: Any) -> list[discovery.EndpointSlice]:
+    snap = f.snapshot(f.node("node-1"), *objs)
+    snap = snap.with_actions(endpointslices.plan_endpointslices(snap, f.clock()))
+    return snap.of_kind(discovery.EndpointSlice)
+
+
+def test_endpointslices_table_reads_like_kubectl() -> None:
+    pods = [pod(f"web-{i}", ip=f"10.244.0.{i + 2}") for i in range(5)]
+    [full] = settled_slices(svc(clusterIP="10.96.0.40"), *pods)
+    [empty] = settled_slices(svc(clusterIP="10.96.0.40", selector={"app": "none"}))
+    assert serviceviews.slice_row(full, NOW)[1:] == [
+        "IPv4", "8080", "10.244.0.2,10.244.0.3,10.244.0.4 + 2 more...", "5m"]
+    assert serviceviews.slice_row(empty, NOW)[1:] == ["IPv4", "<unset>", "<unset>", "5m"]
+
+
+def test_describe_service_says_which_pods_get_no_traffic_and_why() -> None:
+    service = svc(clusterIP="10.96.0.40", type="NodePort",
+                  ports=[{"port": 80, "targetPort": "http", "nodePort": 30080, "name": "web"}])
+    pods = [http_pod("web-1", 8080), http_pod("web-2", 8080, ip="10.244.0.6", ready=False),
+            pod("web-3", ip="10.244.0.7"), http_pod("web-4", 8080, ip=None)]
+    traffic = endpoints.explain(service, pods, {"node-1": {}})
+    assert not isinstance(traffic, str)
+    lines = serviceviews.describe_service(service, settled_slices(service, *pods),
+                                          [(n.pod, n.reason) for n in traffic])
+    assert lines == [
+        "Name:                     web",
+        "Namespace:                default",
+        "Labels:                   <none>",
+        "Annotations:              gitkube.io/source=web.yaml:1",
+        "Selector:                 app=web",
+        "Type:                     NodePort",
+        "IP Family Policy:         SingleStack",
+        "IP Families:              IPv4",
+        "IP:                       10.96.0.40",
+        "IPs:                      10.96.0.40",
+        "Port:                     web  80/TCP",
+        "TargetPort:               http/TCP",
+        "NodePort:                 web  30080/TCP",
+        "Endpoints:                10.244.0.5:8080",
+        "Session Affinity:         None",
+        "External Traffic Policy:  Cluster",
+        "Internal Traffic Policy:  Cluster",
+        "Pods without traffic:",
+        "  POD     WHY IT GETS NO TRAFFIC",
+        "  web-2   the pod is not Ready",
+        "  web-3   the pod has no container port named http/TCP, so that port of the Service "
+        "does not reach it",
+        "  web-4   the pod has no IP address yet",
+    ]
+
+
+def test_describe_service_with_nothing_to_explain() -> None:
+    service = svc(clusterIP="10.96.0.40")
+    assert endpoints.explain(service, [pod("web-1")], {"node-1": {}}) == (
+        "1 pod selected, all serving")
+    assert endpoints.explain(svc(selector={"app": "x"}), [pod("web-1")], {}) == (
+        "none match the selector app=x")
+    lines = serviceviews.describe_service(service, [], "1 pod selected, all serving")
+    assert lines[-1] == "Pods:                     1 pod selected, all serving"
+    assert "Endpoints:                <none>" in lines
