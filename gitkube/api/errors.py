@@ -24,7 +24,7 @@ _PLAIN_SEGMENT = re.compile(r"[A-Za-z_$][A-Za-z0-9_$-]*")
 KUBERNETES_FIELDS = frozenset({
     "activeDeadlineSeconds", "affinity", "allocatedResources", "automountServiceAccountToken",
     "awsElasticBlockStore", "azureDisk", "azureFile", "cephfs", "cinder", "config", "configSource",
-    "csi", "daemonEndpoints", "deletionGracePeriodSeconds",
+    "csi", "daemonEndpoints", "dataSource", "dataSourceRef", "deletionGracePeriodSeconds",
     "ephemeral", "ephemeralContainerStatuses", "ephemeralContainers", "externalID",
     "externalIPs", "fc", "features", "fileKeyRef", "finalizers",
     "flexVolume", "flocker", "gcePersistentDisk", "generateName", "gitRepo", "glusterfs", "grpc",
@@ -43,7 +43,8 @@ KUBERNETES_FIELDS = frozenset({
     "supplementalGroupsPolicy",
     "terminationMessagePath", "terminationMessagePolicy", "topologySpreadConstraints",
     "trafficDistribution", "tty",
-    "volumeDevices", "volumesAttached", "volumesInUse", "vsphereVolume",
+    "volumeAttributesClassName", "volumeDevices", "volumesAttached", "volumesInUse",
+    "vsphereVolume",
     # Job fields (batch/v1) beyond what controllers/jobs.py implements.
     "backoffLimitPerIndex", "managedBy", "maxFailedIndexes", "podFailurePolicy",
     "podReplacementPolicy", "successPolicy",

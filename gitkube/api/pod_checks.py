@@ -242,11 +242,12 @@ def _check_resource_name(name: str, path: str) -> Issues:
 
 def _check_volume(volume: pods.Volume, path: str) -> Issues:
     issues = [_issue(f"{path}.name", p) for p in names.dns1123_label_errors(volume.name)]
-    given = [s for s in (volume.config_map, volume.secret, volume.empty_dir, volume.downward_api)
-             if s is not None]
+    given = [s for s in (volume.config_map, volume.secret, volume.empty_dir, volume.downward_api,
+                         volume.persistent_volume_claim) if s is not None]
     if not given:
-        issues.append(_issue(path, "must specify a volume type: configMap, secret, emptyDir or "
-                                   "downwardAPI (the types gitkube supports)"))
+        issues.append(_issue(path, "must specify a volume type: configMap, secret, emptyDir, "
+                                   "downwardAPI or persistentVolumeClaim (the types gitkube "
+                                   "supports)"))
     elif len(given) > 1:
         issues.append(_issue(path, "may not specify more than 1 volume type"))
     if volume.config_map is not None:
@@ -260,6 +261,9 @@ def _check_volume(volume: pods.Volume, path: str) -> Issues:
         issues += _check_items(volume.secret.items, f"{where}.items")
     if volume.downward_api is not None:
         issues += _check_downward_items(volume.downward_api.items, f"{path}.downwardAPI.items")
+    if volume.persistent_volume_claim is not None:
+        issues += validation.check_reference_name(f"{path}.persistentVolumeClaim.claimName",
+                                                  volume.persistent_volume_claim.claim_name)
     return issues
 
 

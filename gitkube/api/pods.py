@@ -146,6 +146,13 @@ class DownwardAPIVolumeSource(KubeModel):
     default_mode: int | None = Field(default=None, ge=0, le=0o777)
 
 
+class PersistentVolumeClaimVolumeSource(KubeModel):
+    """A claim of the pod's namespace; the pod runs where its volume is (``storage.py``)."""
+
+    claim_name: str
+    read_only: bool = False
+
+
 class Volume(KubeModel):
     name: str
     config_map: ConfigMapVolumeSource | None = None
@@ -153,6 +160,7 @@ class Volume(KubeModel):
     empty_dir: EmptyDirVolumeSource | None = None
     #: Files kept up to date in place, like ConfigMap volumes (labels, annotations...).
     downward_api: DownwardAPIVolumeSource | None = Field(default=None, alias="downwardAPI")
+    persistent_volume_claim: PersistentVolumeClaimVolumeSource | None = None
 
 
 class Toleration(KubeModel):

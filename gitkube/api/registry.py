@@ -18,13 +18,17 @@ from gitkube.api import (
     apps,
     batch,
     core,
+    daemonsets,
     discovery,
     errors,
     inventory,
     keys,
     node,
+    revisions,
     scheduling,
     services,
+    statefulsets,
+    storage,
 )
 from gitkube.api.meta import KubeObject
 
@@ -42,6 +46,12 @@ KINDS: dict[tuple[str, str], type[KubeObject]] = {
     ("scheduling.k8s.io/v1", "PriorityClass"): scheduling.PriorityClass,
     ("v1", "Service"): services.Service,
     ("discovery.k8s.io/v1", "EndpointSlice"): discovery.EndpointSlice,
+    ("apps/v1", "DaemonSet"): daemonsets.DaemonSet,
+    ("apps/v1", "StatefulSet"): statefulsets.StatefulSet,
+    ("apps/v1", "ControllerRevision"): revisions.ControllerRevision,
+    ("v1", "PersistentVolumeClaim"): storage.PersistentVolumeClaim,
+    ("v1", "PersistentVolume"): storage.PersistentVolume,
+    ("storage.k8s.io/v1", "StorageClass"): storage.StorageClass,
 }
 
 #: Kinds the system derives and people do not write: why, as a sentence.
@@ -49,24 +59,27 @@ DERIVED_KINDS = {
     "Node": "Nodes are not written as manifests: declare the machine in inventory.yaml",
     "EndpointSlice": "EndpointSlices are derived from Services and their pods; write the "
                      "Service (with a selector) instead",
+    "ControllerRevision": "ControllerRevisions are made by the DaemonSet and StatefulSet "
+                          "controllers, one per template they roll out; change the "
+                          "workload's template instead",
+    "PersistentVolume": "PersistentVolumes are made by gitkube's local-path provisioner (a "
+                        "directory on the node where the claim is first used); declare a "
+                        "PersistentVolumeClaim instead",
 }
 #: Kinds people may write in Git.
 MANIFEST_KINDS = {key: cls for key, cls in KINDS.items() if key[1] not in DERIVED_KINDS}
 
 #: Kubernetes kinds gitkube does not implement yet, with the apiVersions Kubernetes serves.
 UNSUPPORTED_KINDS: dict[str, tuple[str, ...]] = {
-    "Endpoints": ("v1",), "PersistentVolumeClaim": ("v1",),
-    "PersistentVolume": ("v1",), "ServiceAccount": ("v1",), "LimitRange": ("v1",),
+    "Endpoints": ("v1",), "ServiceAccount": ("v1",), "LimitRange": ("v1",),
     "ResourceQuota": ("v1",), "ReplicationController": ("v1",), "PodTemplate": ("v1",),
     "Event": ("v1", "events.k8s.io/v1"),
     "HorizontalPodAutoscaler": ("autoscaling/v2", "autoscaling/v1"),
-    "DaemonSet": ("apps/v1",), "StatefulSet": ("apps/v1",), "ControllerRevision": ("apps/v1",),
     "Ingress": ("networking.k8s.io/v1",), "IngressClass": ("networking.k8s.io/v1",),
     "NetworkPolicy": ("networking.k8s.io/v1",), "PodDisruptionBudget": ("policy/v1",),
     "Role": ("rbac.authorization.k8s.io/v1",), "RoleBinding": ("rbac.authorization.k8s.io/v1",),
     "ClusterRole": ("rbac.authorization.k8s.io/v1",),
     "ClusterRoleBinding": ("rbac.authorization.k8s.io/v1",),
-    "StorageClass": ("storage.k8s.io/v1",),
     "CustomResourceDefinition": ("apiextensions.k8s.io/v1",),
     "Lease": ("coordination.k8s.io/v1",),
 }

@@ -22,8 +22,17 @@ KIND_CASES: list[tuple[str, dict[str, Any], str, str]] = [
     ("hpa-v1", {"apiVersion": "autoscaling/v1", "kind": "HorizontalPodAutoscaler",
                 "metadata": {"name": "h"}},
      "kind", "kind HorizontalPodAutoscaler (autoscaling/v1) is not supported by gitkube yet"),
-    ("statefulset", {"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": "w"}},
-     "kind", "kind StatefulSet (apps/v1) is not supported by gitkube yet"),
+    ("ingress", {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+                 "metadata": {"name": "w"}},
+     "kind", "kind Ingress (networking.k8s.io/v1) is not supported by gitkube yet"),
+    ("persistent-volume", {"apiVersion": "v1", "kind": "PersistentVolume",
+                           "metadata": {"name": "pv"}},
+     "kind", "PersistentVolumes are made by gitkube's local-path provisioner (a directory on "
+             "the node where the claim is first used); declare a PersistentVolumeClaim instead"),
+    ("controller-revision", {"apiVersion": "apps/v1", "kind": "ControllerRevision",
+                             "metadata": {"name": "r"}},
+     "kind", "ControllerRevisions are made by the DaemonSet and StatefulSet controllers, one "
+             "per template they roll out; change the workload's template instead"),
     ("retired-cronjob", {"apiVersion": "batch/v1beta1", "kind": "CronJob",
                          "metadata": {"name": "c"}},
      "apiVersion", "apiVersion batch/v1beta1 is not served for kind CronJob; use batch/v1"),
@@ -38,9 +47,10 @@ KIND_CASES: list[tuple[str, dict[str, Any], str, str]] = [
      "kind", "field 'kind' is required (Pod, Deployment, ConfigMap, ...)"),
     ("unknown-kind", {"apiVersion": "example.com/v1", "kind": "Widget"},
      "kind", "kind Widget (example.com/v1) is not known to gitkube; supported kinds: "
-             "ConfigMap (v1), CronJob (batch/v1), Deployment (apps/v1), Job (batch/v1), "
-             "Namespace (v1), Pod (v1), PriorityClass (scheduling.k8s.io/v1), "
-             "ReplicaSet (apps/v1), Secret (v1), Service (v1)"),
+             "ConfigMap (v1), CronJob (batch/v1), DaemonSet (apps/v1), Deployment (apps/v1), "
+             "Job (batch/v1), Namespace (v1), PersistentVolumeClaim (v1), Pod (v1), "
+             "PriorityClass (scheduling.k8s.io/v1), ReplicaSet (apps/v1), Secret (v1), "
+             "Service (v1), StatefulSet (apps/v1), StorageClass (storage.k8s.io/v1)"),
     ("node", {"apiVersion": "v1", "kind": "Node", "metadata": {"name": "n"}},
      "kind", "Nodes are not written as manifests: declare the machine in inventory.yaml"),
     ("missing-name", {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {}},
@@ -104,7 +114,9 @@ def test_plurals_and_scope() -> None:
     assert not node.Node.namespaced and not core.Namespace.namespaced
     assert {cls.plural for cls in registry.KINDS.values()} == {
         "pods", "namespaces", "configmaps", "secrets", "deployments", "replicasets", "nodes",
-        "jobs", "cronjobs", "priorityclasses", "services", "endpointslices"}
+        "jobs", "cronjobs", "priorityclasses", "services", "endpointslices", "daemonsets",
+        "statefulsets", "controllerrevisions", "persistentvolumeclaims", "persistentvolumes",
+        "storageclasses"}
 
 
 @pytest.mark.parametrize("doc", [m.pod(), m.deployment(), m.replica_set()],

@@ -187,8 +187,8 @@ CASES: list[tuple[str, dict[str, Any], str, str]] = [
      "spec.containers[0].volumeMounts[0].name",
      "Not found: no volume named 'v' in the pod's volumes"),
     ("volume-no-type", P({"containers": [C()], "volumes": [{"name": "v"}]}), "spec.volumes[0]",
-     "must specify a volume type: configMap, secret, emptyDir or downwardAPI (the types "
-     "gitkube supports)"),
+     "must specify a volume type: configMap, secret, emptyDir, downwardAPI or "
+     "persistentVolumeClaim (the types gitkube supports)"),
     ("volume-two-types", P({"containers": [C()], "volumes": [
         {"name": "v", "emptyDir": {}, "configMap": {"name": "c"}}]}), "spec.volumes[0]",
      "may not specify more than 1 volume type"),

@@ -38,9 +38,11 @@ def test_check_names_stale_files(tmp_path: Path, capsys: pytest.CaptureFixture[s
 
 def test_one_schema_per_kind() -> None:
     names = sorted(p.name for p in schemas.DEFAULT_DIR.glob("*.json"))
-    assert names == ["all.json", "configmap.json", "cronjob.json", "deployment.json",
-                     "inventory.json", "job.json", "namespace.json", "pod.json",
-                     "priorityclass.json", "replicaset.json", "secret.json", "service.json"]
+    assert names == ["all.json", "configmap.json", "cronjob.json", "daemonset.json",
+                     "deployment.json", "inventory.json", "job.json", "namespace.json",
+                     "persistentvolumeclaim.json", "pod.json", "priorityclass.json",
+                     "replicaset.json", "secret.json", "service.json", "statefulset.json",
+                     "storageclass.json"]
 
 
 GOOD = [
