@@ -20,7 +20,7 @@ from gitkube import clock as clocks
 from gitkube.api import node as node_api
 from gitkube.api import services
 from gitkube.api.meta import SOURCE_ANNOTATION, KubeObject
-from gitkube.controllers import podstatus
+from gitkube.controllers import podstatus, updaterules, volumes
 from gitkube.planning import objects
 from gitkube.planning.actions import Action, ActionKind, ObjectRef
 from gitkube.planning.snapshot import Snapshot
@@ -29,7 +29,8 @@ SOURCE = "desired"
 
 #: Kinds Git manages; Node objects come from inventory.yaml through the same path.
 GIT_KINDS = frozenset({"Namespace", "Node", "Pod", "Deployment", "ReplicaSet", "ConfigMap",
-                       "Secret", "PriorityClass", "Job", "CronJob", "Service"})
+                       "Secret", "PriorityClass", "Job", "CronJob", "Service", "DaemonSet",
+                       "StatefulSet", "PersistentVolumeClaim", "StorageClass"})
 #: Metadata the system sets, never Git.
 _SYSTEM_METADATA = ("uid", "creationTimestamp", "generation", "resourceVersion",
                     "deletionTimestamp")
@@ -58,6 +59,11 @@ def plan_desired(snapshot: Snapshot, clock: clocks.Clock) -> list[Action]:
     for key, stored in sorted(snapshot.objects.items()):
         obj = stored.obj
         if key in snapshot.desired or not _from_git(obj):
+            continue
+        if obj.kind == "PersistentVolumeClaim":  # deleted once no pod uses it
+            marked = volumes.delete_claim(stored, f"removed from Git (was {_source(obj)})",
+                                          clock, SOURCE)
+            actions += [marked] if marked is not None else []
             continue
         actions.append(Action(
             ActionKind.DELETE, ObjectRef.of(obj),
@@ -100,7 +106,7 @@ def _update(wanted: KubeObject, current: KubeObject, revision: int) -> Action | 
     have = _declared(current.to_dict(), current.to_dict())
     if want == have:
         return None
-    refused = _immutable_change(want, have)
+    refused = _immutable_change(want, have) or updaterules.refused_change(want, have)
     if refused:
         return Action(ActionKind.NOOP, ObjectRef.of(current), refused, source=SOURCE)
     spec_changed = _without(want, "metadata") != _without(have, "metadata")
@@ -168,6 +174,8 @@ def _keep_allocated(declared: dict[str, Any], current: dict[str, Any]) -> dict[s
     kind = declared.get("kind")
     if kind == "Service":
         return services.keep_allocated(declared, current)
+    if kind == "PersistentVolumeClaim":
+        return volumes.keep_bound_fields(declared, current)
     stored = current.get("spec") or {}
     if kind == "Node" and stored.get("podCIDR") and not (declared.get("spec") or {}).get(
             "podCIDR"):

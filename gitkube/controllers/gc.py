@@ -12,9 +12,10 @@ creates a replacement that the scheduler places on a node that exists.
 from __future__ import annotations
 
 from gitkube import clock as clocks
-from gitkube.api import core
+from gitkube.api import core, storage
 from gitkube.api import node as node_api
 from gitkube.api.meta import KubeObject
+from gitkube.controllers import volumes
 from gitkube.planning import objects
 from gitkube.planning.actions import Action, ActionKind, ObjectRef
 from gitkube.planning.snapshot import Snapshot
@@ -33,7 +34,10 @@ def plan_gc(snapshot: Snapshot, clock: clocks.Clock) -> list[Action]:
             node = obj.spec.node_name
             if node and node not in nodes:
                 reason = f"node {node} left the inventory; its controller replaces the pod"
-        if reason is not None:
+        if reason is not None and isinstance(obj, storage.PersistentVolumeClaim):
+            marked = volumes.delete_claim(stored, reason, clock, SOURCE)
+            actions += [marked] if marked is not None else []
+        elif reason is not None:
             actions.append(Action(
                 ActionKind.DELETE, ObjectRef.of(obj), reason,
                 expected_revision=stored.mod_revision, source=SOURCE,

@@ -22,6 +22,7 @@ from gitkube.api import apps
 from gitkube.api.meta import KubeObject
 from gitkube.controllers import (
     cronjobs,
+    daemonsets,
     deployments,
     desired,
     endpointslices,
@@ -31,6 +32,8 @@ from gitkube.controllers import (
     nodesync,
     podstatus,
     replicasets,
+    statefulsets,
+    volumes,
 )
 from gitkube.planning import objects
 from gitkube.planning.actions import STORE_KINDS, Action, ActionKind, ObjectRef
@@ -48,7 +51,8 @@ def plan_pass(
     """Store actions (merged, in the order first planned), node actions, then NOOPs."""
     planners: list[Planner] = [
         desired.plan_desired, ipam.plan_ipam, podstatus.plan_observed,
-        deployments.plan_deployments, replicasets.plan_replicasets, cronjobs.plan_cronjobs,
+        deployments.plan_deployments, replicasets.plan_replicasets, daemonsets.plan_daemonsets,
+        statefulsets.plan_statefulsets, volumes.plan_volumes, cronjobs.plan_cronjobs,
         jobs.plan_jobs, gc.plan_gc, schedule or _default_scheduler(),
         endpointslices.plan_endpointslices,
     ]

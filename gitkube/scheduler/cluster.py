@@ -30,8 +30,9 @@ from typing import Any
 from gitkube import clock as clocks
 from gitkube.api import apps, core, quantities, scheduling
 from gitkube.api import node as node_api
+from gitkube.planning import claims
 from gitkube.planning.snapshot import Snapshot
-from gitkube.scheduler import framework, terms, topology
+from gitkube.scheduler import framework, terms, topology, volumes
 
 TERMINAL_PHASES = frozenset({"Succeeded", "Failed"})
 NOT_READY_TAINT = "node.kubernetes.io/not-ready"
@@ -69,6 +70,8 @@ class ClusterState:
     bound_pods: dict[str, core.Pod] = field(default_factory=dict)
     #: What priorities and preemption policies were resolved with (set by ``build``).
     context: PodContext | None = None
+    #: The pass's claims and where they let pods go (set by ``build``).
+    volumes: volumes.VolumeIndex = field(default_factory=volumes.VolumeIndex)
 
     @classmethod
     def of(
@@ -123,6 +126,7 @@ def build(snapshot: Snapshot) -> ClusterState:
     state = ClusterState.of((node_info(n) for n in nodes), namespace_labels=namespaces)
     context = PodContext.of(snapshot)
     state.context = context
+    state.volumes = volumes.VolumeIndex.of(snapshot)
     queued: list[tuple[tuple[int, dt.datetime, str, str], QueuedPod]] = []
     for stored in snapshot.stored_of_kind(core.Pod):
         pod = stored.obj
@@ -130,6 +134,7 @@ def build(snapshot: Snapshot) -> ClusterState:
             continue
         info = pod_info(pod, context)
         if info.node_name:
+            state.volumes.note_user(info.namespace, info.claims, info.key)
             state.bind_existing(info)
             if info.key in state.bound:
                 state.bound_pods[info.key] = pod
@@ -370,4 +375,5 @@ def pod_info(pod: core.Pod, context: PodContext = NO_CONTEXT) -> framework.PodIn
         images=tuple(framework.normalized_image(c.image)
                      for c in [*spec.init_containers, *spec.containers]),
         problem=problem,
+        claims=tuple(claims.claim_names(spec)),
     )

@@ -59,6 +59,8 @@ class Result:
     #: Weighted mean of the scores, 0..100 (for the reason line).
     score: int = 0
     message: str = ""
+    #: Rejected before any node was asked (PreFilter): preempting others would not help.
+    prefiltered: bool = False
 
 
 class _Signed(Protocol):
@@ -120,6 +122,16 @@ def _rules_of(
     return rules
 
 
+def prefilter(filters: Sequence[framework.FilterPlugin], pod: framework.PodInfo) -> str:
+    """The first PreFilter rejection of the plugins that have the extension point ("" if none)."""
+    for plugin in filters:
+        check = getattr(plugin, "prefilter", None)
+        rejected = check(pod) if check is not None else ""
+        if rejected:
+            return str(rejected)
+    return ""
+
+
 def _run(
     filters: Sequence[framework.FilterPlugin], pod: framework.PodInfo, node: framework.NodeInfo
 ) -> framework.Status | None:
@@ -157,6 +169,10 @@ class Scheduler:
         if count == 0:
             return Result(pod, None, message=framework.fit_error(0, []))
         active = [f for f in self.filters if f.relevant(pod)]
+        rejected = prefilter(active, pod)
+        if rejected:
+            return Result(pod, None, message=f"0/{count} nodes are available: {rejected}.",
+                          prefiltered=True)
         statics = [f for f in active if f.scope is STATIC]
         locals_ = [f for f in active if f.scope is NODE]
         globals_ = [f for f in active if f.scope is CLUSTER]
@@ -273,6 +289,10 @@ class Scheduler:
     ) -> list[tuple[framework.NodeInfo, framework.Status | None]]:
         """Every node with the first filter that rejects it (None: the pod fits)."""
         active = [f for f in self.filters if f.relevant(pod)]
+        rejected = prefilter(active, pod)
+        if rejected:
+            status = framework.Status("PreFilter", (rejected,), resolvable=False)
+            return [(node, status) for node in self.nodes]
         return [(node, _run(active, pod, node)) for node in self.nodes]
 
     def _select(

@@ -174,6 +174,8 @@ class PodInfo:
     images: tuple[str, ...] = ()
     #: Why the pod cannot be scheduled at all (an unknown PriorityClass); "" when it can.
     problem: str = ""
+    #: The PersistentVolumeClaims its volumes name (``plugins.volumebinding``).
+    claims: tuple[str, ...] = ()
     #: Plugin-specific extras a later plugin may need, as parsed.
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -241,6 +243,13 @@ class FilterPlugin(Protocol):
         ...
 
     def filter(self, pod: PodInfo, node: NodeInfo) -> Status | None: ...
+
+
+class PreFilterPlugin(FilterPlugin, Protocol):
+    """A filter that may reject a pod before any node is asked (kube-scheduler's PreFilter
+    returning UnschedulableAndUnresolvable): the sentence, or "" to go on."""
+
+    def prefilter(self, pod: PodInfo) -> str: ...
 
 
 class RuleFilterPlugin(FilterPlugin, Protocol):

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from gitkube import clock as clocks
 from gitkube.api import core
-from gitkube.planning import objects
+from gitkube.planning import claims, objects
 from gitkube.planning.actions import Action, ActionKind, ObjectRef
 from gitkube.planning.snapshot import Snapshot
 from gitkube.scheduler import cluster as cluster_mod
@@ -61,9 +61,10 @@ def plan_scheduling(
         result = scheduler.schedule(info)
         if result.node is not None:
             actions.append(_bind(queued, result.node, result.score, now))
+            actions += _select_node(snapshot, state, info, result.node.name)
             continue
         message, node_name = result.message, ""
-        if not info.problem and preemptor.can_help(info):
+        if not info.problem and not result.prefiltered and preemptor.can_help(info):
             decision = preemptor.post_filter(
                 info, policy=context.preemption_policy(queued.pod.spec),
                 nominated=nominated.get(info.key, ""))
@@ -90,6 +91,23 @@ def _carry_out(
             nominated[key] = ""
     return [_preempted(snapshot, state.bound_pods[victim.key], queued.pod, node.name, now)
             for victim in decision.evict]
+
+
+def _select_node(snapshot: Snapshot, state: cluster_mod.ClusterState, info: framework.PodInfo,
+                 node: str) -> list[Action]:
+    """The pod's unbound WaitForFirstConsumer claims go where it goes: each is annotated with
+    the node (``volume.kubernetes.io/selected-node``), the provisioner's cue."""
+    actions = []
+    for pvc in state.volumes.assume(info.namespace, info.claims, info.key, node):
+        data = pvc.to_dict()
+        data["metadata"].setdefault("annotations", {})[claims.SELECTED_NODE_ANNOTATION] = node
+        stored = snapshot.get(pvc.key)
+        actions.append(Action(
+            ActionKind.UPDATE, ObjectRef.of(pvc),
+            f"its first pod {info.namespace}/{info.name} goes to {node}; the volume is made there",
+            obj=objects.rebuild(pvc, data),
+            expected_revision=stored.mod_revision if stored else None, source=SOURCE))
+    return actions
 
 
 def explain(snapshot: Snapshot, pod: core.Pod) -> list[tuple[str, bool, list[str]]]:

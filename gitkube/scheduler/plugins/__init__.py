@@ -24,6 +24,7 @@ from gitkube.scheduler.plugins import (
     nodeunschedulable,
     podtopologyspread,
     tainttoleration,
+    volumebinding,
 )
 
 if TYPE_CHECKING:
@@ -45,6 +46,7 @@ DEFAULT = Profile(
         nodeaffinity.NodeAffinity,
         nodeports.NodePorts,
         noderesources.Fit,
+        volumebinding.VolumeBinding,
         podtopologyspread.PodTopologySpread,
         interpodaffinity.InterPodAffinity,
     ),
