@@ -19,6 +19,8 @@ from dataclasses import replace
 from gitkube import clock as clocks
 from gitkube import scheduler
 from gitkube.api import apps
+from gitkube.api import daemonsets as daemonsets_api
+from gitkube.api import statefulsets as statefulsets_api
 from gitkube.api.meta import KubeObject
 from gitkube.controllers import (
     cronjobs,
@@ -188,14 +190,23 @@ def _key(action: Action) -> str:
 def steady_noops(snapshot: Snapshot, merged: _Merger) -> list[Action]:
     """Explicit no-ops for workloads this pass leaves alone, so a plan says what is fine."""
     touched = merged.touched()
+    counts: list[tuple[KubeObject, int, int, int, str]] = []
+    for deployment in snapshot.of_kind(apps.Deployment):
+        counts.append((deployment, deployment.status.ready_replicas,
+                       deployment.status.updated_replicas, deployment.spec.replicas, "replicas"))
+    for sts in snapshot.of_kind(statefulsets_api.StatefulSet):
+        counts.append((sts, sts.status.ready_replicas, sts.status.updated_replicas,
+                       sts.spec.replicas, "replicas"))
+    for ds in snapshot.of_kind(daemonsets_api.DaemonSet):
+        counts.append((ds, ds.status.number_ready, ds.status.updated_number_scheduled,
+                       ds.status.desired_number_scheduled, "daemon pods"))
     out: list[Action] = []
-    for workload in snapshot.of_kind(apps.Deployment):
+    for workload, ready, updated, wanted, what in counts:
         if workload.key in touched and not _only_status(merged, workload):
             continue
-        ready, wanted = workload.status.ready_replicas, workload.spec.replicas
-        if ready == wanted and workload.status.updated_replicas == wanted:
-            reason = f"{objects.describe(workload)}: {ready}/{wanted} replicas ready"
-            out.append(_noop(workload, reason))
+        if ready == wanted == updated:
+            out.append(_noop(workload, f"{objects.describe(workload)}: {ready}/{wanted} "
+                                       f"{what} ready"))
     return out
 
 

@@ -107,7 +107,8 @@ def node(name: str, *, labels: Mapping[str, str] | None = None,
          conditions: Mapping[str, str] | None = None, unschedulable: bool = False,
          root: str | None = ROOT) -> node_api.Node:
     """A node of the inventory that answered (Ready), with its agent's storage root."""
-    status: dict[str, Any] = {"conditions": [
+    capacity = {"cpu": "4", "memory": "8Gi", "pods": "110"}
+    status: dict[str, Any] = {"capacity": capacity, "allocatable": capacity, "conditions": [
         {"type": t, "status": s} for t, s in {
             **({"Ready": ready} if ready else {}), **(conditions or {})}.items()]}
     annotations = {volumes.STORAGE_ROOT_ANNOTATION: root} if root else {}

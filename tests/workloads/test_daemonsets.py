@@ -148,3 +148,11 @@ def test_old_revisions_beyond_the_limit_go() -> None:
             snap, _ = b.settle(snap, seconds=version * 100 + step)
     names = [r.revision for r in snap.of_kind(revisions.ControllerRevision)]
     assert sorted(names) == [3, 4]
+
+
+def test_a_steady_daemonset_says_so_in_the_plan() -> None:
+    snap, _ = b.settle(b.snapshot(b.daemonset(), b.node("n1"), b.node("n2")))
+    snap, _ = b.settle(snap, seconds=10)
+    noops = [a.reason for a in fixpoint.plan_pass(snap, f.clock(20))
+             if a.kind is ActionKind.NOOP]
+    assert noops == ["daemonset/agent: 2/2 daemon pods ready"]

@@ -10,7 +10,9 @@ from gitkube.api import core, revisions, statefulsets, storage
 from gitkube.api.meta import OwnerReference
 from gitkube.controllers import statefulpods
 from gitkube.controllers import statefulsets as controller
+from gitkube.planning.actions import ActionKind
 from gitkube.planning.snapshot import Snapshot
+from gitkube.reconcile import fixpoint
 from tests.controllers import factories as f
 
 from . import builders as b
@@ -203,3 +205,10 @@ def test_a_claim_of_an_earlier_pod_is_waited_for() -> None:
         "owner_references": [earlier]})})
     actions = controller.plan_statefulsets(b.replaced(snap, stale), f.clock())
     assert not [a for a in b.summary(actions) if "pod/" in a]
+
+
+def test_a_steady_statefulset_says_so_in_the_plan() -> None:
+    snap, _ = b.settle(_running(), seconds=10)
+    noops = [a.reason for a in fixpoint.plan_pass(snap, f.clock(20))
+             if a.kind is ActionKind.NOOP]
+    assert noops == ["statefulset/web: 3/3 replicas ready"]
