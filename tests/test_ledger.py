@@ -7,6 +7,7 @@ import hashlib
 import json
 
 import pytest
+from ruamel.yaml import YAML
 
 from gitkube.api import core, registry
 from gitkube.planning.actions import Action, ActionKind, ObjectRef
@@ -29,6 +30,26 @@ def test_a_secret_is_recorded_by_keys_and_a_keyed_digest_only() -> None:
     plain = hashlib.sha256(json.dumps({"password": base64.b64encode(b"hunter2").decode()},
                                       sort_keys=True).encode()).hexdigest()[:16]
     assert plain not in text, "an unkeyed hash would let a ledger reader test guesses"
+
+
+def test_a_service_is_recorded_by_address_and_ports_its_slices_by_endpoints() -> None:
+    svc = registry.from_stored({
+        "apiVersion": "v1", "kind": "Service", "metadata": {"name": "web", "namespace": "default"},
+        "spec": {"type": "NodePort", "clusterIP": "10.96.0.40", "selector": {"app": "web"},
+                 "ports": [{"port": 80, "targetPort": 8080, "nodePort": 30080}]}})
+    slice_ = registry.from_stored({
+        "apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+        "metadata": {"name": "web-abcde", "namespace": "default"}, "addressType": "IPv4",
+        "endpoints": [{"addresses": ["10.244.0.5"], "conditions": {"ready": True},
+                       "targetRef": {"kind": "Pod", "name": "web-1"}}]})
+    files = status_files([svc, slice_], source_revision="abc", cluster="c",
+                         digest_key=b"k" * 32)
+    service = YAML(typ="safe").load(files["status/services/default/web.yaml"])
+    assert (service["clusterIP"], service["ports"]) == (
+        "10.96.0.40", [{"port": 80, "protocol": "TCP", "nodePort": 30080}])
+    endpoints = YAML(typ="safe").load(files["status/endpointslices/default/web-abcde.yaml"])
+    assert endpoints["endpoints"] == [{"addresses": ["10.244.0.5"], "pod": "web-1",
+                                       "ready": True}]
 
 
 def test_the_digest_changes_with_the_value_and_with_the_cluster_key() -> None:

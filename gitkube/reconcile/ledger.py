@@ -83,6 +83,16 @@ def _record(obj: KubeObject, digest_key: bytes) -> dict[str, Any]:
         record["images"] = [c.get("image") for c in spec.get("containers", [])]
     elif "replicas" in spec:
         record["replicas"] = spec["replicas"]
+    elif obj.kind == "Service":
+        record["clusterIP"] = spec.get("clusterIP")
+        record["ports"] = [{k: p[k] for k in ("name", "protocol", "port", "nodePort") if k in p}
+                           for p in spec.get("ports", [])]
+    elif obj.kind == "EndpointSlice":
+        # Which pod addresses serve a Service is what its history is about.
+        record["endpoints"] = [
+            {"addresses": e.get("addresses"), "pod": (e.get("targetRef") or {}).get("name"),
+             "ready": (e.get("conditions") or {}).get("ready")}
+            for e in data.get("endpoints", [])]
     if "status" in data:
         record["status"] = _strip(data["status"])
     return record
