@@ -9,8 +9,9 @@ traceback on stderr for whoever debugs the node.
 one JSON response per line out, until stdin ends. ``gitkube serve`` holds one
 session per node, so a pass pays no interpreter start-up and no imports on the
 node (about a tenth of a second a request). Two more entry points are the agent's
-own: ``supervise [--detach] STATE_DIR`` (the node-resident supervisor) and
-``probe`` (one network probe, run in a child that enters the pod's namespace).
+own: ``supervise [--detach] STATE_DIR`` (the node-resident supervisor), ``dns STATE_DIR``
+(the node's cluster DNS server) and ``probe`` (one network probe, run in a child that
+enters the pod's namespace).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from . import handler, probing, supervisor
+from . import dnsserver, handler, probing, supervisor
 
 
 def main() -> int:
@@ -31,6 +32,9 @@ def main() -> int:
         if args[1:2] == ["--detach"]:
             return supervisor.detach(Path(args[2]))
         return supervisor.serve(Path(args[1]))
+    if args[:1] == ["dns"]:
+        # The node's cluster DNS server (see dnsserver.py), started by the agent itself.
+        return dnsserver.serve(Path(args[1]))
     if args[:1] == ["probe"]:
         return probing.probe_child(json.loads(sys.stdin.read()))
     if args[:1] == ["session"]:

@@ -20,7 +20,20 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from . import converge, files, healing, podman, protocol, reports, sim, state, supervisor
+from . import (
+    converge,
+    dnsserver,
+    files,
+    healing,
+    netcheck,
+    network,
+    podman,
+    protocol,
+    reports,
+    sim,
+    state,
+    supervisor,
+)
 from . import runtime as runtimes
 
 _UID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
@@ -77,11 +90,18 @@ def _dispatch(request: dict[str, Any], rt: runtimes.Runtime | None,
         facts["time"] = reports.rfc3339(time.time())
         return {"ok": True, "report": protocol.NodeReport(node=node, facts=facts)}
     if op == "observe":
+        net = _network(rt, cluster, node, node_state, request)
         report = _observe(rt, cluster, node, node_state, request)
+        if net is not None:
+            report["network"] = net
         _after(later, lambda: _supervise(rt, cluster, node, config, node_state))
         return {"ok": True, "report": report}
     if op == "converge":
-        answer = _converge(rt, cluster, node, node_state, _desired(request))
+        desired = _desired(request)
+        net = _network(rt, cluster, node, node_state, request)
+        answer = _converge(rt, cluster, node, node_state, desired)
+        if net is not None:
+            answer["report"]["network"] = net
         _after(later, lambda: _supervise(rt, cluster, node, config, node_state))
         return answer
     if op == "load-image":
@@ -95,6 +115,30 @@ def _dispatch(request: dict[str, Any], rt: runtimes.Runtime | None,
     raise BadRequest(
         f"Unknown op {op!r}; the agent knows info, observe, converge, load-image and logs."
     )
+
+
+def _network(rt: runtimes.Runtime, cluster: str, node: str, node_state: state.StateDir,
+             request: dict[str, Any]) -> protocol.NetworkReport | None:
+    """Program the request's ``network`` (before pods are made: they join its pod network)."""
+    if "network" not in request:
+        return None
+    try:
+        run = netcheck.check(request["network"])
+    except ValueError as exc:
+        raise BadRequest(str(exc)) from None
+    if not isinstance(rt, podman.PodmanRuntime) or node_state.memory is not None:
+        # A simulated node has no kernel of its own to program: it takes the network as is.
+        return protocol.NetworkReport(hash=network.digest(run), podCIDR=run["podCIDR"])
+    try:
+        with node_state.lock():
+            report = network.apply(run, cluster=cluster, node=node, state_dir=node_state.path,
+                                   podman=rt.run_podman)
+    except (network.NetworkFailure, runtimes.RuntimeFailure) as exc:
+        return protocol.NetworkReport(podCIDR=run["podCIDR"], errors=[str(exc)])
+    why = dnsserver.ensure(node_state.path, network.gateway(run["podCIDR"]))
+    if why:
+        report["errors"] = [*report.get("errors", []), why]
+    return report
 
 
 def _runtime(config: protocol.RuntimeConfig, state_dir: Path, node: str) -> runtimes.Runtime:

@@ -120,6 +120,10 @@ class PodmanRuntime(runtime.Runtime):
             )
         return done.stdout
 
+    def run_podman(self, args: list[str]) -> str:
+        """podman ``args`` with this node's settings (the node's pod network is made so)."""
+        return self._run(args)
+
     # -- observing ------------------------------------------------------------------------
 
     def facts(self) -> protocol.NodeFacts:
