@@ -44,13 +44,15 @@ MAX_CHASE = 8
 TCP_IDLE = 10.0
 
 
-def ensure(state_dir: Path, address: str) -> str:
-    """The DNS server of ``state_dir`` answers on ``address``: reload it now, or start it.
-    Returns "" or a sentence saying why it does not run."""
+def ensure(state_dir: Path, address: str, *, reload: bool = True) -> str:
+    """The DNS server of ``state_dir`` answers on ``address``: started if it does not run,
+    told to read ``network.json`` again now when ``reload``. Returns "" or a sentence saying
+    why it does not run."""
     found = daemons.running(state_dir, NAME)
     if found is not None and found[1] == address:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(found[0], signal.SIGHUP)
+        if reload:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(found[0], signal.SIGHUP)
         return ""
     if found is not None:
         daemons.stop(state_dir, NAME)

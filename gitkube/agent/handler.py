@@ -86,9 +86,7 @@ def _dispatch(request: dict[str, Any], rt: runtimes.Runtime | None,
         rt = _runtime(config, path, node)
     node_state = state.StateDir(path, memory=rt.state_memory)
     if op == "info":
-        facts = rt.facts()
-        facts["time"] = reports.rfc3339(time.time())
-        return {"ok": True, "report": protocol.NodeReport(node=node, facts=facts)}
+        return {"ok": True, "report": protocol.NodeReport(node=node, facts=_facts(rt))}
     if op == "observe":
         net = _network(rt, cluster, node, node_state, request)
         report = _observe(rt, cluster, node, node_state, request)
@@ -131,11 +129,11 @@ def _network(rt: runtimes.Runtime, cluster: str, node: str, node_state: state.St
         return protocol.NetworkReport(hash=network.digest(run), podCIDR=run["podCIDR"])
     try:
         with node_state.lock():
-            report = network.apply(run, cluster=cluster, node=node, state_dir=node_state.path,
-                                   podman=rt.run_podman)
+            report, changed = network.apply(run, cluster=cluster, node=node,
+                                            state_dir=node_state.path, podman=rt.run_podman)
     except (network.NetworkFailure, runtimes.RuntimeFailure) as exc:
         return protocol.NetworkReport(podCIDR=run["podCIDR"], errors=[str(exc)])
-    why = dnsserver.ensure(node_state.path, network.gateway(run["podCIDR"]))
+    why = dnsserver.ensure(node_state.path, network.gateway(run["podCIDR"]), reload=changed)
     if why:
         report["errors"] = [*report.get("errors", []), why]
     return report
@@ -184,9 +182,15 @@ def _observe(
         reports.apply_stats(pods, rt.stats(cluster))
     # The node's facts ride along: they are the heartbeat and the capacity the scheduler needs,
     # and the image list that tells the control plane what to ship before a converge.
+    return protocol.NodeReport(node=node, facts=_facts(rt), pods=pods)
+
+
+def _facts(rt: runtimes.Runtime) -> protocol.NodeFacts:
     facts = rt.facts()
     facts["time"] = reports.rfc3339(time.time())
-    return protocol.NodeReport(node=node, facts=facts, pods=pods)
+    if isinstance(rt, podman.PodmanRuntime):  # a real machine: its own addresses
+        facts["addresses"] = network.addresses()
+    return facts
 
 
 def _desired(request: dict[str, Any]) -> list[protocol.PodRun]:

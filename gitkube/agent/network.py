@@ -76,8 +76,10 @@ def _write_state(state_dir: Path, record: dict[str, Any]) -> None:
 
 
 def apply(network: protocol.NetworkRun, *, cluster: str, node: str, state_dir: Path,
-          podman: Podman, withheld: Iterable[str] | None = None) -> protocol.NetworkReport:
-    """Make the node's networking what ``network`` says (unchanged parts cost one listing).
+          podman: Podman, withheld: Iterable[str] | None = None
+          ) -> tuple[protocol.NetworkReport, bool]:
+    """Make the node's networking what ``network`` says; (the report, whether anything had
+    to change). An unchanged network costs one ``nft`` listing.
 
     ``withheld`` (pod uids) replaces the supervisor's set; None keeps the one in force.
     """
@@ -87,18 +89,16 @@ def apply(network: protocol.NetworkRun, *, cluster: str, node: str, state_dir: P
     wanted = {"hash": digest(network), "withheld": hidden}
     table = nftables.table_name(cluster)
     listing = _run(["nft", "-j", "list", "table", "ip", table], node, check=False)
-    errors: list[str] = []
-    if listing is None or any(before.get(k) != v for k, v in wanted.items()):
-        errors += _pod_network(network, cluster, node, podman)
-        errors += _routes(network, node)
-        existing = nftables.parse_listing(listing) if listing else None
-        script = nftables.render(network, cluster, node, gateway=gateway(network["podCIDR"]),
-                                 existing=existing, withheld=hidden)
-        _run(["nft", "-f", "-"], node, stdin=script)
-        _write_state(state_dir, {**wanted, "network": network, "errors": errors})
-    else:
-        errors = list(before.get("errors", []))
-    return report(network, hidden, errors)
+    changed = listing is None or any(before.get(k) != v for k, v in wanted.items())
+    if not changed:
+        return report(network, hidden, list(before.get("errors", []))), False
+    errors = _pod_network(network, cluster, node, podman) + _routes(network, node)
+    existing = nftables.parse_listing(listing) if listing else None
+    script = nftables.render(network, cluster, node, gateway=gateway(network["podCIDR"]),
+                             existing=existing, withheld=hidden)
+    _run(["nft", "-f", "-"], node, stdin=script)
+    _write_state(state_dir, {**wanted, "network": network, "errors": errors})
+    return report(network, hidden, errors), True
 
 
 def withhold(state_dir: Path, *, cluster: str, node: str, podman: Podman,

@@ -160,49 +160,47 @@ def _service_port(out: _Script, service: protocol.ServiceRun, port: protocol.Ser
     seconds = (service.get("affinitySeconds", DEFAULT_AFFINITY_SECONDS)
                if service.get("sessionAffinity") == "ClientIP" else 0)
     local = "Local" in (service.get("internalTrafficPolicy"), service.get("externalTrafficPolicy"))
-    targets = {"all": _balance(out, f"all-{key}-{ident}", everywhere, proto, key, seconds),
-               "loc": _balance(out, f"loc-{key}-{ident}", here if local else [], proto, key,
-                               seconds)}
+    every = _balance(out, f"all-{key}-{ident}", everywhere, proto, key, seconds)
+    own = _balance(out, f"loc-{key}-{ident}", here if local else [], proto, key, seconds)
     masquerade_outside = f"ip saddr != {cluster_cidr} jump mark-for-masquerade" \
         if cluster_cidr else "jump mark-for-masquerade"
-    internal = targets["loc" if service.get("internalTrafficPolicy") == "Local" else "all"]
+    internal = own if service.get("internalTrafficPolicy") == "Local" else every
     vip_key = f"{service['clusterIP']} . {proto} . {port['port']}"
     if internal:
         out.chain(f"svc-{key}-{ident}", masquerade_outside, f"goto {internal}")
         out.element("service-ips", f"{vip_key} : goto svc-{key}-{ident}")
     else:
         out.element("no-endpoint-services", f"{vip_key} : {_refusal(everywhere)}")
-    external = [*service.get("loadBalancerIPs", []), *service.get("externalIPs", [])]
-    if not external and not port.get("nodePort"):
-        return
-    if service.get("externalTrafficPolicy") == "Local":
-        # Pods and the node itself get every endpoint (kube-proxy's short circuit); a
-        # client from outside only this node's, its address kept.
-        rules = [f"ip saddr {cluster_cidr} goto {targets['all']}"] if cluster_cidr and \
-            targets["all"] else []
-        if targets["all"]:
-            rules += ["fib saddr type local jump mark-for-masquerade",
-                      f"fib saddr type local goto {targets['all']}"]
-        entry = targets["loc"]
-        rules.append(f"goto {entry}" if entry else "drop")
-        usable_at_all = bool(targets["all"])
-    else:
-        rules = ["jump mark-for-masquerade", f"goto {targets['all']}"] if targets["all"] else []
-        usable_at_all = bool(rules)
-    for address in external:
-        item = f"{address} . {proto} . {port['port']}"
-        if usable_at_all:
-            out.element("service-ips", f"{item} : goto ext-{key}-{ident}")
-        else:
-            out.element("no-endpoint-services", f"{item} : goto reject-chain")
+    _external(out, service, port, f"ext-{key}-{ident}", every, own, cluster_cidr)
+
+
+def _external(out: _Script, service: protocol.ServiceRun, port: protocol.ServicePortRun,
+              chain: str, every: str, own: str, cluster_cidr: str) -> None:
+    """NodePort, LoadBalancer and external IPs: the ``ext-`` chain and its entries, or a
+    refusal when the Service has no usable endpoint anywhere."""
+    proto = port.get("protocol", "TCP").lower()
+    entries = [("service-ips", "no-endpoint-services", f"{address} . {proto} . {port['port']}")
+               for address in [*service.get("loadBalancerIPs", []),
+                               *service.get("externalIPs", [])]]
     if port.get("nodePort"):
-        item = f"{proto} . {port['nodePort']}"
-        if usable_at_all:
-            out.element("service-nodeports", f"{item} : goto ext-{key}-{ident}")
+        entries.append(("service-nodeports", "no-endpoint-nodeports",
+                        f"{proto} . {port['nodePort']}"))
+    for found, refused, item in entries:
+        if every:
+            out.element(found, f"{item} : goto {chain}")
         else:
-            out.element("no-endpoint-nodeports", f"{item} : goto reject-chain")
-    if usable_at_all:
-        out.chain(f"ext-{key}-{ident}", *rules)
+            out.element(refused, f"{item} : goto reject-chain")
+    if not entries or not every:
+        return
+    if service.get("externalTrafficPolicy") != "Local":
+        out.chain(chain, "jump mark-for-masquerade", f"goto {every}")
+        return
+    # Pods and the node itself get every endpoint (kube-proxy's short circuit); a client
+    # from outside only this node's, its address kept (dropped when this node has none).
+    rules = [f"ip saddr {cluster_cidr} goto {every}"] if cluster_cidr else []
+    rules += ["fib saddr type local jump mark-for-masquerade",
+              f"fib saddr type local goto {every}", f"goto {own}" if own else "drop"]
+    out.chain(chain, *rules)
 
 
 def _refusal(anywhere: list[tuple[protocol.EndpointRun, int]]) -> str:
