@@ -47,13 +47,13 @@ def _usage(args: argparse.Namespace, ctx: Context) -> int:
 
 def cmd_copy(args: argparse.Namespace, ctx: Context) -> int:
     from gitkube.reconcile import engine, stores
-    from gitkube.store import etcdwire
+    from gitkube.store import tls as store_tls
 
     repo = engine.find_repository(getattr(args, "repo", None) or Path.cwd())
-    tls = None
+    client = None
     if args.cacert or args.cert or args.key:
-        tls = etcdwire.TLS(args.cacert, args.cert, args.key)
-    copied, source, key_file = stores.copy_to(repo, getattr(args, "state", None), args.to, tls)
+        client = store_tls.TLS(args.cacert, args.cert, args.key)
+    copied, source, key_file = stores.copy_to(repo, getattr(args, "state", None), args.to, client)
     skipped = f" ({copied.skipped} on a lease left out)" if copied.skipped else ""
     ctx.out.print(Text(f"Copied {copied.keys:,} keys{skipped} from {source} to {args.to} "
                        f"(store revision {copied.source_revision} there, "

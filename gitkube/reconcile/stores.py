@@ -12,7 +12,8 @@ from pathlib import Path
 
 from gitkube.source import locks
 from gitkube.source import settings as source_settings
-from gitkube.store import base, copying, encryption, etcdwire, open_store
+from gitkube.store import base, copying, encryption, open_store
+from gitkube.store import tls as store_tls
 
 SQLITE_NAME = "store.sqlite"
 KEY_NAME = "encryption.key"
@@ -27,10 +28,10 @@ def key_file(state_dir: Path, settings: source_settings.Settings) -> Path:
     return settings.encryption_key or state_dir / KEY_NAME
 
 
-def tls_of(settings: source_settings.Settings) -> etcdwire.TLS | None:
+def tls_of(settings: source_settings.Settings) -> store_tls.TLS | None:
     if not (settings.store_ca_cert or settings.store_cert or settings.store_key):
         return None
-    return etcdwire.TLS(settings.store_ca_cert, settings.store_cert, settings.store_key)
+    return store_tls.TLS(settings.store_ca_cert, settings.store_cert, settings.store_key)
 
 
 def open_cluster_store(state_dir: Path, settings: source_settings.Settings) -> base.Store:
@@ -44,7 +45,7 @@ def open_cluster_store(state_dir: Path, settings: source_settings.Settings) -> b
 
 
 def copy_to(repo: Path, state: Path | None, target: str,
-            tls: etcdwire.TLS | None) -> tuple[copying.Copied, str, Path]:
+            tls: store_tls.TLS | None) -> tuple[copying.Copied, str, Path]:
     """Copy the store of the cluster at ``repo`` into the empty store ``target``, under the
     cluster lock (no pass of this machine runs meanwhile; other machines' must be stopped).
     Also returns the source's location and the key file the copied Secrets need."""

@@ -10,12 +10,16 @@ Secrets are encrypted at rest.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gitkube import errors
-from gitkube.store import base, etcd, etcdwire, memory, sqlite
+from gitkube.store import base, memory, sqlite
+
+if TYPE_CHECKING:
+    from gitkube.store import tls as tls_
 
 
-def open_store(url_or_path: str | Path, *, tls: etcdwire.TLS | None = None) -> base.Store:
+def open_store(url_or_path: str | Path, *, tls: tls_.TLS | None = None) -> base.Store:
     """Open the store named by a path or URL.
 
     ``/abs/path.db``, ``relative.db`` or ``sqlite:///abs/path.db``: the SQLite file
@@ -38,6 +42,10 @@ def open_store(url_or_path: str | Path, *, tls: etcdwire.TLS | None = None) -> b
     if scheme == "memory":
         return memory.MemoryStore()
     if scheme == "etcd":
+        # Imported here: the etcd client (requests and all) costs a command ~0.1 s to load,
+        # which a cluster on SQLite should not pay.
+        from gitkube.store import etcd, etcdwire
+
         return etcd.EtcdStore(etcdwire.parse_endpoints(rest), tls)
     raise errors.ConfigError(
         f"The store URL {text!r} has the unknown scheme {scheme!r}; use a file path, "

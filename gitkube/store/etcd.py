@@ -36,6 +36,7 @@ from typing import Any
 
 from gitkube import errors
 from gitkube.store import base, etcdwire
+from gitkube.store import tls as store_tls
 from gitkube.store.etcdwire import decode, encode
 
 #: Keys per page of a range (etcd's own clients page by 500 to 1,000).
@@ -49,7 +50,7 @@ _EVERY_KEY = encode("\0")
 class EtcdStore:
     """A :class:`~gitkube.store.base.Store` on an etcd cluster; safe to share between threads."""
 
-    def __init__(self, endpoints: list[etcdwire.Endpoint], tls: etcdwire.TLS | None = None, *,
+    def __init__(self, endpoints: list[etcdwire.Endpoint], tls: store_tls.TLS | None = None, *,
                  page_size: int = PAGE_SIZE) -> None:
         self._wire = etcdwire.Wire(endpoints, tls)
         self.page_size = page_size

@@ -27,6 +27,7 @@ import requests
 import urllib3
 
 from gitkube import errors
+from gitkube.store import tls as store_tls
 
 #: Seconds to connect to a member, and to wait for its answer (a pass's big transaction
 #: takes seconds on the gateway; etcd gives up on a write without quorum after ~7 s itself).
@@ -34,16 +35,6 @@ CONNECT_TIMEOUT, READ_TIMEOUT = 3.0, 60.0
 #: gRPC status codes etcd answers with (in the gateway's JSON ``code``).
 _INVALID_ARGUMENT, _NOT_FOUND, _PERMISSION_DENIED = 3, 5, 7
 _OUT_OF_RANGE, _UNAVAILABLE, _UNAUTHENTICATED = 11, 14, 16
-
-
-@dataclasses.dataclass(frozen=True)
-class TLS:
-    """Client TLS as etcd expects it: the CA that signed the members' certificates, and this
-    client's certificate and key when the members check clients (``--client-cert-auth``)."""
-
-    ca_cert: Path | None = None
-    cert: Path | None = None
-    key: Path | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -101,11 +92,11 @@ def range_end(prefix: str) -> str:
 class Wire:
     """Calls to an etcd cluster through any of its members; safe to share between threads."""
 
-    def __init__(self, endpoints: list[Endpoint], tls: TLS | None = None) -> None:
+    def __init__(self, endpoints: list[Endpoint], tls: store_tls.TLS | None = None) -> None:
         if not endpoints:
             raise errors.ConfigError("The etcd store names no endpoint; write etcd://host:2379.")
         self.endpoints = endpoints
-        self.tls = tls or TLS()
+        self.tls = tls or store_tls.TLS()
         secure = self.tls.ca_cert is not None or self.tls.cert is not None
         for path in (self.tls.ca_cert, self.tls.cert, self.tls.key):
             if path is not None and not path.is_file():

@@ -14,6 +14,7 @@ import pytest
 
 from gitkube import errors
 from gitkube.store import base, etcd, etcdwire, open_store
+from gitkube.store import tls as store_tls
 from gitkube.store.base import Put
 from tests.fixtures import etcd as etcd_fixtures
 from tests.store import race
@@ -98,7 +99,7 @@ def test_tls_with_a_client_certificate(etcd_tls: etcd_fixtures.Cluster) -> None:
 
 def test_tls_without_a_client_certificate_is_refused(etcd_tls: etcd_fixtures.Cluster) -> None:
     assert etcd_tls.tls is not None
-    store = open_store(etcd_tls.url, tls=etcdwire.TLS(ca_cert=etcd_tls.tls["ca"]))
+    store = open_store(etcd_tls.url, tls=store_tls.TLS(ca_cert=etcd_tls.tls["ca"]))
 
     with pytest.raises(errors.ConfigError, match=r"gitkube\.storeCert"):
         store.get("/tls")
@@ -109,7 +110,7 @@ def test_tls_with_an_unknown_ca_is_refused(etcd_tls: etcd_fixtures.Cluster,
                                            tmp_path: Path) -> None:
     assert etcd_tls.tls is not None
     other = etcd_fixtures.make_certificates(tmp_path / "other")
-    tls = etcdwire.TLS(other["ca"], etcd_tls.tls["client"], etcd_tls.tls["client-key"])
+    tls = store_tls.TLS(other["ca"], etcd_tls.tls["client"], etcd_tls.tls["client-key"])
 
     with pytest.raises(errors.ConfigError, match=r"gitkube\.storeCACert"):
         open_store(etcd_tls.url, tls=tls).get("/tls")
@@ -117,7 +118,7 @@ def test_tls_with_an_unknown_ca_is_refused(etcd_tls: etcd_fixtures.Cluster,
 
 def test_a_missing_certificate_file_is_named(tmp_path: Path) -> None:
     with pytest.raises(errors.ConfigError, match=str(tmp_path / "nope.pem")):
-        open_store("etcd://127.0.0.1:2379", tls=etcdwire.TLS(ca_cert=tmp_path / "nope.pem"))
+        open_store("etcd://127.0.0.1:2379", tls=store_tls.TLS(ca_cert=tmp_path / "nope.pem"))
 
 
 # -- the wire, without a server ----------------------------------------------------------------
