@@ -14,6 +14,7 @@ boundary with ``raise ... from exc`` so the cause stays visible.
     └── TemporaryError            try again later (``.retry_after`` seconds, when known)
         ├── StoreConflict         a compare-and-swap lost against a concurrent writer
         ├── StoreUnavailable      the store cannot be reached or has no quorum (etcd)
+        ├── NotLeader             another control machine leads the cluster (or took over)
         ├── NodeUnreachable       the transport could not reach a node or timed out
         ├── AgentError            the node agent answered with an error or garbage
         └── LockHeld              another gitkube process holds the cluster lock
@@ -98,6 +99,17 @@ class StoreConflict(TemporaryError):
 
 class StoreUnavailable(TemporaryError):
     """The store cannot serve: no etcd member answers, or they have no quorum."""
+
+
+class NotLeader(TemporaryError):
+    """Another control machine leads the cluster, or took over: this one writes nothing.
+
+    ``leader`` names the one that leads, when known."""
+
+    def __init__(self, message: str, *, leader: str = "", retry_after: float | None = None
+                 ) -> None:
+        super().__init__(message, retry_after=retry_after)
+        self.leader = leader
 
 
 class NodeUnreachable(TemporaryError):
