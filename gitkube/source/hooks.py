@@ -144,8 +144,7 @@ def hook_env() -> dict[str, str]:
 def _judge(repo: Path, policy: settings.Settings, branch_ref: str, update: RefUpdate,
            env: Mapping[str, str]) -> list[str]:
     if update.ref == STATUS_REF:
-        return ["gitkube/status is written by the cluster itself; push to "
-                f"{branch_ref.removeprefix('refs/heads/')} instead."]
+        return _judge_status(repo, policy, branch_ref, update, env)
     if update.deletes:
         if update.ref.startswith("refs/heads/") and not policy.allow_branch_deletion:
             return [f"Deleting {update.ref} is refused; set `git config "
@@ -171,6 +170,27 @@ def _judge(repo: Path, policy: settings.Settings, branch_ref: str, update: RefUp
                        f"problem{'s' if count != 1 else ''}; nothing of this revision is used:")
         reasons.extend(f"  {problem}" for problem in revision.problems)
     return reasons
+
+
+def _judge_status(repo: Path, policy: settings.Settings, branch_ref: str, update: RefUpdate,
+                  env: Mapping[str, str]) -> list[str]:
+    """Only the cluster writes its ledger. With several control machines (an etcd store) the
+    leader pushes it here, as fast-forwards of commits that carry its term (``publish``)."""
+    refusal = ["gitkube/status is written by the cluster itself; push to "
+               f"{branch_ref.removeprefix('refs/heads/')} instead."]
+    if not policy.store.startswith("etcd://") or update.deletes:
+        return refusal
+    if not update.creates and not _is_ancestor(repo, update.old, update.new, env):
+        return ["gitkube/status only moves forward (the leader never forces it)."]
+    # A new ledger may start from a lone machine's history; what the leader adds carries terms.
+    span = ["-1", update.new] if update.creates else [f"{update.old}..{update.new}"]
+    done = subprocess.run(["git", "-C", str(repo), "log", "--format=%(trailers:key=Gitkube-Term,"
+                           "valueonly,separator=)%x00", *span], capture_output=True,
+                          env=dict(env), check=False)
+    terms = done.stdout.decode("utf-8", "replace").split("\0")[:-1]
+    if done.returncode != 0 or not all(term.strip().isdigit() for term in terms):
+        return refusal
+    return []
 
 
 def _is_ancestor(repo: Path, old: str, new: str, env: Mapping[str, str]) -> bool:

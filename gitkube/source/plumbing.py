@@ -55,6 +55,11 @@ def run(repo: Path, *args: str, stdin: bytes = b"", env: Mapping[str, str] | Non
     return done.stdout
 
 
+def git(repo: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
+    """Run ``git -C repo ARGS`` and hand back what it did, for callers that read its failure."""
+    return _git(repo, args)
+
+
 def _git(
     repo: Path, args: Sequence[str], stdin: bytes = b"", env: Mapping[str, str] | None = None
 ) -> subprocess.CompletedProcess[bytes]:
