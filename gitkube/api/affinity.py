@@ -15,7 +15,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from gitkube.api import errors, names, selectors
+from gitkube.api import errors, fields, names, selectors
 from gitkube.api.meta import KubeModel
 
 NodeSelectorOperator = Literal["In", "NotIn", "Exists", "DoesNotExist", "Gt", "Lt"]
@@ -45,7 +45,7 @@ class NodeSelector(KubeModel):
 
 
 class PreferredSchedulingTerm(KubeModel):
-    weight: int
+    weight: fields.Int32
     preference: NodeSelectorTerm
 
 
@@ -68,7 +68,7 @@ class PodAffinityTerm(KubeModel):
 
 
 class WeightedPodAffinityTerm(KubeModel):
-    weight: int
+    weight: fields.Int32
     pod_affinity_term: PodAffinityTerm
 
 
@@ -95,12 +95,12 @@ InclusionPolicy = Literal["Honor", "Ignore"]
 
 
 class TopologySpreadConstraint(KubeModel):
-    max_skew: int
+    max_skew: fields.Int32
     topology_key: str
     when_unsatisfiable: Literal["DoNotSchedule", "ScheduleAnyway"]
     label_selector: selectors.LabelSelector | None = None
     #: Fewer eligible domains than this count the global minimum as 0 (DoNotSchedule only).
-    min_domains: int | None = None
+    min_domains: fields.Int32 | None = None
     #: Defaults: Honor (only nodes matching the pod's node affinity count), Ignore (taints).
     node_affinity_policy: InclusionPolicy | None = None
     node_taints_policy: InclusionPolicy | None = None

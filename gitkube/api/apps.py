@@ -36,13 +36,13 @@ class DeploymentStrategy(KubeModel):
 
 
 class DeploymentSpec(KubeModel):
-    replicas: int = Field(default=1, ge=0)
+    replicas: fields.Int32 = Field(default=1, ge=0)
     selector: selectors.LabelSelector
     template: PodTemplateSpec
     strategy: DeploymentStrategy = Field(default_factory=DeploymentStrategy)
-    min_ready_seconds: int = Field(default=0, ge=0)
-    revision_history_limit: int = Field(default=10, ge=0)
-    progress_deadline_seconds: int = Field(default=600, ge=1)
+    min_ready_seconds: fields.Int32 = Field(default=0, ge=0)
+    revision_history_limit: fields.Int32 = Field(default=10, ge=0)
+    progress_deadline_seconds: fields.Int32 = Field(default=600, ge=1)
     paused: bool = False
 
 
@@ -150,10 +150,10 @@ def check_workload(
 
 
 class ReplicaSetSpec(KubeModel):
-    replicas: int = Field(default=1, ge=0)
+    replicas: fields.Int32 = Field(default=1, ge=0)
     selector: selectors.LabelSelector
     template: PodTemplateSpec
-    min_ready_seconds: int = Field(default=0, ge=0)
+    min_ready_seconds: fields.Int32 = Field(default=0, ge=0)
 
 
 class ReplicaSetCondition(KubeModel):

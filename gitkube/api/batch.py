@@ -14,7 +14,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
-from gitkube.api import cron, errors, pod_checks, validation
+from gitkube.api import cron, errors, fields, pod_checks, validation
 from gitkube.api.meta import KubeModel, KubeObject
 from gitkube.api.pods import PodTemplateSpec
 
@@ -37,11 +37,11 @@ CRONJOB_NAME_MAX = 52
 
 class JobSpec(KubeModel):
     #: None with parallelism given: a work queue (done when one pod succeeds and none run).
-    completions: int | None = Field(default=None, ge=0)
-    parallelism: int | None = Field(default=None, ge=0)
-    backoff_limit: int = Field(default=6, ge=0)
-    active_deadline_seconds: int | None = Field(default=None, gt=0)
-    ttl_seconds_after_finished: int | None = Field(default=None, ge=0)
+    completions: fields.Int32 | None = Field(default=None, ge=0)
+    parallelism: fields.Int32 | None = Field(default=None, ge=0)
+    backoff_limit: fields.Int32 = Field(default=6, ge=0)
+    active_deadline_seconds: fields.Int64 | None = Field(default=None, gt=0)
+    ttl_seconds_after_finished: fields.Int32 | None = Field(default=None, ge=0)
     suspend: bool = False
     completion_mode: Literal["NonIndexed", "Indexed"] = "NonIndexed"
     template: PodTemplateSpec
@@ -156,12 +156,12 @@ class JobTemplateSpec(KubeModel):
 class CronJobSpec(KubeModel):
     schedule: str
     time_zone: str | None = None
-    starting_deadline_seconds: int | None = Field(default=None, ge=0)
+    starting_deadline_seconds: fields.Int64 | None = Field(default=None, ge=0)
     concurrency_policy: Literal["Allow", "Forbid", "Replace"] = "Allow"
     suspend: bool = False
     job_template: JobTemplateSpec
-    successful_jobs_history_limit: int = Field(default=3, ge=0)
-    failed_jobs_history_limit: int = Field(default=1, ge=0)
+    successful_jobs_history_limit: fields.Int32 = Field(default=3, ge=0)
+    failed_jobs_history_limit: fields.Int32 = Field(default=1, ge=0)
 
     def cron_schedule(self) -> cron.Schedule:
         return cron.Schedule(self.schedule.strip(), self.time_zone or "")

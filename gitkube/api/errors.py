@@ -18,6 +18,8 @@ from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
 _PLAIN_SEGMENT = re.compile(r"[A-Za-z_$][A-Za-z0-9_$-]*")
+#: The bounds of Kubernetes' integer types (``fields.Int32``/``Int64``), named in messages.
+_GO_TYPES = {2**31 - 1: "int32", -(2**31): "int32", 2**63 - 1: "int64", -(2**63): "int64"}
 
 #: Kubernetes fields gitkube knows of and does not implement (yet). Any other unknown
 #: field is reported as unknown, which usually means a typo or a wrong indentation.
@@ -136,6 +138,14 @@ def _describe(value: Any) -> str:
     return type(value).__name__
 
 
+def _go_type(bound: Any) -> str:
+    """" (the largest int32)" when ``bound`` is the end of a Kubernetes integer type's range."""
+    name = _GO_TYPES.get(bound) if isinstance(bound, int) else None
+    if name is None:
+        return ""
+    return f" (the {'largest' if bound > 0 else 'smallest'} {name})"
+
+
 def _message(error: ErrorDetails, loc: list[str | int]) -> str:
     kind = error["type"]
     ctx = error.get("ctx") or {}
@@ -153,7 +163,9 @@ def _message(error: ErrorDetails, loc: list[str | int]) -> str:
         hint = " (quote it in YAML)" if isinstance(value, int | float | bool) else ""
         return f"must be a string, not {_describe(value)}{hint}"
     if kind in ("int_type", "int_parsing", "int_from_float"):
-        return f"must be an integer, not {_describe(value)}"
+        numeric = isinstance(value, str) and value.strip().lstrip("+-").isdigit()
+        hint = " (write the number without quotes)" if numeric else ""
+        return f"must be an integer, not {_describe(value)}{hint}"
     if kind in ("bool_type", "bool_parsing"):
         return f"must be true or false, not {_describe(value)}"
     if kind == "literal_error":
@@ -163,11 +175,13 @@ def _message(error: ErrorDetails, loc: list[str | int]) -> str:
     if kind == "list_type":
         return f"must be a list, not {_describe(value)}"
     if kind == "greater_than_equal":
-        return f"must be greater than or equal to {ctx.get('ge')}, not {value!r}"
+        return f"must be greater than or equal to {ctx.get('ge')}{_go_type(ctx.get('ge'))}, " \
+               f"not {value!r}"
     if kind == "greater_than":
         return f"must be greater than {ctx.get('gt')}, not {value!r}"
     if kind == "less_than_equal":
-        return f"must be less than or equal to {ctx.get('le')}, not {value!r}"
+        return f"must be less than or equal to {ctx.get('le')}{_go_type(ctx.get('le'))}, " \
+               f"not {value!r}"
     if kind == "too_short":
         return f"must have at least {ctx.get('min_length')} item(s)"
     return str(error["msg"])

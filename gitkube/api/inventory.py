@@ -30,7 +30,7 @@ from gitkube.api.meta import KubeModel
 
 class SSHSettings(KubeModel):
     user: str = "root"
-    port: int = Field(default=22, ge=1, le=65535)
+    port: fields.Int32 = Field(default=22, ge=1, le=65535)
     identity_file: str | None = None
     known_hosts: str = "~/.ssh/known_hosts"
     #: Accept and remember a host key never seen before (trust on first use). Off by default.
@@ -60,7 +60,7 @@ class InventoryNode(KubeModel):
     #: sim: a simulated node served in this process (see ``simnodes``).
     transport: Literal["local", "ssh", "sim"] = "ssh"
     #: This entry stands for ``count`` nodes, ``{i}`` templates filled (see ``simnodes``).
-    count: int | None = Field(default=None, ge=1, le=100_000)
+    count: fields.Int32 | None = Field(default=None, ge=1, le=100_000)
     ssh: SSHSettings = Field(default_factory=SSHSettings)
     labels: dict[str, str] = Field(default_factory=dict)
     taints: list[Taint] = Field(default_factory=list)
@@ -78,7 +78,7 @@ class Settings(KubeModel):
     #: Seconds a pod stays on a NotReady node before eviction (unless its tolerations say).
     pod_eviction_timeout_seconds: float = Field(default=300.0, ge=0)
     #: Parallel node operations during apply.
-    parallelism: int = Field(default=16, ge=1)
+    parallelism: fields.Int32 = Field(default=16, ge=1, le=1024)
     #: Refuse a revision holding a Secret whose values are not encrypted with age.
     require_encrypted_secrets: bool = False
     #: Pod addresses: each node gets a /nodeCIDRMaskSize of it (its Node's spec.podCIDR).

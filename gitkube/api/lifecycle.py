@@ -11,13 +11,13 @@ gitkube refuses it by name instead.
 
 from __future__ import annotations
 
-from gitkube.api import errors
+from gitkube.api import errors, fields
 from gitkube.api.meta import KubeModel
 from gitkube.api.probes import ExecAction, HTTPGetAction, TCPSocketAction
 
 
 class SleepAction(KubeModel):
-    seconds: int
+    seconds: fields.Int64
 
 
 class LifecycleHandler(KubeModel):

@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
+from gitkube.api import fields
 from gitkube.api.errors import FieldIssue
 
 #: Annotation gitkube puts on objects read from Git: "path:line" of the document.
@@ -53,7 +54,7 @@ class ObjectMeta(KubeModel):
     labels: dict[str, str] = Field(default_factory=dict)
     annotations: dict[str, str] = Field(default_factory=dict)
     uid: str | None = None
-    generation: int | None = None
+    generation: fields.Int64 | None = None
     creation_timestamp: str | None = None
     deletion_timestamp: str | None = None
     owner_references: list[OwnerReference] = Field(default_factory=list)

@@ -79,9 +79,9 @@ class EnvFromSource(KubeModel):
 
 
 class ContainerPort(KubeModel):
-    container_port: int = Field(ge=1, le=65535)
+    container_port: fields.Int32 = Field(ge=1, le=65535)
     #: 0 or unset: not published on the node.
-    host_port: int | None = Field(default=None, ge=0, le=65535)
+    host_port: fields.Int32 | None = Field(default=None, ge=0, le=65535)
     host_ip: str | None = Field(default=None, alias="hostIP")
     protocol: Literal["TCP", "UDP"] = "TCP"
     name: str | None = None
@@ -109,20 +109,20 @@ class VolumeMount(KubeModel):
 class KeyToPath(KubeModel):
     key: str
     path: str
-    mode: int | None = Field(default=None, ge=0, le=0o777)
+    mode: fields.Int32 | None = Field(default=None, ge=0, le=0o777)
 
 
 class ConfigMapVolumeSource(KubeModel):
     name: str
     items: list[KeyToPath] = Field(default_factory=list)
-    default_mode: int | None = Field(default=None, ge=0, le=0o777)
+    default_mode: fields.Int32 | None = Field(default=None, ge=0, le=0o777)
     optional: bool | None = None
 
 
 class SecretVolumeSource(KubeModel):
     secret_name: str
     items: list[KeyToPath] = Field(default_factory=list)
-    default_mode: int | None = Field(default=None, ge=0, le=0o777)
+    default_mode: fields.Int32 | None = Field(default=None, ge=0, le=0o777)
     optional: bool | None = None
 
 
@@ -138,12 +138,12 @@ class DownwardAPIVolumeFile(KubeModel):
     path: str
     field_ref: ObjectFieldSelector | None = None
     resource_field_ref: ResourceFieldSelector | None = None
-    mode: int | None = Field(default=None, ge=0, le=0o777)
+    mode: fields.Int32 | None = Field(default=None, ge=0, le=0o777)
 
 
 class DownwardAPIVolumeSource(KubeModel):
     items: list[DownwardAPIVolumeFile] = Field(default_factory=list)
-    default_mode: int | None = Field(default=None, ge=0, le=0o777)
+    default_mode: fields.Int32 | None = Field(default=None, ge=0, le=0o777)
 
 
 class PersistentVolumeClaimVolumeSource(KubeModel):
@@ -170,7 +170,7 @@ class Toleration(KubeModel):
     value: str | None = None
     #: Unset: tolerates every effect.
     effect: Literal["", "NoSchedule", "PreferNoSchedule", "NoExecute"] | None = None
-    toleration_seconds: int | None = None
+    toleration_seconds: fields.Int64 | None = None
 
     def tolerates(self, key: str, value: str | None, effect: str) -> bool:
         """Whether this toleration matches a taint (Kubernetes' ToleratesTaint)."""
@@ -272,7 +272,7 @@ class PodSpec(KubeModel):
     node_selector: dict[str, str] = Field(default_factory=dict)
     tolerations: list[Toleration] = Field(default_factory=list)
     volumes: list[Volume] = Field(default_factory=list)
-    termination_grace_period_seconds: int = Field(default=30, ge=0)
+    termination_grace_period_seconds: fields.Int64 = Field(default=30, ge=0)
     #: The pod's host name (default: its name); with ``subdomain`` naming a headless
     #: Service of its namespace, DNS answers <hostname>.<subdomain>.<ns>.svc.<domain>.
     hostname: str | None = None
@@ -280,7 +280,7 @@ class PodSpec(KubeModel):
     #: Unset means true: each container gets <SVC>_SERVICE_HOST/_PORT and the Docker link
     #: variables of the Services of its namespace (kubelet's enableServiceLinks).
     enable_service_links: bool | None = None
-    priority: int | None = None
+    priority: fields.Int32 | None = None
     #: Resolved to a priority by the scheduler (see ``scheduling.py``).
     priority_class_name: str | None = None
     affinity: Affinity | None = None

@@ -16,7 +16,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from gitkube.api import errors
+from gitkube.api import errors, fields
 from gitkube.api.meta import KubeModel
 
 #: Kubernetes' defaults (pkg/apis/core/v1/defaults.go SetDefaults_Probe).
@@ -53,7 +53,7 @@ class TCPSocketAction(KubeModel):
 
 class GRPCAction(KubeModel):
     #: A number only: Kubernetes has no named ports for gRPC probes.
-    port: int
+    port: fields.Int32
     #: The service name asked about (``HealthCheckRequest.service``); "" is the server.
     service: str | None = None
 
@@ -71,11 +71,11 @@ class Probe(KubeModel):
     http_get: HTTPGetAction | None = None
     tcp_socket: TCPSocketAction | None = None
     grpc: GRPCAction | None = None
-    initial_delay_seconds: int = Field(default=0, ge=0)
-    timeout_seconds: int = Field(default=DEFAULT_TIMEOUT_SECONDS, ge=1)
-    period_seconds: int = Field(default=DEFAULT_PERIOD_SECONDS, ge=1)
-    success_threshold: int = Field(default=DEFAULT_SUCCESS_THRESHOLD, ge=1)
-    failure_threshold: int = Field(default=DEFAULT_FAILURE_THRESHOLD, ge=1)
+    initial_delay_seconds: fields.Int32 = Field(default=0, ge=0)
+    timeout_seconds: fields.Int32 = Field(default=DEFAULT_TIMEOUT_SECONDS, ge=1)
+    period_seconds: fields.Int32 = Field(default=DEFAULT_PERIOD_SECONDS, ge=1)
+    success_threshold: fields.Int32 = Field(default=DEFAULT_SUCCESS_THRESHOLD, ge=1)
+    failure_threshold: fields.Int32 = Field(default=DEFAULT_FAILURE_THRESHOLD, ge=1)
 
     @model_validator(mode="after")
     def _one_handler(self) -> Probe:

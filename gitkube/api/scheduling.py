@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import ClassVar, Literal
 
-from gitkube.api import errors, validation
+from gitkube.api import errors, fields, validation
 from gitkube.api.meta import KubeObject
 
 #: ``scheduling.HighestUserDefinablePriority``.
@@ -31,7 +31,7 @@ class PriorityClass(KubeObject):
 
     api_version: Literal["scheduling.k8s.io/v1"] = "scheduling.k8s.io/v1"
     kind: Literal["PriorityClass"] = "PriorityClass"
-    value: int
+    value: fields.Int32
     global_default: bool = False
     description: str | None = None
     preemption_policy: Literal["PreemptLowerPriority", "Never"] | None = None

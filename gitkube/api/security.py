@@ -19,7 +19,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from gitkube.api import errors, names
+from gitkube.api import errors, fields, names
 from gitkube.api.meta import KubeModel
 
 #: Kubernetes' IsValidUserID / IsValidGroupID range.
@@ -98,8 +98,8 @@ class Sysctl(KubeModel):
 class SecurityContext(KubeModel):
     """A container's security context; unset fields fall back to the pod's, where it has them."""
 
-    run_as_user: int | None = None
-    run_as_group: int | None = None
+    run_as_user: fields.Int64 | None = None
+    run_as_group: fields.Int64 | None = None
     run_as_non_root: bool | None = None
     read_only_root_filesystem: bool | None = None
     privileged: bool | None = None
@@ -114,13 +114,13 @@ class SecurityContext(KubeModel):
 
 
 class PodSecurityContext(KubeModel):
-    run_as_user: int | None = None
-    run_as_group: int | None = None
+    run_as_user: fields.Int64 | None = None
+    run_as_group: fields.Int64 | None = None
     run_as_non_root: bool | None = None
     #: Extra groups of every container's first process.
-    supplemental_groups: list[int] = Field(default_factory=list)
+    supplemental_groups: list[fields.Int64] = Field(default_factory=list)
     #: Group owning the pod's volumes (and an extra group of every container).
-    fs_group: int | None = None
+    fs_group: fields.Int64 | None = None
     #: Always and OnRootMismatch behave alike here: gitkube's volumes are written fresh.
     fs_group_change_policy: Literal["Always", "OnRootMismatch"] | None = None
     sysctls: list[Sysctl] = Field(default_factory=list)

@@ -38,6 +38,12 @@ except ImportError:  # pragma: no cover - the pure Python parser gives the same 
 
 #: A document whose aliases expand to more values than this is refused (the "billion laughs").
 MAX_VALUES = 200_000
+#: Mappings and lists nested deeper than this are refused, as Kubernetes' YAML decoder refuses
+#: more than 10,000 levels ("exceeded max depth"). No manifest of a kind gitkube knows needs
+#: a tenth of this bound (the corpus' deepest is 11), and everything after parsing
+#: (validation, hashing, JSON) recurses once a level, so the bound is the one that keeps every
+#: command's stack safe.
+MAX_DEPTH = 100
 
 
 class Lines:
@@ -204,6 +210,7 @@ class _Builder:
         self._events = stream
         self._anchors: dict[str, tuple[Any, Lines, int]] = {}
         self._count = 0
+        self._depth = 0
 
     def documents(self) -> Iterator[tuple[int, Any, Lines]]:
         index = 0
@@ -211,6 +218,7 @@ class _Builder:
             if isinstance(event, events.DocumentStartEvent):
                 self._anchors = {}
                 self._count = 0
+                self._depth = 0
                 value, lines, _ = self._value(next(self._events))
                 yield index, value, lines
                 index += 1
@@ -229,16 +237,29 @@ class _Builder:
             self._grow(1, line)
         elif isinstance(event, events.SequenceStartEvent):
             self._check_collection_tag(event, "seq", line)
+            self._enter(line)
             result = self._sequence(line)
+            self._depth -= 1
         elif isinstance(event, events.MappingStartEvent):
             self._check_collection_tag(event, "map", line)
+            self._enter(line)
             result = self._mapping(line)
+            self._depth -= 1
         else:
             raise _Invalid(line, f"Unexpected YAML structure ({type(event).__name__}).")
         anchor = getattr(event, "anchor", None)
         if anchor:
             self._anchors[anchor] = result
         return result
+
+    def _enter(self, line: int) -> None:
+        self._depth += 1
+        if self._depth > MAX_DEPTH:
+            raise _Invalid(
+                line,
+                f"Mappings and lists are nested more than {MAX_DEPTH} levels deep here; "
+                "gitkube reads at most that many (no manifest needs more).",
+            )
 
     def _grow(self, size: int, line: int) -> None:
         self._count += size

@@ -232,6 +232,37 @@ def test_invalid_yaml_says_what_the_parser_expected(pure: bool) -> None:
     assert problem.endswith("(while parsing a flow sequence on line 1).")
 
 
+DEEP = "f.yaml:{line}: Mappings and lists are nested more than 100 levels deep here; gitkube " \
+       "reads at most that many (no manifest needs more)."
+
+
+@pytest.mark.parametrize("pure", [False, True], ids=["libyaml", "pure-python"])
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        pytest.param("a: " + "[" * 3000 + "]" * 3000 + "\n", 1, id="3000-flow-lists"),
+        pytest.param("a:\n" + "".join("  " * i + "b:\n" for i in range(1, 601))
+                     + "  " * 601 + "c\n", 101, id="600-block-mappings"),
+        pytest.param("a: " + "{b: " * 2000 + "1" + "}" * 2000 + "\n", 1, id="2000-flow-maps"),
+        pytest.param("- " * 200 + "x\n", 1, id="200-block-lists"),
+    ],
+)
+def test_deep_nesting_is_a_problem_with_its_line(text: str, line: int, pure: bool) -> None:
+    documents = yamlload._Builder(yamlload.parse_events(text, pure=pure)).documents()
+    with pytest.raises(yamlload._Invalid) as raised:
+        list(documents)
+    assert f"f.yaml:{raised.value.line}: {raised.value.message}" == DEEP.format(line=line)
+    assert problems_of(text) == [DEEP.format(line=line)]
+
+
+def test_nesting_up_to_the_bound_is_read() -> None:
+    (document,) = load("a: " + "[" * 99 + "x" + "]" * 99 + "\n")
+    value = document.data["a"]
+    for _ in range(98):
+        value = value[0]
+    assert value == ["x"]
+
+
 def test_alias_bombs_are_refused() -> None:
     lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
     lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 8)]

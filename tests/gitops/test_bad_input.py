@@ -1,0 +1,127 @@
+"""Hostile manifests at every door: validate, plan, apply and `git push` say one sentence.
+
+Each case is a file a careless or malicious person could commit. Every entry point must
+answer with the same sentence naming file:line (no traceback, no page of `remote:` lines),
+exit non-zero, and leave the cluster as it was. The node is simulated (no podman): nothing
+here gets as far as a node.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+from gitkube.api.inventory import InventoryNode
+from tests.e2e.harness import Run
+from tests.gitops.harness import LocalRepo, PushRepo
+
+SIM_NODE = InventoryNode(name="sim-1", transport="sim")
+
+DEEP_LISTS = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata: " + "[" * 3000 \
+    + "]" * 3000 + "\n"
+DEEP_MAPS = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n" + "".join(
+    "  " * i + "a:\n" for i in range(600)) + "  " * 600 + "b\n"
+
+DEPLOYMENT = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  replicas: {replicas}
+  selector: {{matchLabels: {{app: web}}}}
+  template:
+    metadata: {{labels: {{app: web}}}}
+    spec:
+      containers:
+        - name: main
+          image: {image}
+"""
+
+DEEP_MESSAGE = ("Mappings and lists are nested more than 100 levels deep here; gitkube reads at "
+                "most that many (no manifest needs more).")
+
+#: name → (the file, "line: what validate says about it").
+CASES: dict[str, tuple[str, str]] = {
+    "3000-nested-lists": (DEEP_LISTS, f"4: {DEEP_MESSAGE}"),
+    "600-nested-mappings": (DEEP_MAPS, f"105: {DEEP_MESSAGE}"),
+    "replicas-beyond-int64": (
+        DEPLOYMENT.format(replicas=2**63, image="busybox"),
+        "6: spec.replicas: must be less than or equal to 2147483647 (the largest int32), not "
+        "9223372036854775808."),
+    "replicas-quoted": (
+        DEPLOYMENT.format(replicas='"3"', image="busybox"),
+        "6: spec.replicas: must be an integer, not the string '3' (write the number without "
+        "quotes)."),
+}
+
+
+
+def _no_traceback(done: Run) -> str:
+    text = done.out + done.err
+    assert "Traceback" not in text and "bug in gitkube" not in text, text
+    return text
+
+
+def _objects(repo: LocalRepo) -> list[str]:
+    """What the store holds, kind by kind."""
+    out = []
+    for kind in ("configmaps", "deployments", "replicasets", "pods", "nodes"):
+        done = repo.gitkube("get", kind, "-o", "json")
+        assert done.code == 0, done.err
+        out += [f"{kind}/{item['metadata']['name']}" for item in json.loads(done.out)["items"]]
+    return out
+
+
+def _write_cases(write: Callable[[str, str], None]) -> None:
+    for name, (text, _) in CASES.items():
+        write(f"bad-{name}.yaml", text)
+
+
+def test_validate_plan_and_apply_say_one_sentence_each_and_change_nothing(
+        tmp_path: Path) -> None:
+    repo = LocalRepo(tmp_path / "repo", "bad-input", [SIM_NODE])
+    repo.write("good.yaml", {"apiVersion": "v1", "kind": "ConfigMap",
+                             "metadata": {"name": "good"}, "data": {"a": "1"}})
+    repo.commit("A good ConfigMap")
+    assert repo.gitkube("apply", "--yes").code == 0
+    before = _objects(repo)
+    _write_cases(repo.write)
+    repo.commit("Hostile manifests")
+
+    validated = repo.gitkube("validate")
+    plan = repo.gitkube("plan")
+    applied = repo.gitkube("apply", "--yes")
+
+    assert validated.code == 1
+    lines = _no_traceback(validated).splitlines()
+    assert len(lines) == 1 + len(CASES), lines
+    for name, (_, expected) in CASES.items():
+        assert f"  bad-{name}.yaml:{expected}" in lines, (name, lines)
+    # plan and apply use the last good revision, and name each problem once.
+    for done in (plan, applied):
+        assert done.code == 1, (done.out, done.err)
+        text = _no_traceback(done)
+        for name, (_, expected) in CASES.items():
+            assert text.count(f"bad-{name}.yaml:{expected}") == 1, (name, text)
+    assert _objects(repo) == before
+
+
+def test_a_push_is_refused_with_one_sentence_each(tmp_path: Path) -> None:
+    repo = PushRepo(tmp_path / "push", "bad-push", [SIM_NODE])
+    repo.settle()
+    head = repo.server_head()
+    _write_cases(repo.write)
+    repo.commit("Hostile manifests")
+
+    pushed = repo.push()
+
+    assert pushed.returncode != 0
+    assert "Traceback" not in pushed.stderr
+    remote = [line.removeprefix("remote:").strip() for line in pushed.stderr.splitlines()
+              if line.startswith("remote:")]
+    assert len(remote) == 3 + len(CASES), pushed.stderr  # refusing, the count, ..., unchanged
+    for name, (_, expected) in CASES.items():
+        assert f"bad-{name}.yaml:{expected}" in remote, (name, pushed.stderr)
+    assert repo.server_head() == head
