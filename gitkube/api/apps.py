@@ -12,7 +12,7 @@ from typing import ClassVar, Literal
 
 from pydantic import Field, model_validator
 
-from gitkube.api import errors, fields, pod_checks, selectors, validation
+from gitkube.api import errors, fields, names, pod_checks, selectors, validation
 from gitkube.api.meta import KubeModel, KubeObject
 from gitkube.api.pods import PodTemplateSpec
 
@@ -67,6 +67,12 @@ class DeploymentStatus(KubeModel):
     collision_count: int | None = None
 
 
+#: The longest Deployment name whose ReplicaSet names (``<name>-<hash>``, the hash at most
+#: 10 characters) are valid. Kubernetes accepts a longer one and then fails to create its
+#: ReplicaSet; gitkube refuses it at validate instead.
+NAME_MAX = names.SUBDOMAIN_MAX - 11
+
+
 class Deployment(KubeObject):
     plural: ClassVar[str] = "deployments"
 
@@ -78,6 +84,11 @@ class Deployment(KubeObject):
     def check(self) -> list[errors.FieldIssue]:
         spec = self.spec
         issues = validation.check_metadata(self)
+        if len(self.name) > NAME_MAX:
+            issues.append(errors.FieldIssue("metadata.name", (
+                f"must be no more than {NAME_MAX} characters: the Deployment's ReplicaSets are "
+                "named <name>-<pod-template-hash>, up to 11 characters more, and a ReplicaSet's "
+                f"name must fit in {names.SUBDOMAIN_MAX}")))
         issues += check_workload(spec.selector, spec.template, "deployment")
         strategy = spec.strategy
         if strategy.type == "Recreate" and strategy.rolling_update is not None:

@@ -22,10 +22,13 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, PrivateAttr, model_validator
 
-from gitkube.api import errors, fields, names, network, simnodes
+from gitkube.api import errors, fields, inventory_checks, names, network, simnodes
 from gitkube.api.meta import KubeModel
+
+#: A bound on durations in seconds (about 31 years): a larger one overflows date arithmetic.
+MAX_SECONDS = 1e9
 
 
 class SSHSettings(KubeModel):
@@ -35,7 +38,7 @@ class SSHSettings(KubeModel):
     known_hosts: str = "~/.ssh/known_hosts"
     #: Accept and remember a host key never seen before (trust on first use). Off by default.
     accept_unknown_host_keys: bool = False
-    connect_timeout_seconds: float = Field(default=10.0, gt=0)
+    connect_timeout_seconds: float = Field(default=10.0, gt=0, le=3600)
     #: Interpreter on the node that runs the agent.
     python: str = "python3"
 
@@ -74,9 +77,9 @@ class InventoryNode(KubeModel):
 
 class Settings(KubeModel):
     #: Seconds without a heartbeat before a node is NotReady.
-    node_grace_period_seconds: float = Field(default=40.0, gt=0)
+    node_grace_period_seconds: float = Field(default=40.0, gt=0, le=MAX_SECONDS)
     #: Seconds a pod stays on a NotReady node before eviction (unless its tolerations say).
-    pod_eviction_timeout_seconds: float = Field(default=300.0, ge=0)
+    pod_eviction_timeout_seconds: float = Field(default=300.0, ge=0, le=MAX_SECONDS)
     #: Parallel node operations during apply.
     parallelism: fields.Int32 = Field(default=16, ge=1, le=1024)
     #: Refuse a revision holding a Secret whose values are not encrypted with age.
@@ -97,6 +100,8 @@ class Inventory(KubeModel):
     cluster: str = "gitkube"
     nodes: list[InventoryNode] = Field(default_factory=list)
     settings: Settings = Field(default_factory=Settings)
+    #: For each node, the index of the entry of ``nodes`` it was written as.
+    _entries: list[int] = PrivateAttr(default_factory=list)
 
     @model_validator(mode="after")
     def _expand_counts(self) -> Inventory:
@@ -107,14 +112,21 @@ class Inventory(KubeModel):
             if node.count is not None and node.transport != "sim":
                 raise ValueError(f"node {node.name!r}: `count` is for simulated nodes; add "
                                  "`transport: sim` or declare the machines one by one")
-        if any(node.count is not None for node in self.nodes):
-            self.nodes = [made for node in self.nodes for made in simnodes.expand(node)]
+        expanded = [(i, made) for i, node in enumerate(self.nodes)
+                    for made in simnodes.expand(node)]
+        self.nodes = [node for _, node in expanded]
+        self._entries = [i for i, _ in expanded]
         return self
 
     def check(self) -> list[errors.FieldIssue]:
-        """The address plan: valid ranges that overlap neither each other nor a node."""
+        """The rules beyond field types: each node's (``inventory_checks``), and the address
+        plan: valid ranges that overlap neither each other nor a node."""
+        entries = self._entries
+        if len(entries) != len(self.nodes):  # nodes replaced after reading: no entries known
+            entries = list(range(len(self.nodes)))
+        issues = inventory_checks.check_inventory(self, entries)
         settings = self.settings
-        issues = network.range_issues(settings.cluster_cidr, settings.service_cidr,
+        issues += network.range_issues(settings.cluster_cidr, settings.service_cidr,
                                       settings.node_cidr_mask_size)
         first_at: dict[str, str] = {}
         for node in self.nodes:  # simulated nodes by the thousand share an address

@@ -32,6 +32,36 @@ LABEL_MAX = 63
 SUBDOMAIN_MAX = 253
 CONFIG_KEY_MAX = 253
 PORT_NAME_MAX = 15
+#: The apiserver's ``names.SimpleNameGenerator``: a ``generateName`` base is cut to 58
+#: characters before the 5 random ones are added, so a generated name fits in 63.
+GENERATED_SUFFIX_LENGTH = 5
+GENERATED_BASE_MAX = LABEL_MAX - GENERATED_SUFFIX_LENGTH
+
+
+def generated_name(base: str, suffix: str) -> str:
+    """``base`` + ``suffix`` as Kubernetes' generateName makes it: the base cut to 58 characters.
+
+    ``base`` ends with its separator (``web-7d4b9c-``), as a ``generateName`` does.
+    """
+    return base[:GENERATED_BASE_MAX] + suffix
+
+
+def indexed_generated_name(name: str, index: int, suffix: str) -> str:
+    """``<name>-<index>-<suffix>``, the name cut so that the index always stays (the Job
+    controller's ``podGenerateNameWithIndex``)."""
+    append = f"-{index}-"
+    base = name + append
+    if len(base) > GENERATED_BASE_MAX:
+        base = base[:GENERATED_BASE_MAX - len(append)] + append
+    return base + suffix
+
+
+def pod_hostname(pod_name: str) -> str:
+    """The hostname a pod gets from its name: at most 63 characters, as kubelet cuts it
+    (``truncatePodHostnameIfNeeded``), without a trailing ``-`` or ``.``."""
+    if len(pod_name) <= LABEL_MAX:
+        return pod_name
+    return pod_name[:LABEL_MAX].rstrip("-.")
 
 
 def _too_long(limit: int) -> str:

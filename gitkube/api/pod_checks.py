@@ -13,6 +13,7 @@ import re
 from gitkube.api import (
     affinity,
     errors,
+    images,
     lifecycle,
     names,
     pods,
@@ -95,6 +96,8 @@ def _check_container(
         issues.append(_issue(f"{path}.image", "field 'image' is required"))
     elif container.image != container.image.strip():
         issues.append(_issue(f"{path}.image", "must not have leading or trailing whitespace"))
+    else:
+        issues += [_issue(f"{path}.image", p) for p in images.reference_errors(container.image)]
     for i, port in enumerate(container.ports):
         if port.name is not None:
             where = f"{path}.ports[{i}].name"

@@ -36,9 +36,14 @@ def completion_index(pod: core.Pod) -> int | None:
 
 
 def pod_name(job: batch.Job, slot: int, index: int | None = None) -> str:
+    """``<job>-<5 chars>`` or ``<job>-<index>-<5 chars>``, cut as the Job controller's
+    ``generateName`` is (at most 63 characters, the index kept)."""
+    length = names.GENERATED_SUFFIX_LENGTH
     if index is None:
-        return f"{job.name}-{hashing.stable_hash([job.metadata.uid, slot], length=5)}"
-    return f"{job.name}-{index}-{hashing.stable_hash([job.metadata.uid, index, slot], length=5)}"
+        suffix = hashing.stable_hash([job.metadata.uid, slot], length=length)
+        return names.generated_name(f"{job.name}-", suffix)
+    suffix = hashing.stable_hash([job.metadata.uid, index, slot], length=length)
+    return names.indexed_generated_name(job.name, index, suffix)
 
 
 def new_pods(

@@ -67,7 +67,7 @@ def lower_pod(pod: KubeObject, snapshot: Snapshot) -> protocol.PodRun:
         "name": pod.name,
         "namespace": pod.namespace,
         "restartPolicy": spec.get("restartPolicy") or "Always",
-        "hostname": spec.get("hostname") or pod.name,
+        "hostname": spec.get("hostname") or names.pod_hostname(pod.name),
         "terminationGracePeriodSeconds": int(spec.get("terminationGracePeriodSeconds", 30)),
         "containers": [
             _lower_container(c, data, refs, volumes) for c in spec.get("containers") or []

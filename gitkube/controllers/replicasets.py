@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gitkube import clock as clocks
-from gitkube.api import apps, core, hashing, keys
+from gitkube.api import apps, core, hashing, keys, names
 from gitkube.api.meta import ObjectMeta
 from gitkube.planning import objects
 from gitkube.planning.actions import Action, ActionKind, ObjectRef
@@ -159,8 +159,10 @@ def new_pods(
 
 
 def pod_name(rs: apps.ReplicaSet, slot: int) -> str:
-    """``<rs>-<5 chars>``, the same for the same ReplicaSet uid and slot on every pass."""
-    return f"{rs.name}-{hashing.stable_hash([rs.metadata.uid, slot], length=5)}"
+    """``<rs>-<5 chars>``, the same for the same ReplicaSet uid and slot on every pass, and
+    cut as Kubernetes cuts a ``generateName`` (at most 63 characters)."""
+    suffix = hashing.stable_hash([rs.metadata.uid, slot], length=names.GENERATED_SUFFIX_LENGTH)
+    return names.generated_name(f"{rs.name}-", suffix)
 
 
 def pods_to_delete(active: list[core.Pod], count: int) -> list[core.Pod]:

@@ -645,7 +645,8 @@ def init_cluster(directory: Path, *, from_folder: Path | None = None, state: Pat
                  bare: bool = False) -> str:
     """Make ``directory`` a cluster repository; returns the first commit's sha."""
     cluster = re.sub(r"[^a-z0-9-]+", "-", directory.resolve().name.lower()).strip("-") or "gitkube"
-    sha = source_init.init_repository(directory, from_folder, local_inventory(cluster[:63]),
+    cluster = cluster[:63].rstrip("-")  # a DNS label, as inventory.yaml requires
+    sha = source_init.init_repository(directory, from_folder, local_inventory(cluster),
                                       bare=bare)
     if state is not None:
         subprocess.run(["git", "-C", str(directory), "config", "gitkube.state",

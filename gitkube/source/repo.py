@@ -159,6 +159,11 @@ class SourceRepo:
             else:
                 documents.extend(file_docs)
         self._parsed = parsed
+        if not any(str(blob.path) == manifests.INVENTORY_PATH for blob in blobs):
+            problems.append(errors.Problem(manifests.INVENTORY_PATH, 0, (
+                "The revision has no inventory.yaml, so it names no nodes: applying it would "
+                "stop every pod. Restore the file (an inventory with `nodes: []` is how to "
+                "say there are none).")))
         keyring = secrets.Keyring.load(self.state_dir) if self.state_dir else None
         required = inventory is not None and inventory.settings.require_encrypted_secrets
         documents, secret_problems = secrets.decrypt_documents(

@@ -125,3 +125,24 @@ def test_a_push_is_refused_with_one_sentence_each(tmp_path: Path) -> None:
     for name, (_, expected) in CASES.items():
         assert f"bad-{name}.yaml:{expected}" in remote, (name, pushed.stderr)
     assert repo.server_head() == head
+
+
+def test_the_longest_valid_names_apply_whole(tmp_path: Path) -> None:
+    """A 242-character Deployment and a 253-character Job: every pod they make has a valid
+    name, and the pass applies all of it (not the Deployment and ReplicaSet, then an error)."""
+    repo = LocalRepo(tmp_path / "repo", "long-names", [SIM_NODE])
+    deployment_name = ".".join(["a" * 60, "b" * 60, "c" * 60, "d" * 59])
+    job_name = ".".join(["j" * 60, "k" * 60, "l" * 60, "m" * 60, "n" * 9])
+    repo.write("web.yaml", DEPLOYMENT.format(replicas=2, image="busybox").replace(
+        "name: web\n", f"name: {deployment_name}\n", 1))
+    repo.write("job.yaml", {"apiVersion": "batch/v1", "kind": "Job", "metadata": {
+        "name": job_name}, "spec": {"template": {"spec": {
+            "restartPolicy": "Never", "containers": [{"name": "c", "image": "busybox"}]}}}})
+    repo.commit("The longest names Kubernetes allows")
+
+    applied = repo.gitkube("apply", "--yes")
+
+    assert applied.code == 0, applied.out + applied.err
+    pods = [pod["metadata"]["name"] for pod in repo.pods()]
+    assert len(pods) == 3, pods
+    assert all(len(name) == 63 for name in pods), pods

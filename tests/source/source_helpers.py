@@ -38,12 +38,16 @@ _ENV = {
 
 
 class WorkRepo:
-    """A non-bare repository a test edits and commits in, like a person would."""
+    """A non-bare repository a test edits and commits in, like a person would.
+
+    Its first commit holds ``INVENTORY`` too (a revision without inventory.yaml is invalid),
+    unless the test removes the file first."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         path.mkdir(parents=True, exist_ok=True)
         self.git("init", "--quiet", "--initial-branch=main")
+        self.write("inventory.yaml", INVENTORY)
 
     def git(self, *args: str) -> str:
         env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")} | _ENV

@@ -67,7 +67,7 @@ def test_hidden_paths_are_skipped(work_repo: WorkRepo) -> None:
     revision = repo.load_revision(work_repo.path)
     assert names(revision) == ["web"]
     assert revision.problems == []
-    assert revision.files == 1
+    assert revision.files == 2  # web.yaml and inventory.yaml
 
 
 def test_one_broken_file_makes_the_whole_revision_invalid(work_repo: WorkRepo) -> None:
@@ -114,10 +114,31 @@ def test_inventory_problems_are_reported_with_file_and_line(work_repo: WorkRepo)
 
 
 def test_only_the_root_inventory_is_the_inventory(work_repo: WorkRepo) -> None:
+    (work_repo.path / "inventory.yaml").unlink()
     work_repo.commit("nested", {"sub/inventory.yaml": INVENTORY})
     revision = repo.load_revision(work_repo.path)
     assert revision.inventory is None
-    assert [p.field for p in revision.problems] == ["kind"]
+    assert [(p.path, p.field) for p in revision.problems] == [
+        ("inventory.yaml", ""), ("sub/inventory.yaml", "kind")]
+
+
+def test_a_revision_without_an_inventory_is_invalid(work_repo: WorkRepo) -> None:
+    work_repo.commit("web", {"web.yaml": POD.format(name="web")})
+    work_repo.git("rm", "-q", "inventory.yaml")
+    work_repo.commit("Delete the inventory")
+    revision = repo.load_revision(work_repo.path)
+    assert not revision.valid
+    assert [str(p) for p in revision.problems] == [
+        "inventory.yaml: The revision has no inventory.yaml, so it names no nodes: applying it "
+        "would stop every pod. Restore the file (an inventory with `nodes: []` is how to say "
+        "there are none)."]
+
+
+def test_an_inventory_with_no_nodes_is_valid(work_repo: WorkRepo) -> None:
+    work_repo.commit("none", {"inventory.yaml": INVENTORY.split("nodes:")[0] + "nodes: []\n"})
+    revision = repo.load_revision(work_repo.path)
+    assert revision.valid and revision.inventory is not None
+    assert revision.inventory.nodes == []
 
 
 def test_symbolic_links_are_refused(work_repo: WorkRepo) -> None:
@@ -169,6 +190,6 @@ def test_two_hundred_manifests_are_read(work_repo: WorkRepo) -> None:
         sha = source.resolve()
         revision = source.read_revision(sha)
         again = source.read_revision(sha)  # parsed files are reused by blob id
-    assert revision.valid and len(revision.objects) == 200 and revision.files == 200
+    assert revision.valid and len(revision.objects) == 200 and revision.files == 201
     assert names(again) == names(revision)
     assert again.objects[0] is not revision.objects[0]
