@@ -86,7 +86,7 @@ class Settings(KubeModel):
     require_encrypted_secrets: bool = False
     #: Pod addresses: each node gets a /nodeCIDRMaskSize of it (its Node's spec.podCIDR).
     cluster_cidr: str = Field(default=network.DEFAULT_CLUSTER_CIDR, alias="clusterCIDR")
-    node_cidr_mask_size: int = Field(default=network.DEFAULT_NODE_MASK,
+    node_cidr_mask_size: fields.Int32 = Field(default=network.DEFAULT_NODE_MASK,
                                      alias="nodeCIDRMaskSize")
     #: Services' virtual IPs; the tenth address is the cluster DNS (kube-dns in kubeadm).
     service_cidr: str = Field(default=network.DEFAULT_SERVICE_CIDR, alias="serviceCIDR")

@@ -22,7 +22,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
-from gitkube.api import errors, names, network, validation
+from gitkube.api import errors, fields, names, network, validation
 from gitkube.api.meta import KubeModel, KubeObject
 
 ServiceType = Literal["ClusterIP", "NodePort", "LoadBalancer", "ExternalName"]
@@ -39,11 +39,11 @@ class ServicePort(KubeModel):
     protocol: Literal["TCP", "UDP"] = "TCP"
     #: Informational (kube-proxy ignores it): ``http``, ``kubernetes.io/h2c``...
     app_protocol: str | None = None
-    port: int
+    port: fields.Int32
     #: A number, or the name of a container port of the selected pods; defaults to ``port``.
-    target_port: int | str | None = None
+    target_port: fields.Int32 | str | None = None
     #: Allocated from 30000-32767 for NodePort and LoadBalancer Services when unset.
-    node_port: int | None = None
+    node_port: fields.Int32 | None = None
 
     @model_validator(mode="after")
     def _default_target_port(self) -> ServicePort:
@@ -53,7 +53,7 @@ class ServicePort(KubeModel):
 
 
 class ClientIPConfig(KubeModel):
-    timeout_seconds: int = DEFAULT_AFFINITY_SECONDS
+    timeout_seconds: fields.Int32 = DEFAULT_AFFINITY_SECONDS
 
 
 class SessionAffinityConfig(KubeModel):
