@@ -39,8 +39,8 @@ class DaemonSetSpec(KubeModel):
     selector: selectors.LabelSelector
     template: PodTemplateSpec
     update_strategy: DaemonSetUpdateStrategy = Field(default_factory=DaemonSetUpdateStrategy)
-    min_ready_seconds: int = Field(default=0, ge=0)
-    revision_history_limit: int = Field(default=10, ge=0)
+    min_ready_seconds: fields.Int32 = Field(default=0, ge=0)
+    revision_history_limit: fields.Int32 = Field(default=10, ge=0)
 
 
 class DaemonSetCondition(KubeModel):

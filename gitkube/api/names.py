@@ -56,6 +56,12 @@ def indexed_generated_name(name: str, index: int, suffix: str) -> str:
     return base + suffix
 
 
+def controller_revision_name(owner: str, digest: str) -> str:
+    """``<owner>-<digest>``, the owner's name cut to 223 characters so that the name is a
+    valid object name (Kubernetes' ``ControllerRevisionName``)."""
+    return f"{owner[:223]}-{digest}"
+
+
 def pod_hostname(pod_name: str) -> str:
     """The hostname a pod gets from its name: at most 63 characters, as kubelet cuts it
     (``truncatePodHostnameIfNeeded``), without a trailing ``-`` or ``.``."""

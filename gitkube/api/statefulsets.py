@@ -25,7 +25,7 @@ RetentionPolicy = Literal["Retain", "Delete"]
 
 class RollingUpdateStatefulSetStrategy(KubeModel):
     #: Pods with an ordinal below this keep the current revision.
-    partition: int = Field(default=0, ge=0)
+    partition: fields.Int32 = Field(default=0, ge=0)
     #: How many pods the update may take down at once (Kubernetes' MaxUnavailableStatefulSet).
     max_unavailable: fields.IntOrPercent | None = None
 
@@ -41,11 +41,11 @@ class PersistentVolumeClaimRetentionPolicy(KubeModel):
 
 
 class StatefulSetOrdinals(KubeModel):
-    start: int = Field(default=0, ge=0)
+    start: fields.Int32 = Field(default=0, ge=0)
 
 
 class StatefulSetSpec(KubeModel):
-    replicas: int = Field(default=1, ge=0)
+    replicas: fields.Int32 = Field(default=1, ge=0)
     selector: selectors.LabelSelector
     template: PodTemplateSpec
     volume_claim_templates: list[storage.PersistentVolumeClaimTemplate] = Field(
@@ -54,8 +54,8 @@ class StatefulSetSpec(KubeModel):
     service_name: str | None = None
     pod_management_policy: Literal["OrderedReady", "Parallel"] = "OrderedReady"
     update_strategy: StatefulSetUpdateStrategy = Field(default_factory=StatefulSetUpdateStrategy)
-    revision_history_limit: int = Field(default=10, ge=0)
-    min_ready_seconds: int = Field(default=0, ge=0)
+    revision_history_limit: fields.Int32 = Field(default=10, ge=0)
+    min_ready_seconds: fields.Int32 = Field(default=0, ge=0)
     persistent_volume_claim_retention_policy: PersistentVolumeClaimRetentionPolicy = Field(
         default_factory=PersistentVolumeClaimRetentionPolicy)
     ordinals: StatefulSetOrdinals | None = None
@@ -82,6 +82,11 @@ class StatefulSetStatus(KubeModel):
     conditions: list[StatefulSetCondition] = Field(default_factory=list)
 
 
+#: The longest StatefulSet name whose pods' ``controller-revision-hash`` label (the name of
+#: the ControllerRevision, ``<name>-<hash>``) is a valid label value.
+NAME_MAX = names.LABEL_MAX - 11
+
+
 class StatefulSet(KubeObject):
     plural: ClassVar[str] = "statefulsets"
 
@@ -97,6 +102,12 @@ class StatefulSet(KubeObject):
     def check(self) -> list[errors.FieldIssue]:
         spec = self.spec
         issues = validation.check_metadata(self)
+        if len(self.name) > NAME_MAX:
+            issues.append(errors.FieldIssue("metadata.name", (
+                f"must be no more than {NAME_MAX} characters: the StatefulSet's pods are "
+                "labelled controller-revision-hash=<name>-<hash>, up to 11 characters more, "
+                f"and a label value must fit in {names.LABEL_MAX} (Kubernetes fails to create "
+                "such pods)")))
         # Mounts may name a claim template: the pods get a volume of that name.
         template = with_claims(spec.template, {c.metadata.name: "" for c in
                                                spec.volume_claim_templates})

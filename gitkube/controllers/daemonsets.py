@@ -27,7 +27,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from gitkube import clock as clocks
-from gitkube.api import core, daemonsets, hashing, keys, revisions
+from gitkube.api import core, daemonsets, hashing, keys, names, revisions
 from gitkube.api import node as node_api
 from gitkube.api.meta import ObjectMeta
 from gitkube.controllers import confighash, daemonplacement, daemonupdate, replicasets
@@ -149,7 +149,9 @@ def new_pod(
     """``CreatePodTemplate`` + ``ReplaceDaemonSetPodNodeNameNodeAffinity`` for ``node``."""
     slot = 0
     while True:
-        name = f"{ds.name}-{hashing.stable_hash([ds.metadata.uid, node, hash_, slot], 5)}"
+        suffix = hashing.stable_hash([ds.metadata.uid, node, hash_, slot],
+                                     names.GENERATED_SUFFIX_LENGTH)
+        name = names.generated_name(f"{ds.name}-", suffix)
         key = keys.object_key(core.Pod.plural, ds.namespace, name)
         slot += 1
         if name not in taken and snapshot.get(key) is None:

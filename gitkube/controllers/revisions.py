@@ -15,7 +15,7 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
 from gitkube import clock as clocks
-from gitkube.api import hashing, keys, pods, revisions
+from gitkube.api import hashing, keys, names, pods, revisions
 from gitkube.api.meta import KubeObject, ObjectMeta
 from gitkube.planning import objects
 from gitkube.planning.actions import Action, ActionKind, ObjectRef
@@ -66,7 +66,7 @@ def sync_history(
                         f"{equal[-1].revision} is back (revision {following})")
         rest = tuple(r for r in existing if r is not equal[-1])
         return History((*rest, back), back, digest, (action,))
-    name = f"{owner.name}-{digest}"
+    name = names.controller_revision_name(owner.name, digest)
     key = keys.object_key(revisions.ControllerRevision.plural, owner.namespace, name)
     made = revisions.ControllerRevision(
         metadata=ObjectMeta(

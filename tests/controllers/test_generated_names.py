@@ -1,9 +1,11 @@
 """Names the system makes from a user's names stay valid, however long the user's names are.
 
-A Deployment may be named with up to 242 characters and a ReplicaSet or Job with 253; the
-pods they make are cut as Kubernetes cuts a ``generateName`` (58 characters, then the 5 of
-the suffix), so apply never meets a pod name a node refuses. A Deployment name too long for
-its ReplicaSets' names is refused at validate (tests/api), never half-way through an apply.
+A Deployment may be named with up to 242 characters and a ReplicaSet, Job or DaemonSet with
+253; the pods they make are cut as Kubernetes cuts a ``generateName`` (58 characters, then
+the 5 of the suffix), ControllerRevisions as ``ControllerRevisionName`` cuts them, so apply
+never meets a name a node or the store refuses. A Deployment name too long for its
+ReplicaSets' names, or a StatefulSet name too long for its pods' labels, is refused at
+validate, never half-way through an apply.
 """
 
 from __future__ import annotations
@@ -13,7 +15,9 @@ import pytest
 from gitkube.api import batch, names, registry
 from gitkube.controllers import jobpods, lowering, replicasets
 from gitkube.planning.actions import ActionKind
+from gitkube.reconcile import fixpoint
 from tests.api import manifests as m
+from tests.workloads import builders as b
 
 from . import factories as f
 
@@ -83,3 +87,26 @@ def test_a_deployment_name_is_at_most_242_characters() -> None:
         "must be no more than 242 characters: the Deployment's ReplicaSets are named "
         "<name>-<pod-template-hash>, up to 11 characters more, and a ReplicaSet's name must "
         "fit in 253")}
+
+
+def test_pods_and_revisions_of_a_daemonset_with_a_253_character_name_are_valid() -> None:
+    ds = b.stored({"apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": {"name": LONG},
+                   "spec": {"selector": {"matchLabels": {"app": "agent"}},
+                            "template": b.template("agent")}})
+    actions = fixpoint.plan_pass(b.snapshot(ds, b.node("n1")), f.clock())
+    made = {a.target.kind: a.target.name for a in actions if a.kind is ActionKind.CREATE}
+    assert len(made["Pod"]) == 63 and made["Pod"].startswith(LONG[:58]), made
+    assert len(made["ControllerRevision"]) <= 253, made
+    for name in made.values():
+        assert names.dns1123_subdomain_errors(name) == [], name
+
+
+def test_a_statefulset_name_is_at_most_52_characters() -> None:
+    doc = {"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": "s" * 52},
+           "spec": {"selector": {"matchLabels": {"app": "db"}}, "template": b.template("db")}}
+    registry.parse_object(doc)
+    doc["metadata"]["name"] = "s" * 53
+    assert m.issues(doc) == {"metadata.name": (
+        "must be no more than 52 characters: the StatefulSet's pods are labelled "
+        "controller-revision-hash=<name>-<hash>, up to 11 characters more, and a label value "
+        "must fit in 63 (Kubernetes fails to create such pods)")}
