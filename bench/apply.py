@@ -21,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from gitkube.agent import hostconf
+from gitkube.agent.runtimes import podman_hostconf
 
 IMAGE = "localhost/gitkube-bench/busybox:v1"
 ROOT = Path(__file__).resolve().parent.parent
@@ -54,7 +54,7 @@ def podman(storage: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """Raw podman, with the same host settings the gitkube agent works out for this machine."""
     argv = ["podman", "--root", str(storage / "root"), "--runroot", str(storage / "run"), *args]
     env = dict(os.environ)
-    conf = hostconf.ensure_conf(storage / "raw-state", env)
+    conf = podman_hostconf.ensure_conf(storage / "raw-state", env)
     if conf:
         env["CONTAINERS_CONF"] = conf
     return subprocess.run(argv, check=True, capture_output=True, text=True, env=env)

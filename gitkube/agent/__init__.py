@@ -1,6 +1,25 @@
 """gitkube's node agent: standard library only, shipped to nodes as a standalone package.
 
-Run as ``python3 -m gitkube.agent`` here, or ``python3 -m gitkube_agent`` on a
-node; it reads one JSON request (``protocol.Request``) and answers one JSON
-response. ``handler.handle`` is the same thing in-process.
+Run as ``python3 -m gitkube.agent`` here, or ``python3 -m gitkube_agent`` on a node (the
+whole directory, sub-packages included, with relative imports only); it reads one JSON
+request (``protocol.Request``) and answers one JSON response. ``handler.handle`` is the
+same thing in-process.
+
+- ``protocol``: the wire contract, the only module the control plane imports (requests,
+  ``PodRun``/``PodReport``/``NodeFacts``, ``normalize_image``).
+- ``__main__``, ``handler``: one request (or a session of them) → validate, pick the
+  runtime, run the op (info, observe, converge, load-image, logs).
+- ``converge``: plan the node (pure) and execute it: pull policy and back-off, removals,
+  creations; ``initsteps``: which containers a pod may create now (init order, pure).
+- ``runtimes/``: the runtime interface (``base``), its one factory (``kinds``) and the
+  runtimes: podman, sim.
+- ``identity``: the node's one copy of pod identity: deterministic names, keys, labels.
+- ``reports``: a runtime's containers → PodReports, phases and reasons in kubelet's words.
+- ``supervisor``: the node-resident restart and probe loop; ``healing``: its pure rules
+  (back-off, probe thresholds, events); ``probing``, ``grpc_health``, ``hpack``: network
+  probes from inside the pod's namespace; ``hooks``: postStart and preStop.
+- ``state``: the agent's directory on the node (desired pods, waiting reasons, the
+  supervisor's records, the event journal); ``files``: env files, ConfigMap/Secret
+  volumes (atomic ``..data`` swap) and emptyDirs; ``security``: kubelet's runAsNonRoot
+  check and resolv.conf composition.
 """

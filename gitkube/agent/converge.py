@@ -8,11 +8,10 @@ resolves images once per converge (pull policy, pull back-off), removes first
 (freeing names and host ports), then creates, with a few workers in parallel.
 Per-pod failures become events and waiting reasons, never a failed converge.
 
-A pod with init containers is created one step at a time (``init_progress``, pure):
-the first init container, then each next one once the previous exited 0 (a sidecar:
-once it runs and its startup probe passed), then the app containers. A converge never
-waits for an init container: it takes the step the node allows now, and the node's
-supervisor takes the next ones as they become due (as does every later converge).
+A pod with init containers is created one step at a time (``initsteps``, pure): a
+converge never waits for an init container: it takes the step the node allows now, and
+the node's supervisor takes the next ones as they become due (as does every later
+converge). Everything goes through the runtime interface (``runtimes.base.Runtime``).
 """
 
 from __future__ import annotations
@@ -22,14 +21,18 @@ import dataclasses
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from . import protocol, runtime
+from . import identity, initsteps, protocol
+from .runtimes import base
 
 _T = TypeVar("_T")
 _R = TypeVar("_R")
 _EAGERNESS = {"Never": 0, "IfNotPresent": 1, "Always": 2}
-#: podman serialises much of its work on locks; more workers than this only queue.
+#: Runtimes serialise much of their work on locks; more workers than this only queue.
 WORKERS = 4
 _BACKOFF_FIRST, _BACKOFF_MAX = 10.0, 300.0
+
+#: Why a container cannot be created yet: (waiting reason, message).
+Blocked = tuple[str, str]
 
 
 def plan_node(
@@ -47,85 +50,20 @@ def plan_node(
         ):
             to_remove.append(found)
             to_create.append(pod)
-        elif found is None or missing_containers(pod, found):
+        elif found is None or initsteps.creatable(pod, found):
             to_create.append(pod)
     return to_create, to_remove
 
 
-@dataclasses.dataclass(frozen=True)
-class InitProgress:
-    """Where a pod stands in its initialisation (kubelet's computeInitContainerActions)."""
-
-    #: Every init container is done: the app containers may be created.
-    done: bool = True
-    #: An init container failed under restartPolicy Never: the pod is Failed, nothing runs.
-    failed: bool = False
-    #: Init containers (sidecars, or the next init container) to create now.
-    create: tuple[str, ...] = ()
-
-
-def is_sidecar(spec: protocol.ContainerRun) -> bool:
-    return spec.get("restartPolicy") == "Always"
-
-
-def init_progress(pod: protocol.PodRun, found: protocol.PodReport | None) -> InitProgress:
-    """What the pod's init containers allow now, from what the node shows (``found``)."""
-    inits = pod.get("initContainers", [])
-    if not inits:
-        return InitProgress()
-    have = {c.get("name"): c for c in (found or {}).get("initContainers", [])
-            if c.get("containerID")}
-    if any(c.get("containerID") for c in (found or {}).get("containers", [])):
-        # Initialised before (the app containers exist): only lost sidecars come back.
-        lost = [c.get("name", "") for c in inits if is_sidecar(c) and c.get("name") not in have]
-        return InitProgress(create=tuple(lost))
-    for spec in inits:
-        report = have.get(spec.get("name"))
-        if report is None:
-            return InitProgress(done=False, create=(spec.get("name", ""),))
-        running = report.get("state") == "running"
-        if is_sidecar(spec):
-            if running and report.get("started") is not False:
-                continue
-            return InitProgress(done=False)  # starting, or waiting out its restart back-off
-        if not running and "exitCode" in report and int(report.get("exitCode", 0)) == 0:
-            continue
-        failed = not running and "exitCode" in report and pod.get("restartPolicy") == "Never"
-        return InitProgress(done=False, failed=failed)
-    return InitProgress()
-
-
-def creatable(pod: protocol.PodRun, found: protocol.PodReport | None) -> list[str]:
-    """The containers (init and app) to create now: missing ones the pod's progress allows."""
-    progress = init_progress(pod, found)
-    wanted = list(progress.create)
-    if progress.done:
-        present = {c.get("name") for c in (found or {}).get("containers", [])
-                   if c.get("containerID")}
-        wanted += [c.get("name", "") for c in pod.get("containers", [])
-                   if c.get("name") not in present]
-    return wanted
-
-
 def changed_containers(pod: protocol.PodRun, found: protocol.PodReport) -> list[str]:
     """Containers that run another image than desired: changed by hand on the node (drift)."""
-    want = {c.get("name"): runtime.normalize_image(c.get("image", ""))
+    want = {c.get("name"): protocol.normalize_image(c.get("image", ""))
             for c in pod.get("containers", [])}
     return [
         str(c.get("name")) for c in found.get("containers", [])
         if c.get("containerID") and c.get("image") and c.get("name") in want
-        and runtime.normalize_image(str(c.get("image"))) != want[c.get("name")]
+        and protocol.normalize_image(str(c.get("image"))) != want[c.get("name")]
     ]
-
-
-def missing_containers(pod: protocol.PodRun, found: protocol.PodReport) -> list[str]:
-    """Containers the pod lacks that may be created now (see ``creatable``)."""
-    return creatable(pod, found)
-
-
-def all_containers(pod: protocol.PodRun) -> list[protocol.ContainerRun]:
-    """Init containers first, then app containers (names are unique across both)."""
-    return [*pod.get("initContainers", []), *pod.get("containers", [])]
 
 
 def default_pull_policy(image: str) -> str:
@@ -151,7 +89,7 @@ class Outcome:
 
 
 def execute(
-    rt: runtime.Runtime,
+    rt: base.Runtime,
     cluster: str,
     desired: list[protocol.PodRun],
     actual: list[protocol.PodReport],
@@ -163,47 +101,19 @@ def execute(
     outcome = Outcome()
     workers = WORKERS if rt.parallel else 1
     to_create, to_remove = plan_node(desired, actual)
-    failed_removals = set()
-    for gone, _, error in _parallel(lambda p: _remove(rt, cluster, p), to_remove, workers):
-        if error is None:
-            outcome.removed.append(runtime.pod_key(gone))
-            outcome.event(
-                "Normal", "Killing", "stopped and removed the pod", pod=runtime.pod_key(gone)
-            )
-        else:
-            failed_removals.add(gone["uid"])
-            outcome.event("Warning", "FailedKillPod", str(error), pod=runtime.pod_key(gone))
+    failed_removals = _remove_all(rt, cluster, to_remove, workers, outcome)
     to_create = [pod for pod in to_create if pod.get("uid") not in failed_removals]
     removing = {pod["uid"] for pod in to_remove}
     kept = {pod["uid"]: pod for pod in actual if pod["uid"] not in removing}
-    unavailable = _resolve_images(rt, to_create, kept, waiting, now, outcome, workers)
+    policies = _pull_policies(to_create, kept)
+    unavailable = _resolve_images(rt, policies, waiting, now, outcome, workers)
     records: dict[str, dict[str, Any]] = waiting.setdefault("containers", {})
 
     def create(pod: protocol.PodRun) -> tuple[int, list[tuple[str, str, str]]]:
-        """Create what the pod lacks; answer (containers started, (name, reason, message))."""
-        uid = pod.get("uid", "")
-        existing = kept.get(uid)
-        needed = set(creatable(pod, existing))
-        runnable, blocked = [], []
-        for container in all_containers(pod):
-            name = container.get("name", "")
-            reason = unavailable.get(container.get("image", ""))
-            if reason is None or name not in needed:
-                runnable.append(name)
-                continue
-            blocked.append((name, *reason))
-            records.setdefault(uid, {})[name] = {"reason": reason[0], "message": reason[1]}
-        rt.create_pod(cluster, {
-            **pod,
-            "containers": [c for c in pod.get("containers", []) if c.get("name") in runnable],
-            **({"initContainers": [c for c in pod["initContainers"] if c.get("name") in runnable]}
-               if pod.get("initContainers") else {}),
-        }, existing=existing)
-        started = [name for name in runnable if name in needed]
-        return len(started), blocked
+        return _create(rt, cluster, pod, kept.get(pod.get("uid", "")), unavailable, records)
 
     for pod, result, error in _parallel(create, to_create, workers):
-        key, uid = runtime.pod_key(pod), pod.get("uid", "")
+        key, uid = identity.key(pod), pod.get("uid", "")
         if result is not None:
             started, blocked = result
             if started:
@@ -212,20 +122,62 @@ def execute(
             for name, reason, message in blocked:
                 outcome.event("Warning", reason, message, pod=key, container=name)
             continue
-        name = str(getattr(error, "container", ""))
-        if name:
-            records.setdefault(uid, {})[name] = {
-                # CreateContainerConfigError when the runtime refused the configuration
-                # (runAsNonRoot with a root image), as kubelet reports it.
-                "reason": str(getattr(error, "reason", "CreateContainerError")),
-                "message": str(error),
-            }
+        failure = error if isinstance(error, base.RuntimeFailure) else None
+        name = failure.container if failure is not None else ""
+        if failure is not None and name:
+            # CreateContainerConfigError when the runtime refused the configuration
+            # (runAsNonRoot with a root image), as kubelet reports it.
+            records.setdefault(uid, {})[name] = {"reason": failure.reason, "message": str(error)}
         outcome.event("Warning", "FailedCreate", str(error), pod=key, container=name)
     # What lifecycle hooks did meanwhile (FailedPostStartHook, FailedPreStopHook).
-    take = getattr(rt, "take_events", None)
-    if take is not None:
-        outcome.events += take()
+    outcome.events += rt.take_events()
     return outcome
+
+
+def _remove_all(rt: base.Runtime, cluster: str, to_remove: list[protocol.PodReport],
+                workers: int, outcome: Outcome) -> set[str]:
+    """Remove pods (events for each); answers the uids that could not be removed."""
+    failed: set[str] = set()
+
+    def remove(pod: protocol.PodReport) -> None:
+        rt.remove_pod(cluster, pod["uid"], int(pod.get("terminationGracePeriodSeconds", 30)))
+
+    for gone, _, error in _parallel(remove, to_remove, workers):
+        if error is None:
+            outcome.removed.append(identity.key(gone))
+            outcome.event(
+                "Normal", "Killing", "stopped and removed the pod", pod=identity.key(gone)
+            )
+        else:
+            failed.add(gone["uid"])
+            outcome.event("Warning", "FailedKillPod", str(error), pod=identity.key(gone))
+    return failed
+
+
+def _create(rt: base.Runtime, cluster: str, pod: protocol.PodRun,
+            existing: protocol.PodReport | None, unavailable: dict[str, Blocked],
+            records: dict[str, dict[str, Any]]) -> tuple[int, list[tuple[str, str, str]]]:
+    """Create what the pod lacks, but for containers whose image is unavailable (recorded
+    as waiting); answers (containers started, [(name, reason, message)] blocked)."""
+    uid = pod.get("uid", "")
+    needed = set(initsteps.creatable(pod, existing))
+    runnable, blocked = [], []
+    for container in initsteps.all_containers(pod):
+        name = container.get("name", "")
+        reason = unavailable.get(container.get("image", ""))
+        if reason is None or name not in needed:
+            runnable.append(name)
+            continue
+        blocked.append((name, *reason))
+        records.setdefault(uid, {})[name] = {"reason": reason[0], "message": reason[1]}
+    rt.create_pod(cluster, {
+        **pod,
+        "containers": [c for c in pod.get("containers", []) if c.get("name") in runnable],
+        **({"initContainers": [c for c in pod["initContainers"] if c.get("name") in runnable]}
+           if pod.get("initContainers") else {}),
+    }, existing=existing)
+    started = [name for name in runnable if name in needed]
+    return len(started), blocked
 
 
 def prune_waiting(
@@ -235,49 +187,33 @@ def prune_waiting(
     exists = {
         (pod["uid"], c.get("name"))
         for pod in actual
-        for c in pod.get("containers", [])
+        for c in [*pod.get("initContainers", []), *pod.get("containers", [])]
         if c.get("containerID")
     }
     wanted = {pod.get("uid", ""): pod for pod in desired}
     records: dict[str, dict[str, Any]] = waiting.get("containers", {})
-    exists |= {
-        (pod["uid"], c.get("name"))
-        for pod in actual
-        for c in pod.get("initContainers", [])
-        if c.get("containerID")
-    }
     for uid in list(records):
-        names = {c.get("name") for c in all_containers(wanted[uid])} if uid in wanted else ()
+        names = ({c.get("name") for c in initsteps.all_containers(wanted[uid])}
+                 if uid in wanted else ())
         for name in list(records[uid]):
             if name not in names or (uid, name) in exists:
                 del records[uid][name]
         if not records[uid]:
             del records[uid]
-    images = {c.get("image") for pod in desired for c in all_containers(pod)}
+    images = {c.get("image") for pod in desired for c in initsteps.all_containers(pod)}
     pulls: dict[str, Any] = waiting.get("pulls", {})
     for ref in list(pulls):
         if ref not in images:
             del pulls[ref]
 
 
-def _remove(rt: runtime.Runtime, cluster: str, pod: protocol.PodReport) -> None:
-    rt.remove_pod(cluster, pod["uid"], int(pod.get("terminationGracePeriodSeconds", 30)))
-
-
-def _resolve_images(
-    rt: runtime.Runtime,
-    to_create: list[protocol.PodRun],
-    kept: dict[str, protocol.PodReport],
-    waiting: dict[str, Any],
-    now: float,
-    outcome: Outcome,
-    workers: int,
-) -> dict[str, tuple[str, str]]:
-    """Make the images of containers about to be created present; answer those that are not."""
+def _pull_policies(to_create: list[protocol.PodRun], kept: dict[str, protocol.PodReport]
+                   ) -> dict[str, str]:
+    """The pull policy of each image of the containers about to be created."""
     policies: dict[str, str] = {}
     for pod in to_create:
-        needed = set(creatable(pod, kept.get(pod.get("uid", ""))))
-        for container in all_containers(pod):
+        needed = set(initsteps.creatable(pod, kept.get(pod.get("uid", ""))))
+        for container in initsteps.all_containers(pod):
             if container.get("name") not in needed:
                 continue
             image = container.get("image", "")
@@ -285,40 +221,18 @@ def _resolve_images(
             # The most eager policy among the containers sharing an image decides.
             if _EAGERNESS[policy] >= _EAGERNESS[policies.get(image, "Never")]:
                 policies[image] = policy
+    return policies
+
+
+def _resolve_images(rt: base.Runtime, policies: dict[str, str], waiting: dict[str, Any],
+                    now: float, outcome: Outcome, workers: int) -> dict[str, Blocked]:
+    """Make the images of containers about to be created present; answer those that are not."""
     pulls: dict[str, dict[str, Any]] = waiting.setdefault("pulls", {})
 
-    def resolve(image: str) -> tuple[str, str] | None:
-        policy = policies[image]
-        present = rt.has_image(image)
-        if policy == "Never" or (policy == "IfNotPresent" and present):
-            if present:
-                pulls.pop(image, None)
-                return None
-            return "ErrImageNeverPull", (
-                f"Container image {image} is not present with pull policy of Never; "
-                "ship it to the node (load-image)."
-            )
-        record = pulls.get(image)
-        if record:
-            delay = min(_BACKOFF_FIRST * 2 ** (int(record["failures"]) - 1), _BACKOFF_MAX)
-            if now < float(record["last"]) + delay and not present:
-                return "ImagePullBackOff", f"Back-off pulling image {image}: {record['message']}"
-        try:
-            rt.pull_image(image)
-        except runtime.RuntimeFailure as exc:
-            failures = int(record["failures"]) + 1 if record else 1
-            pulls[image] = {"failures": failures, "last": now, "message": str(exc)}
-            if present:
-                outcome.event(
-                    "Warning", "Failed", f"pull failed, using the node's copy: {exc}", image=image
-                )
-                return None
-            return "ErrImagePull", f"Failed to pull image {image}: {exc}"
-        pulls.pop(image, None)
-        outcome.event("Normal", "Pulled", "pulled the image", image=image)
-        return None
+    def resolve(image: str) -> Blocked | None:
+        return _resolve(rt, image, policies[image], pulls, now, outcome)
 
-    unavailable: dict[str, tuple[str, str]] = {}
+    unavailable: dict[str, Blocked] = {}
     for image, blocked, error in _parallel(resolve, list(policies), workers):
         if error is not None:
             blocked = ("ErrImagePull", f"Failed to pull image {image}: {error}")
@@ -326,6 +240,39 @@ def _resolve_images(
             unavailable[image] = blocked
             outcome.missing_images.append(image)
     return unavailable
+
+
+def _resolve(rt: base.Runtime, image: str, policy: str, pulls: dict[str, dict[str, Any]],
+             now: float, outcome: Outcome) -> Blocked | None:
+    """Pull one image as its policy and back-off allow; None once it is present."""
+    present = rt.has_image(image)
+    if policy == "Never" or (policy == "IfNotPresent" and present):
+        if present:
+            pulls.pop(image, None)
+            return None
+        return "ErrImageNeverPull", (
+            f"Container image {image} is not present with pull policy of Never; "
+            "ship it to the node (load-image)."
+        )
+    record = pulls.get(image)
+    if record:
+        delay = min(_BACKOFF_FIRST * 2 ** (int(record["failures"]) - 1), _BACKOFF_MAX)
+        if now < float(record["last"]) + delay and not present:
+            return "ImagePullBackOff", f"Back-off pulling image {image}: {record['message']}"
+    try:
+        rt.pull_image(image)
+    except base.RuntimeFailure as exc:
+        failures = int(record["failures"]) + 1 if record else 1
+        pulls[image] = {"failures": failures, "last": now, "message": str(exc)}
+        if present:
+            outcome.event(
+                "Warning", "Failed", f"pull failed, using the node's copy: {exc}", image=image
+            )
+            return None
+        return "ErrImagePull", f"Failed to pull image {image}: {exc}"
+    pulls.pop(image, None)
+    outcome.event("Normal", "Pulled", "pulled the image", image=image)
+    return None
 
 
 def _parallel(

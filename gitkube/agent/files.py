@@ -1,7 +1,8 @@
 """What the agent writes on the node for a pod: env files, ConfigMap/Secret volumes, emptyDirs.
 
-Environment values may be secrets, so they reach podman through a 0600 file
-(``--env-file``) that is deleted as soon as podman has read it — never argv.
+Environment values may be secrets, so they reach the runtime through a 0600 file
+(``--env-file``, as podman and ``ctr`` read it) that is deleted as soon as the runtime has
+read it — never argv.
 Volume files use Kubernetes' atomic layout: the content sits in a
 ``..<timestamp>`` directory, ``..data`` links to it, and each top-level key is a
 link through ``..data``; an update swaps ``..data`` with one ``rename``, so a
@@ -40,7 +41,7 @@ from pathlib import Path
 from . import protocol
 
 _DATA = "..data"
-#: bufio.Scanner in podman reads env-file lines up to 64 KiB; longer values go another way.
+#: podman's bufio.Scanner reads env-file lines up to 64 KiB; longer values go another way.
 _ENV_LINE_LIMIT = 32 * 1024
 _ENV_NAME = re.compile(r"[^\s=#*][^\s=*]*")
 _VOLUME_CHARS = re.compile(r"[^a-z0-9.-]+")
@@ -49,10 +50,10 @@ _FILES_HASH = "files.hash"
 
 
 class EnvFile:
-    """A 0600 env file for one ``podman create``; use as a context manager to delete it.
+    """A 0600 env file for one container's creation; use as a context manager to delete it.
 
-    Values podman's env-file reader cannot carry (newlines, very long) are listed
-    by name only and handed over in ``process_env`` (podman's own environment).
+    Values an env-file reader cannot carry (newlines, very long) are listed by name only
+    and handed over in ``process_env`` (the runtime command's own environment).
     """
 
     def __init__(self, directory: Path, env: dict[str, str]) -> None:

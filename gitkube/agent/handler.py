@@ -1,14 +1,14 @@
 """The node agent's entry point: one request in, one response out (see ``protocol.py``).
 
-``handle`` validates the request, picks the runtime (podman or sim), and runs
-one op. Converge first records the desired pods in the state directory (so the
-node-resident supervisor keeps healing without the control plane), then plans
-and executes under the node's agent lock. Observe and converge start the
-supervisor when it is not running, and lay its records (restart counts, last
-terminations, probe results) over what the runtime shows; converge also hands over
-the supervisor's event journal (probe failures, kills, back-offs), observe never
-does. Failures come back as ``{"ok": false, "error": ..., "permanent": ...}``: a bad
-request is permanent, a runtime hiccup is not.
+``handle`` validates the request, picks the runtime (``runtimes.kinds``) and runs one op,
+speaking to the runtime only through its interface (``runtimes.base``). Converge first
+records the desired pods in the state directory (so the node-resident supervisor keeps
+healing without the control plane), then plans and executes under the node's agent lock.
+Observe and converge start the supervisor when it is not running (on runtimes that have
+one), and lay its records (restart counts, last terminations, probe results) over what the
+runtime shows; converge also hands over the supervisor's event journal (probe failures,
+kills, back-offs), observe never does. Failures come back as ``{"ok": false, "error": ...,
+"permanent": ...}``: a bad request is permanent, a runtime hiccup is not.
 """
 
 from __future__ import annotations
@@ -25,16 +25,15 @@ from . import (
     dnsserver,
     files,
     healing,
+    identity,
     netcheck,
     network,
-    podman,
     protocol,
     reports,
-    sim,
     state,
     supervisor,
 )
-from . import runtime as runtimes
+from .runtimes import base, kinds
 
 _UID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
 _LABEL = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
@@ -50,7 +49,7 @@ class BadRequest(ValueError):
 Later = list[Callable[[], None]]
 
 
-def handle(request: dict[str, Any], *, runtime: runtimes.Runtime | None = None,
+def handle(request: dict[str, Any], *, runtime: base.Runtime | None = None,
            later: Later | None = None) -> dict[str, Any]:
     """Answer one request; ``runtime`` replaces the configured one (in-process sim nodes).
 
@@ -62,11 +61,11 @@ def handle(request: dict[str, Any], *, runtime: runtimes.Runtime | None = None,
         return _dispatch(request, runtime, later)
     except (BadRequest, state.NameRefused) as exc:
         return {"ok": False, "error": str(exc), "permanent": True}
-    except runtimes.RuntimeFailure as exc:
+    except base.RuntimeFailure as exc:
         return {"ok": False, "error": str(exc), "permanent": exc.permanent}
 
 
-def _dispatch(request: dict[str, Any], rt: runtimes.Runtime | None,
+def _dispatch(request: dict[str, Any], rt: base.Runtime | None,
               later: Later | None) -> dict[str, Any]:
     if not isinstance(request, dict):
         raise BadRequest("The agent expects one JSON object per request.")
@@ -83,7 +82,7 @@ def _dispatch(request: dict[str, Any], rt: runtimes.Runtime | None,
     where = request.get("state_dir") or config.get("state_dir")
     path = Path(os.path.expanduser(where)) if where else state.default_dir(cluster, node)
     if rt is None:
-        rt = _runtime(config, path, node)
+        rt = kinds.make(config, path, node)
     node_state = state.StateDir(path, memory=rt.state_memory)
     if op == "info":
         return {"ok": True, "report": protocol.NodeReport(node=node, facts=_facts(rt))}
@@ -115,7 +114,7 @@ def _dispatch(request: dict[str, Any], rt: runtimes.Runtime | None,
     )
 
 
-def _network(rt: runtimes.Runtime, cluster: str, node: str, node_state: state.StateDir,
+def _network(rt: base.Runtime, cluster: str, node: str, node_state: state.StateDir,
              request: dict[str, Any]) -> protocol.NetworkReport | None:
     """Program the request's ``network`` (before pods are made: they join its pod network)."""
     if "network" not in request:
@@ -124,28 +123,19 @@ def _network(rt: runtimes.Runtime, cluster: str, node: str, node_state: state.St
         run = netcheck.check(request["network"])
     except ValueError as exc:
         raise BadRequest(str(exc)) from None
-    if not isinstance(rt, podman.PodmanRuntime) or node_state.memory is not None:
+    if not rt.runs_on_host or node_state.memory is not None:
         # A simulated node has no kernel of its own to program: it takes the network as is.
         return protocol.NetworkReport(hash=network.digest(run), podCIDR=run["podCIDR"])
     try:
         with node_state.lock():
             report, changed = network.apply(run, cluster=cluster, node=node,
-                                            state_dir=node_state.path, podman=rt.run_podman)
-    except (network.NetworkFailure, runtimes.RuntimeFailure) as exc:
+                                            state_dir=node_state.path, runtime=rt)
+    except (network.NetworkFailure, base.RuntimeFailure) as exc:
         return protocol.NetworkReport(podCIDR=run["podCIDR"], errors=[str(exc)])
     why = dnsserver.ensure(node_state.path, network.gateway(run["podCIDR"]), reload=changed)
     if why:
         report["errors"] = [*report.get("errors", []), why]
     return report
-
-
-def _runtime(config: protocol.RuntimeConfig, state_dir: Path, node: str) -> runtimes.Runtime:
-    kind = config.get("kind", "podman")
-    if kind == "podman":
-        return podman.PodmanRuntime(config, state_dir, node=node)
-    if kind == "sim":
-        return sim.SimRuntime(config, state_dir, node=node)
-    raise BadRequest(f"Unknown runtime kind {kind!r}; use 'podman' or 'sim'.")
 
 
 def _after(later: Later | None, work: Callable[[], None]) -> None:
@@ -155,10 +145,11 @@ def _after(later: Later | None, work: Callable[[], None]) -> None:
         later.append(work)
 
 
-def _supervise(rt: runtimes.Runtime, cluster: str, node: str, config: protocol.RuntimeConfig,
+def _supervise(rt: base.Runtime, cluster: str, node: str, config: protocol.RuntimeConfig,
                node_state: state.StateDir) -> None:
-    """Keep the node's supervisor running while there is something to heal (podman only)."""
-    if not isinstance(rt, podman.PodmanRuntime) or node_state.memory is not None:
+    """Keep the node's supervisor running while there is something to heal (on runtimes
+    that have one: a simulated node's healing is ticked by whoever drives its clock)."""
+    if not rt.runs_on_host or node_state.memory is not None:
         return
     if not node_state.read_desired():
         return
@@ -167,7 +158,7 @@ def _supervise(rt: runtimes.Runtime, cluster: str, node: str, config: protocol.R
 
 
 def _observe(
-    rt: runtimes.Runtime,
+    rt: base.Runtime,
     cluster: str,
     node: str,
     node_state: state.StateDir,
@@ -185,10 +176,10 @@ def _observe(
     return protocol.NodeReport(node=node, facts=_facts(rt), pods=pods)
 
 
-def _facts(rt: runtimes.Runtime) -> protocol.NodeFacts:
+def _facts(rt: base.Runtime) -> protocol.NodeFacts:
     facts = rt.facts()
     facts["time"] = reports.rfc3339(time.time())
-    if isinstance(rt, podman.PodmanRuntime):  # a real machine: its own addresses
+    if rt.runs_on_host:  # a real machine: its own addresses
         facts["addresses"] = network.addresses()
     return facts
 
@@ -204,11 +195,11 @@ def _desired(request: dict[str, Any]) -> list[protocol.PodRun]:
         if not isinstance(pod, dict) or not pod.get("uid") or not pod.get("name"):
             raise BadRequest(f"{where} needs a 'uid' and a 'name'.")
         pod.setdefault("namespace", "default")
-        # These end up in podman names, argv and paths on the node: only plain names pass.
+        # These end up in runtime names, argv and paths on the node: only plain names pass.
         for field, pattern in (("uid", _UID), ("name", _SUBDOMAIN), ("namespace", _LABEL)):
             if not isinstance(pod[field], str) or not pattern.fullmatch(pod[field]):
                 raise BadRequest(f"{where} has an invalid {field} {pod[field]!r}.")
-        key = runtimes.pod_key(pod)
+        key = identity.key(pod)
         if pod["uid"] in uids or key in keys:
             raise BadRequest(f"{where} ({key}) is listed twice; each pod must appear once.")
         uids.add(pod["uid"])
@@ -237,7 +228,7 @@ def _desired(request: dict[str, Any]) -> list[protocol.PodRun]:
 
 
 def _check_volumes(pod: dict[str, Any], where: str) -> None:
-    """Volume names become paths and podman volume names on the node: only plain ones."""
+    """Volume names become paths and runtime volume names on the node: only plain ones."""
     volumes = pod.get("volumes", [])
     if not isinstance(volumes, list):
         raise BadRequest(f"{where} has 'volumes' that is not a list.")
@@ -251,7 +242,7 @@ def _check_volumes(pod: dict[str, Any], where: str) -> None:
 
 
 def _converge(
-    rt: runtimes.Runtime,
+    rt: base.Runtime,
     cluster: str,
     node: str,
     node_state: state.StateDir,
@@ -270,8 +261,7 @@ def _converge(
         node_state.write_waiting(waiting)
         if node_state.memory is None:
             for uid in _forget_gone_pods(node_state.path, desired, after):
-                if isinstance(rt, podman.PodmanRuntime):
-                    rt.remove_volumes(cluster, uid)  # a pod removed by hand left them
+                rt.forget_pod(cluster, uid)  # a pod removed by hand left them
             # ConfigMap/Secret volumes that changed are rewritten under running containers.
             for key in files.refresh(node_state.path, desired, after):
                 outcome.event("Normal", "FilesUpdated",
@@ -306,7 +296,7 @@ def _forget_gone_pods(
     return gone
 
 
-def _load_image(rt: runtimes.Runtime, request: dict[str, Any]) -> dict[str, Any]:
+def _load_image(rt: base.Runtime, request: dict[str, Any]) -> dict[str, Any]:
     path = request.get("path")
     if not isinstance(path, str) or not os.path.isfile(path):
         raise BadRequest(f"load-image needs 'path', an image archive on the node; {path!r} is not.")

@@ -1,6 +1,6 @@
 """Node-local healing, decided: restart back-off, probe thresholds, what observe reports.
 
-Pure functions and plain records, no podman and no clock of their own: the
+Pure functions and plain records, no runtime and no clock of their own: the
 supervisor (``supervisor.py``) feeds them what it saw and the time, then acts.
 They follow kubelet:
 

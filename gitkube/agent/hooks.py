@@ -1,12 +1,13 @@
 """Lifecycle hooks on the node: postStart after a container starts, preStop before it stops.
 
-As kubelet runs them (pkg/kubelet/lifecycle/handlers.go, kuberuntime_container.go):
+As kubelet runs them (pkg/kubelet/lifecycle/handlers.go, kuberuntime_container.go), through
+the runtime (a ``Runner``: ``runtimes.base.Runtime`` calls these with itself):
 
 - ``exec`` runs the command in the container; it fails on a non-zero exit;
-- ``httpGet`` sends a request to the pod (from inside its network namespace, through the
-  same child the probes use: ``probing.run_network_probe``); any HTTP answer counts as
-  done, only a connection that fails is a failure;
-- ``sleep`` waits.
+- ``httpGet`` sends a request to the pod (from inside its network namespace, as the probes
+  do: the runtime's ``network_probe``); any HTTP answer counts as done, only a connection
+  that fails is a failure;
+- ``sleep`` waits (the runtime's ``pause``: a simulated node waits on its own clock).
 
 A preStop hook runs within the termination grace period and its time counts against
 it: ``pre_stop`` answers the seconds left for SIGTERM → SIGKILL, at least kubelet's
@@ -24,28 +25,37 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from typing import Protocol
 
-from . import probing, protocol
+from . import protocol
 
 POST_START_TIMEOUT = 60.0
 #: kubelet's minimumGracePeriodInSeconds: SIGTERM gets at least this long after a preStop.
 MINIMUM_GRACE_AFTER_HOOK = 2
 
-#: (container id, command, timeout) → (passed, output): the runtime's ``exec_probe``.
-Exec = Callable[[str, list[str], float], tuple[bool, str]]
-#: container ids → main process pid: the runtime's ``container_pids``.
-Pids = Callable[[list[str]], dict[str, int]]
 
 
-def run(hook: protocol.HookRun, container_id: str, timeout: float, exec_in: Exec,
-        pids: Pids) -> tuple[bool, str]:
+class Runner(Protocol):
+    """What a hook needs of the runtime (``runtimes.base.Runtime`` has it all)."""
+
+    def exec_in(self, container_id: str, command: list[str], timeout: float
+                ) -> tuple[bool, str]: ...
+
+    def network_probe(self, container_id: str, probe: protocol.ProbeRun, pod_ip: str
+                      ) -> tuple[bool, str]: ...
+
+    def pause(self, seconds: float) -> None: ...
+
+
+def run(hook: protocol.HookRun, container_id: str, timeout: float,
+        runner: Runner) -> tuple[bool, str]:
     """Run one hook against one container within ``timeout`` seconds: (done, output)."""
     handler = hook.get("handler")
     if handler == "sleep":
-        time.sleep(max(0.0, min(float(hook.get("seconds", 0)), timeout)))
+        runner.pause(max(0.0, min(float(hook.get("seconds", 0)), timeout)))
         return True, ""
     if handler == "exec":
-        return exec_in(container_id, list(hook.get("command", [])), timeout)
+        return runner.exec_in(container_id, list(hook.get("command", [])), timeout)
     if handler == "httpGet":
         probe = protocol.ProbeRun(handler="httpGet", path=hook.get("path", "/"),
                                   port=int(hook.get("port", 80)),
@@ -55,8 +65,7 @@ def run(hook: protocol.HookRun, container_id: str, timeout: float, exec_in: Exec
             probe["host"] = hook["host"]
         if hook.get("httpHeaders"):
             probe["httpHeaders"] = hook["httpHeaders"]
-        pid = pids([container_id]).get(container_id, 0)
-        ok, output = probing.run_network_probe(probe, pid, "")
+        ok, output = runner.network_probe(container_id, probe, "")
         # kubelet's hook takes any answer: only a request that got none failed.
         return ok or output.startswith("HTTP "), output
     return False, f"Cannot run handler: invalid handler {handler!r}"
@@ -72,20 +81,20 @@ def failure_message(hook: protocol.HookRun, container: str, pod: str, output: st
             f"{output.strip()[:300]}")
 
 
-def pre_stop(hook: protocol.HookRun, container_id: str, grace: int, exec_in: Exec,
-             pids: Pids) -> tuple[int, str | None]:
+def pre_stop(hook: protocol.HookRun, container_id: str, grace: int,
+             runner: Runner) -> tuple[int, str | None]:
     """Run a preStop hook within ``grace``; (seconds left for the stop, failure message)."""
     if grace <= 0:
         return grace, None
     began = time.monotonic()
-    ok, output = run(hook, container_id, float(grace), exec_in, pids)
+    ok, output = run(hook, container_id, float(grace), runner)
     spent = int(time.monotonic() - began)
     left = max(grace - spent, MINIMUM_GRACE_AFTER_HOOK)
     return left, None if ok else output
 
 
 def pre_stop_all(due: list[tuple[str, protocol.HookRun, dict[str, str]]], grace: int,
-                 exec_in: Exec, pids: Pids,
+                 runner: Runner,
                  failed: Callable[[protocol.HookRun, dict[str, str], str], None]) -> int:
     """Run the preStop hooks of a pod's containers at once, as kubelet's killPod does;
     ``due`` holds (container id, hook, its labels). Answers the grace left for the stop:
@@ -94,7 +103,7 @@ def pre_stop_all(due: list[tuple[str, protocol.HookRun, dict[str, str]]], grace:
 
     def one(item: tuple[str, protocol.HookRun, dict[str, str]]) -> None:
         container_id, hook, labels = item
-        remaining, failure = pre_stop(hook, container_id, grace, exec_in, pids)
+        remaining, failure = pre_stop(hook, container_id, grace, runner)
         left.append(remaining)
         if failure is not None:
             failed(hook, labels, failure)
@@ -106,7 +115,3 @@ def pre_stop_all(due: list[tuple[str, protocol.HookRun, dict[str, str]]], grace:
         worker.join(grace + 5)
     return min(left, default=grace)
 
-
-def pod_name(pod: protocol.PodRun | dict[str, str]) -> str:
-    """How kubelet names a pod in messages: ``name_namespace(uid)``."""
-    return f"{pod.get('name', '')}_{pod.get('namespace', 'default')}({pod.get('uid', '')})"

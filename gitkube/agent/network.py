@@ -5,8 +5,9 @@ on observe); the node's supervisor calls ``withhold`` when one of its pods' read
 What it does on the node, all of it idempotent and kept in force by the kernel (no process
 of gitkube needs to run for traffic to flow):
 
-- the cluster's podman network ``gitkube-<cluster>`` on the node's ``podCIDR`` (podman's DNS
-  off: the cluster DNS answers instead), which the runtime attaches pods to;
+- the cluster's pod network ``gitkube-<cluster>`` on the node's ``podCIDR``, made by the
+  runtime (``Runtime.pod_network``: podman's DNS off, the cluster DNS answers instead),
+  which the runtime attaches pods to;
 - IPv4 forwarding on, a route to every other node's pod subnet via that node (host-gw), and,
   when the node has no route to ``serviceCIDR`` at all, one to its main interface so a packet
   to a virtual IP reaches the rules (kube-proxy relies on a default route for that). Routes
@@ -25,11 +26,12 @@ import ipaddress
 import json
 import os
 import subprocess
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from . import nftables, protocol
+from .runtimes import base
 
 STATE_FILE = "network.json"
 #: The routing protocol number on gitkube's routes (iproute2's ``proto``), so they are told
@@ -39,16 +41,8 @@ _FORWARDING = Path("/proc/sys/net/ipv4/ip_forward")
 #: The bridges podman makes for its networks (netavark's and CNI's names).
 _PODMAN_BRIDGES = ("podman", "cni-")
 
-#: Runs podman with the node's settings and returns its stdout (the runtime's runner).
-Podman = Callable[[list[str]], str]
-
-
 class NetworkFailure(Exception):
     """A command that programs the node's network failed (a sentence naming the node)."""
-
-
-def network_name(cluster: str) -> str:
-    return f"gitkube-{cluster}"
 
 
 def gateway(pod_cidr: str) -> str:
@@ -76,7 +70,7 @@ def _write_state(state_dir: Path, record: dict[str, Any]) -> None:
 
 
 def apply(network: protocol.NetworkRun, *, cluster: str, node: str, state_dir: Path,
-          podman: Podman, withheld: Iterable[str] | None = None
+          runtime: base.Runtime, withheld: Iterable[str] | None = None
           ) -> tuple[protocol.NetworkReport, bool]:
     """Make the node's networking what ``network`` says; (the report, whether anything had
     to change). An unchanged network costs one ``nft`` listing.
@@ -92,7 +86,8 @@ def apply(network: protocol.NetworkRun, *, cluster: str, node: str, state_dir: P
     changed = listing is None or any(before.get(k) != v for k, v in wanted.items())
     if not changed:
         return report(network, hidden, list(before.get("errors", []))), False
-    errors = _pod_network(network, cluster, node, podman) + _routes(network, node)
+    subnet = network["podCIDR"]
+    errors = runtime.pod_network(cluster, subnet, gateway(subnet)) + _routes(network, node)
     existing = nftables.parse_listing(listing) if listing else None
     script = nftables.render(network, cluster, node, gateway=gateway(network["podCIDR"]),
                              existing=existing, withheld=hidden)
@@ -101,7 +96,7 @@ def apply(network: protocol.NetworkRun, *, cluster: str, node: str, state_dir: P
     return report(network, hidden, errors), True
 
 
-def withhold(state_dir: Path, *, cluster: str, node: str, podman: Podman,
+def withhold(state_dir: Path, *, cluster: str, node: str, runtime: base.Runtime,
              unready: Iterable[str]) -> list[str] | None:
     """The supervisor's part: take this node's pods ``unready`` (uids) out of its rules.
 
@@ -117,7 +112,7 @@ def withhold(state_dir: Path, *, cluster: str, node: str, podman: Podman,
     hidden = sorted(set(unready) & ready_here)
     if hidden == record.get("withheld", []):
         return None
-    apply(network, cluster=cluster, node=node, state_dir=state_dir, podman=podman,
+    apply(network, cluster=cluster, node=node, state_dir=state_dir, runtime=runtime,
           withheld=hidden)
     return hidden
 
@@ -138,23 +133,6 @@ def report(network: protocol.NetworkRun, hidden: list[str],
 def _local_uid(network: protocol.NetworkRun, node: str, uid: str) -> bool:
     return any(ep.get("podUID") == uid and ep.get("node") == node
                for svc in network.get("services", []) for ep in svc.get("endpoints", []))
-
-
-def _pod_network(network: protocol.NetworkRun, cluster: str, node: str,
-                 podman: Podman) -> list[str]:
-    name, subnet = network_name(cluster), network["podCIDR"]
-    shown = [n for n in json.loads(podman(["network", "ls", "--format", "json"]) or "[]")
-             if n.get("name") == name]
-    if not shown:
-        podman(["network", "create", "--disable-dns", "--subnet", subnet,
-                "--gateway", gateway(subnet), "--label", f"io.gitkube.cluster={cluster}", name])
-        return []
-    subnets = [s.get("subnet") for s in shown[0].get("subnets") or []]
-    if subnet not in subnets:
-        return [f"{node}'s pod network {name} is on {', '.join(map(str, subnets))}, not on its "
-                f"podCIDR {subnet}; remove the node's pods and the network "
-                f"(podman network rm {name}) to move it."]
-    return []
 
 
 def _routes(network: protocol.NetworkRun, node: str) -> list[str]:

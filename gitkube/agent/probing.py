@@ -1,6 +1,6 @@
 """Running one probe against one container: exec, httpGet, tcpSocket or grpc, as kubelet does.
 
-``exec`` runs the command in the container (``podman exec``) and passes on exit
+``exec`` runs the command in the container (the runtime's ``exec_in``) and passes on exit
 code 0. ``httpGet`` passes on a status from 200 to 399, ``tcpSocket`` when a
 connection opens, ``grpc`` when the health service answers SERVING
 (``grpc_health.py``); all three talk to the pod from inside its own network namespace,

@@ -15,7 +15,8 @@ Requests (``op``; every request also carries ``cluster``, ``node``, ``runtime``)
                     drains; ``observe`` never does), ``missing_images`` (refs the control
                     plane should ship with ``load-image``), ``created`` and ``removed`` (pod
                     keys "ns/name")
-  - ``load-image``→ ``podman load`` the archive at ``path`` on the node, then delete it;
+  - ``load-image``→ load the image archive at ``path`` on the node (``podman save``'s format),
+                    then delete it;
                     answers ``loaded`` (image refs)
   - ``logs``      → a container's output (``pod_uid``, ``container``, ``tail``); answers ``logs``
 
@@ -41,8 +42,8 @@ On the node the agent keeps ``state_dir`` (default ``~/.gitkube/<cluster>/<node>
     supervisor.pid         the supervisor's pid (one per cluster and node; ``kill`` stops it)
     pods/<uid>/volumes/    materialised ``files`` (Kubernetes' atomic ``..data`` layout) and
                            the pod's disk ``emptyDir`` volumes (one directory each; a Memory
-                           one is a tmpfs podman volume held by the pod's infra container)
-    tmp/                   short-lived env files handed to podman
+                           one is a tmpfs volume the runtime makes)
+    tmp/                   short-lived env files handed to the runtime
 """
 
 from __future__ import annotations
@@ -51,27 +52,19 @@ from typing import Any, Literal, TypedDict
 
 PROTOCOL_VERSION = 1
 
-# Labels on every podman pod and container gitkube creates.
-LABEL_CLUSTER = "io.gitkube.cluster"
-LABEL_POD_UID = "io.gitkube.pod-uid"
-LABEL_POD_NAME = "io.gitkube.pod-name"
-LABEL_NAMESPACE = "io.gitkube.namespace"
-LABEL_SPEC_HASH = "io.gitkube.spec-hash"
-LABEL_OWNER = "io.gitkube.owner"
-LABEL_CONTAINER = "io.gitkube.container"
-#: The pod's Kubernetes restartPolicy; podman's ``ps`` does not show its own restart policy.
-LABEL_RESTART_POLICY = "io.gitkube.restart-policy"
-#: terminationGracePeriodSeconds, so a pod removed later is stopped with its own grace.
-LABEL_GRACE = "io.gitkube.grace-seconds"
-#: On init containers only: the container's index in ``PodRun.initContainers``.
-LABEL_INIT = "io.gitkube.init"
-#: On sidecars (init containers with restartPolicy Always) only: "true".
-LABEL_SIDECAR = "io.gitkube.sidecar"
-#: On podman volumes (Memory emptyDirs): the pod volume's name.
-LABEL_VOLUME = "io.gitkube.volume"
-#: On containers with a preStop hook: the ``HookRun`` as JSON. A pod being removed is no
-#: longer desired, so its hook travels with the container (kubelet keeps it the same way).
-LABEL_PRE_STOP = "io.gitkube.pre-stop"
+
+def normalize_image(ref: str) -> str:
+    """``nginx`` → ``docker.io/library/nginx:latest``: how nodes name images, so the control
+    plane compares a pod's image with a node's image list (and the agent with what runs)."""
+    name, digest = [*ref.split("@", 1), ""][:2]
+    first, _, rest = name.partition("/")
+    if not rest or ("." not in first and ":" not in first and first != "localhost"):
+        name = f"docker.io/{name}" if rest else f"docker.io/library/{name}"
+    if digest:
+        return f"{name}@{digest}"
+    if ":" not in name.rsplit("/", 1)[-1]:
+        name += ":latest"
+    return name
 
 #: Waiting reasons meaning "never started yet": such a pod is Pending (as kubelet says).
 START_WAITING_REASONS = frozenset(

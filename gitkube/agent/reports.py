@@ -1,40 +1,48 @@
-"""Pure parsers: podman's output in, the protocol's PodReports out.
+"""What a runtime shows, in kubelet's words: PodReports from the containers a runtime lists.
 
-The agent observes a node with one ``podman ps -a --format json`` and, only
-where ps cannot tell (restart counts, OOM kills, the pod IP), one batched
-``podman inspect``. Everything here is a pure function of that text, tested on
-output recorded from a real podman (``tests/agent/data/``). The phase rules
-follow kubelet's; ``fill_missing`` adds the containers the runtime cannot show
-(their image never arrived) from the agent's own records.
+Every runtime lists its containers in its own way (podman's ``ps`` JSON, containerd's
+task list, the simulator's records) and hands them here as ``Seen`` records: labels, id,
+image, a lower-case state (running, exited, created, paused...), exit code and times.
+``pods_from`` groups them into pods by their uid label (``identity.LABEL_*``), the
+sandbox apart, init containers (labelled with their index) in spec order under
+``initContainers``, and gives each container kubelet's state and reason and each pod
+kubelet's phase. So every runtime reports the same pod the same way, and the rules are
+tested once, as pure functions. A pod is Pending until its init containers are done
+(Failed when one failed under restartPolicy Never), and its app containers wait meanwhile
+with kubelet's ``PodInitializing``.
 
-Init containers (labelled ``io.gitkube.init=<index>``) are reported apart, in spec
-order, under ``initContainers``. A pod is Pending until they are done (Failed when
-one failed under restartPolicy Never), and its app containers wait meanwhile with
-kubelet's ``PodInitializing``.
+``fill_missing`` adds the containers the runtime cannot show (their image never arrived)
+from the agent's own records, and ``apply_stats`` lays resource use over the reports.
 """
 
 from __future__ import annotations
 
 import datetime
-import json
+from collections.abc import Iterable
 from typing import Any, NamedTuple
 
-from . import protocol
-
-#: podman prints Go's zero time (0001-01-01) as this Unix timestamp for "never".
-_GO_ZERO_TIME = -62135596800
-
-#: ``podman inspect --format`` template, one tab-separated line per container.
-INSPECT_TEMPLATE = (
-    "{{.Id}}\t{{.RestartCount}}\t{{.State.OOMKilled}}\t"
-    "{{range .NetworkSettings.Networks}}{{.IPAddress}},{{end}}"
-)
+from . import identity, protocol
 
 
-class InspectFacts(NamedTuple):
-    restart_count: int
-    oom_killed: bool
-    ip: str
+class Seen(NamedTuple):
+    """One container (or a pod's sandbox) as a runtime lists it."""
+
+    #: As reported: a container's ``containerID`` (``<runtime>://<id>``), a sandbox's
+    #: ``sandboxID`` (the runtime's id).
+    id: str
+    labels: dict[str, str]
+    #: Lower-case: running, stopping, paused, exited, stopped, created, ...
+    state: str
+    image: str = ""
+    image_id: str = ""
+    exit_code: int = 0
+    #: Unix seconds; 0: never.
+    started: int = 0
+    finished: int = 0
+    #: The pod's sandbox (podman's infra container), not one of its containers.
+    sandbox: bool = False
+    #: The runtime's name for it, where the labels name no container.
+    name: str = ""
 
 
 def rfc3339(unix_seconds: float) -> str:
@@ -42,44 +50,26 @@ def rfc3339(unix_seconds: float) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _loads_list(json_text: str) -> list[dict[str, Any]]:
-    if not json_text.strip():
-        return []
-    data = json.loads(json_text)
-    return list(data) if isinstance(data, list) else []
-
-
-def parse_ps(json_text: str) -> list[protocol.PodReport]:
-    """Group ``podman ps -a --format json`` entries into pods by their gitkube uid label."""
+def pods_from(seen: Iterable[Seen]) -> list[protocol.PodReport]:
+    """Group containers into pods by their gitkube uid label (unlabelled ones are not ours)."""
     pods: dict[str, protocol.PodReport] = {}
     inits: dict[str, list[tuple[int, protocol.ContainerReport]]] = {}
     sidecars: dict[str, set[str]] = {}
-    for entry in _loads_list(json_text):
-        labels: dict[str, str] = entry.get("Labels") or {}
-        uid = labels.get(protocol.LABEL_POD_UID)
+    for entry in seen:
+        uid = entry.labels.get(identity.LABEL_POD_UID)
         if not uid:
             continue
         pod = pods.get(uid)
         if pod is None:
-            pod = pods[uid] = protocol.PodReport(
-                uid=uid,
-                name=labels.get(protocol.LABEL_POD_NAME, ""),
-                namespace=labels.get(protocol.LABEL_NAMESPACE, ""),
-                hash=labels.get(protocol.LABEL_SPEC_HASH, ""),
-                restartPolicy=labels.get(protocol.LABEL_RESTART_POLICY, "Always"),
-                containers=[],
-            )
-            grace = labels.get(protocol.LABEL_GRACE, "")
-            if grace.isdigit():
-                pod["terminationGracePeriodSeconds"] = int(grace)
-        if entry.get("IsInfra"):
-            pod["sandboxID"] = str(entry.get("Id", ""))
+            pod = pods[uid] = _pod_from(uid, entry.labels)
+        if entry.sandbox:
+            pod["sandboxID"] = entry.id
             continue
-        index = labels.get(protocol.LABEL_INIT, "")
+        index = entry.labels.get(identity.LABEL_INIT, "")
         if not index.isdigit():
             pod["containers"].append(container_report(entry, pod["restartPolicy"]))
             continue
-        sidecar = labels.get(protocol.LABEL_SIDECAR) == "true"
+        sidecar = entry.labels.get(identity.LABEL_SIDECAR) == "true"
         policy = init_restart_policy(pod["restartPolicy"], sidecar=sidecar)
         inits.setdefault(uid, []).append((int(index), container_report(entry, policy)))
         if sidecar:
@@ -91,6 +81,58 @@ def parse_ps(json_text: str) -> list[protocol.PodReport]:
         pod["phase"] = pod_phase(pod["containers"], pod["restartPolicy"],
                                  init_state(pod, sidecars.get(uid, set())))
     return sorted(pods.values(), key=lambda p: (p["namespace"], p["name"], p["uid"]))
+
+
+def _pod_from(uid: str, labels: dict[str, str]) -> protocol.PodReport:
+    pod = protocol.PodReport(
+        uid=uid,
+        name=labels.get(identity.LABEL_POD_NAME, ""),
+        namespace=labels.get(identity.LABEL_NAMESPACE, ""),
+        hash=labels.get(identity.LABEL_SPEC_HASH, ""),
+        restartPolicy=labels.get(identity.LABEL_RESTART_POLICY, "Always"),
+        containers=[],
+    )
+    grace = labels.get(identity.LABEL_GRACE, "")
+    if grace.isdigit():
+        pod["terminationGracePeriodSeconds"] = int(grace)
+    return pod
+
+
+def container_report(entry: Seen, restart_policy: str) -> protocol.ContainerReport:
+    """One container as kubelet would describe it (state, reason, exit code, times)."""
+    report = protocol.ContainerReport(
+        name=entry.labels.get(identity.LABEL_CONTAINER, entry.name),
+        containerID=entry.id,
+        image=entry.image,
+        imageID=entry.image_id,
+        restartCount=0,
+        ready=False,
+    )
+    if entry.started > 0:
+        report["startedAt"] = rfc3339(entry.started)
+    state = entry.state
+    if state in ("running", "stopping", "paused"):
+        report["state"] = "running"
+        report["ready"] = state == "running"
+    elif state in ("exited", "stopped", "removing"):
+        code = entry.exit_code
+        report["exitCode"] = code
+        if entry.finished > 0:
+            report["finishedAt"] = rfc3339(entry.finished)
+        if restart_policy == "Always" or (restart_policy == "OnFailure" and code != 0):
+            report["state"] = "waiting"
+            report["reason"] = "CrashLoopBackOff"
+            report["message"] = f"back-off restarting the container (last exit code {code})"
+        else:
+            report["state"] = "terminated"
+            report["reason"] = "Completed" if code == 0 else "Error"
+    elif state in ("created", "configured", "initialized", ""):
+        report["state"] = "waiting"
+        report["reason"] = "ContainerCreating"
+    else:
+        report["state"] = "waiting"
+        report["reason"] = state.capitalize()
+    return report
 
 
 def init_restart_policy(pod_policy: str, *, sidecar: bool) -> str:
@@ -118,47 +160,6 @@ def init_state(pod: protocol.PodReport, sidecars: set[str]) -> str:
     return "done"
 
 
-def container_report(entry: dict[str, Any], restart_policy: str) -> protocol.ContainerReport:
-    """One container as kubelet would describe it (state, reason, exit code, times)."""
-    labels: dict[str, str] = entry.get("Labels") or {}
-    names = entry.get("Names") or [""]
-    report = protocol.ContainerReport(
-        name=labels.get(protocol.LABEL_CONTAINER, names[0]),
-        containerID=f"podman://{entry.get('Id', '')}",
-        image=str(entry.get("Image", "")),
-        imageID=str(entry.get("ImageID", "")),
-        restartCount=0,
-        ready=False,
-    )
-    started = int(entry.get("StartedAt") or _GO_ZERO_TIME)
-    finished = int(entry.get("ExitedAt") or _GO_ZERO_TIME)
-    if started > 0:
-        report["startedAt"] = rfc3339(started)
-    state = str(entry.get("State", "")).lower()
-    if state in ("running", "stopping", "paused"):
-        report["state"] = "running"
-        report["ready"] = state == "running"
-    elif state in ("exited", "stopped", "removing"):
-        code = int(entry.get("ExitCode") or 0)
-        report["exitCode"] = code
-        if finished > 0:
-            report["finishedAt"] = rfc3339(finished)
-        if restart_policy == "Always" or (restart_policy == "OnFailure" and code != 0):
-            report["state"] = "waiting"
-            report["reason"] = "CrashLoopBackOff"
-            report["message"] = f"back-off restarting the container (last exit code {code})"
-        else:
-            report["state"] = "terminated"
-            report["reason"] = "Completed" if code == 0 else "Error"
-    elif state in ("created", "configured", "initialized", ""):
-        report["state"] = "waiting"
-        report["reason"] = "ContainerCreating"
-    else:
-        report["state"] = "waiting"
-        report["reason"] = state.capitalize()
-    return report
-
-
 def pod_phase(containers: list[protocol.ContainerReport], restart_policy: str,
               init: str = "done") -> str:
     """Kubelet's pod phase from its containers' states (``init``: see ``init_state``)."""
@@ -178,35 +179,6 @@ def pod_phase(containers: list[protocol.ContainerReport], restart_policy: str,
     if all(code == 0 for code in codes):
         return "Succeeded" if restart_policy != "Always" else "Running"
     return "Failed" if restart_policy == "Never" else "Running"
-
-
-def parse_inspect(text: str) -> dict[str, InspectFacts]:
-    """Parse ``podman inspect --format INSPECT_TEMPLATE`` output, keyed by container id."""
-    facts: dict[str, InspectFacts] = {}
-    for line in text.splitlines():
-        fields = line.split("\t")
-        if len(fields) < 4 or not fields[0]:
-            continue
-        ips = [ip for ip in fields[3].split(",") if ip]
-        restarts = int(fields[1]) if fields[1].isdigit() else 0
-        facts[fields[0]] = InspectFacts(restarts, fields[2] == "true", ips[0] if ips else "")
-    return facts
-
-
-def apply_inspect(pods: list[protocol.PodReport], facts: dict[str, InspectFacts]) -> None:
-    """Add restart counts, OOM kills and the pod IP that ``ps`` does not show."""
-    for pod in pods:
-        ip = facts[pod["sandboxID"]].ip if pod.get("sandboxID", "") in facts else ""
-        for container in pod.get("containers", []):
-            found = facts.get(container.get("containerID", "").removeprefix("podman://"))
-            if found is None:
-                continue
-            container["restartCount"] = found.restart_count
-            ip = ip or found.ip
-            if found.oom_killed and "exitCode" in container:
-                container["reason"] = "OOMKilled"
-        if ip:
-            pod["podIP"] = ip
 
 
 WaitRecords = dict[str, dict[str, dict[str, Any]]]
@@ -285,55 +257,11 @@ def _missing_init(spec: protocol.ContainerRun, records: dict[str, Any],
     return _waiting(spec, records.get(spec.get("name", ""), {}), reason)
 
 
-def parse_images(json_text: str) -> list[str]:
-    """Image refs from ``podman images --format json``."""
-    refs: set[str] = set()
-    for entry in _loads_list(json_text):
-        refs.update(entry.get("Names") or [])
-    return sorted(refs)
-
-
-def parse_image_sizes(json_text: str) -> dict[str, int]:
-    """Image ref → size in bytes, from ``podman images --format json``."""
-    sizes: dict[str, int] = {}
-    for entry in _loads_list(json_text):
-        size = entry.get("Size")
-        if isinstance(size, int) and size >= 0:
-            for name in entry.get("Names") or []:
-                sizes[name] = size
-    return sizes
-
-
-_SI_UNITS = {"b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12}
-
-
-def _parse_size(text: str) -> int:
-    text = text.strip().lower()
-    number = text.rstrip("abcdefghijklmnopqrstuvwxyz")
-    unit = text[len(number) :] or "b"
-    try:
-        return int(float(number) * _SI_UNITS.get(unit, 1))
-    except ValueError:
-        return 0
-
-
-def parse_stats(json_text: str) -> dict[str, tuple[int, int]]:
-    """``podman stats --no-stream --format json``: short id → (cpu millicores, memory bytes)."""
-    result: dict[str, tuple[int, int]] = {}
-    for entry in _loads_list(json_text):
-        try:
-            cpu_percent = float(str(entry.get("cpu_percent", "0")).rstrip("%") or 0)
-        except ValueError:
-            cpu_percent = 0.0
-        memory = _parse_size(str(entry.get("mem_usage", "0B")).split("/")[0])
-        result[str(entry.get("id", ""))] = (int(cpu_percent * 10), memory)
-    return result
-
-
 def apply_stats(pods: list[protocol.PodReport], stats: dict[str, tuple[int, int]]) -> None:
+    """Lay the runtime's ``stats`` (keyed by a prefix of ``containerID``) over the reports."""
     for pod in pods:
         for container in pod.get("containers", []):
-            cid = container.get("containerID", "").removeprefix("podman://")
+            cid = container.get("containerID", "")
             for short, (cpu, memory) in stats.items():
                 if short and cid.startswith(short):
                     container["cpuMillis"] = cpu

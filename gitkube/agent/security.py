@@ -1,20 +1,15 @@
-"""Security contexts, sysctls and DNS on the node: podman flags, and kubelet's checks.
+"""Security contexts and DNS on the node, as kubelet checks and composes them.
 
-Pure functions (standard library only, like the whole agent): ``podman.py`` asks the
-image's configured user when it must, then calls these. They follow kubelet:
+Pure functions (standard library only, like the whole agent) that every runtime uses; each
+runtime maps the result onto its own flags (podman's in ``runtimes/podman_args.py``). A
+runtime asks the image's configured user when ``needs_image_user`` says it matters, then:
 
 - ``non_root_problem`` is verifyRunAsNonRoot: with runAsNonRoot, a runAsUser of 0, an
   image that runs as root (no user, or uid 0) or as a user name (which cannot be
   verified) refuses the container with CreateContainerConfigError and kubelet's words;
-- ``run_args`` maps the effective context onto ``podman run``: ``--user``, ``--group-add``
-  (fsGroup, then supplementalGroups), ``--read-only`` (without podman's tmpfs on /tmp,
-  which Kubernetes does not add), ``--privileged``, ``no-new-privileges``, capabilities,
-  seccomp and AppArmor (RuntimeDefault is podman's own profile), SELinux labels;
-- ``pod_args`` puts sysctls and resolv.conf settings on the pod's sandbox, where the
-  network and IPC namespaces they concern live;
-- ``resolver`` merges a dnsConfig into the node's resolv.conf as kubelet does for the
-  Default policy (nameservers and searches appended without duplicates, options by name),
-  or takes it alone for policy None.
+- ``resolver`` merges a dnsConfig into the node's resolv.conf (``read_host_resolv``) as
+  kubelet does for the Default policy (nameservers and searches appended without
+  duplicates, options by name), or takes it alone for policy None.
 """
 
 from __future__ import annotations
@@ -23,7 +18,6 @@ from pathlib import Path
 
 from . import protocol
 
-CONFIG_ERROR = "CreateContainerConfigError"
 #: Kubernetes' resolv.conf limits (kubelet trims what the node adds beyond them).
 MAX_NAMESERVERS = 3
 MAX_SEARCHES = 32
@@ -58,53 +52,6 @@ def non_root_problem(security: protocol.SecurityRun, image_user: str, pod: str,
         return (f"container has runAsNonRoot and image will run as root (pod: \"{pod}\", "
                 f"container: {container})")
     return None
-
-
-def run_args(security: protocol.SecurityRun, image_user: str = "") -> list[str]:
-    """``podman run`` flags for one container's effective security context."""
-    argv: list[str] = []
-    if "runAsUser" in security or "runAsGroup" in security:
-        user = str(security.get("runAsUser", image_user.split(":", 1)[0] or "0"))
-        group = f":{security['runAsGroup']}" if "runAsGroup" in security else ""
-        argv += ["--user", user + group]
-    for gid in security.get("groups", []):
-        argv += ["--group-add", str(gid)]
-    if security.get("readOnlyRootFilesystem"):
-        argv += ["--read-only", "--read-only-tmpfs=false"]
-    if security.get("privileged"):
-        argv += ["--privileged"]
-    if security.get("noNewPrivileges"):
-        argv += ["--security-opt", "no-new-privileges"]
-    for name in security.get("capDrop", []):
-        argv += ["--cap-drop", name]
-    for name in security.get("capAdd", []):
-        argv += ["--cap-add", name]
-    if security.get("seccomp") == "Unconfined":
-        argv += ["--security-opt", "seccomp=unconfined"]
-    apparmor = security.get("appArmor", "RuntimeDefault")
-    if apparmor == "Unconfined":
-        argv += ["--security-opt", "apparmor=unconfined"]
-    elif apparmor != "RuntimeDefault":
-        argv += ["--security-opt", f"apparmor={apparmor}"]
-    for part in ("user", "role", "type", "level"):
-        if security.get("seLinux", {}).get(part):
-            argv += ["--security-opt", f"label={part}:{security['seLinux'][part]}"]
-    return argv
-
-
-def pod_args(pod: protocol.PodRun, host_resolv: str | None = None) -> list[str]:
-    """``podman pod create`` flags: the pod's sysctls and, when it has one, its resolver."""
-    argv: list[str] = []
-    for name, value in sorted(pod.get("sysctls", {}).items()):
-        argv += ["--sysctl", f"{name}={value}"]
-    dns = pod.get("dns")
-    if dns:
-        nameservers, searches, options = resolver(
-            dns, read_host_resolv() if host_resolv is None else host_resolv)
-        argv += [arg for server in nameservers for arg in ("--dns", server)]
-        argv += [arg for search in searches for arg in ("--dns-search", search)]
-        argv += [arg for option in options for arg in ("--dns-option", option)]
-    return argv
 
 
 def read_host_resolv() -> str:

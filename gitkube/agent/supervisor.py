@@ -20,15 +20,16 @@ cluster's containers, and, under the agent's lock so that it never races a conve
 - journals what it did as events (``Unhealthy``, ``Killing``, ``BackOff``, ``Failed``, in
   kubelet's words) in ``events.json``, which the next converge drains into its report.
 
-It leaves when nothing is desired any more, when its state directory (or the podman
-storage it was given) is gone, or on SIGTERM. Containers missing altogether are not
+It leaves when nothing is desired any more, when its state directory (or the runtime's
+storage: ``Runtime.gone``) is gone, or on SIGTERM. It speaks to the runtime only through
+its interface (``runtimes.base``), built by ``runtimes.kinds`` from ``runtime.json``, so a
+test can tick it on the simulated runtime too. Containers missing altogether are not
 its business: the next converge recreates them (and the control plane's plan calls
 that drift).
 """
 
 from __future__ import annotations
 
-import concurrent.futures
 import contextlib
 import copy
 import datetime
@@ -44,14 +45,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from . import converge, healing, podman, probing, protocol, reports, state
+from . import healing, identity, initsteps, probing, protocol, reports, state
+from .runtimes import base, kinds
 
 TICK_SECONDS = 1.0
 PID_FILE = "supervisor.pid"
 LOCK_FILE = "supervisor.lock"
 LOG_FILE = "supervisor.log"
 LOG_MAX_BYTES = 1 << 20
-PROBE_WORKERS = 8
 START_TIMEOUT = 5.0
 
 Clock = Callable[[], float]
@@ -63,7 +64,7 @@ Due = tuple[str, protocol.ContainerRun, str, protocol.ProbeRun, protocol.Contain
 class Supervisor:
     """One node's healing for one cluster; ``tick()`` is one look at the node."""
 
-    def __init__(self, node_state: state.StateDir, runtime: podman.PodmanRuntime, cluster: str,
+    def __init__(self, node_state: state.StateDir, runtime: base.Runtime, cluster: str,
                  *, now: Clock = time.time, log: Callable[[str], None] = lambda _m: None) -> None:
         self.state = node_state
         self.rt = runtime
@@ -86,8 +87,8 @@ class Supervisor:
         results = self._run_probes(due)
         with self.state.lock():
             current = {p.get("uid"): p.get("hash") for p in self.state.read_desired()}
-            for (uid, spec, kind, probe, container, pod), (ok, output) in zip(
-                    due, results, strict=True):
+            for (uid, spec, kind, probe, container, pod), (ok, output) in zip(  # noqa: B905
+                    due, results):  # zip(strict=) needs Python 3.10; a node may have 3.9
                 if current.get(uid) != pod.get("hash"):
                     continue  # replaced or removed meanwhile
                 record = health.get(uid, {}).get(spec.get("name", ""))
@@ -107,7 +108,7 @@ class Supervisor:
                text: healing.EventText) -> None:
         type_, reason, message = text
         self.pending.append({
-            "type": type_, "reason": reason, "message": message, "pod": runtime_key(pod),
+            "type": type_, "reason": reason, "message": message, "pod": identity.key(pod),
             "container": spec.get("name", ""), "time": reports.rfc3339(self.now()),
         })
 
@@ -135,7 +136,7 @@ class Supervisor:
             present = {c.get("name"): c
                        for c in [*have.get("initContainers", []), *have.get("containers", [])]}
             policies = _restart_policies(want, have)
-            for spec in converge.all_containers(want):
+            for spec in initsteps.all_containers(want):
                 container = present.get(spec.get("name"))
                 record = records.get(spec.get("name", ""))
                 if container is None or not container.get("containerID"):
@@ -169,29 +170,29 @@ class Supervisor:
 
     def _advance(self, want: protocol.PodRun, have: protocol.PodReport,
                  health: healing.Health) -> None:
-        """Take the pod's next initialisation step when it is due (``converge.creatable``)."""
+        """Take the pod's next initialisation step when it is due (``initsteps.creatable``)."""
         seen = copy.deepcopy(have)
         healing.merge([seen], [want], health)  # sidecars' startup probes
-        wanted = converge.creatable(want, seen)
+        wanted = initsteps.creatable(want, seen)
         if not wanted:
             return
         try:
             self.rt.create_pod(self.cluster, want, existing=seen)
         except Exception as exc:  # the next tick (or converge) tries again
-            self.log(f"could not start {', '.join(wanted)} of {runtime_key(want)}: {exc}")
+            self.log(f"could not start {', '.join(wanted)} of {identity.key(want)}: {exc}")
             return
         for name in wanted:
             self.pending.append({
                 "type": "Normal", "reason": "Started", "message": f"Started container {name}",
-                "pod": runtime_key(want), "container": name, "time": reports.rfc3339(self.now()),
+                "pod": identity.key(want), "container": name, "time": reports.rfc3339(self.now()),
             })
-        self.log(f"started {', '.join(wanted)} of {runtime_key(want)}")
+        self.log(f"started {', '.join(wanted)} of {identity.key(want)}")
 
     def _stop_sidecar(self, pod: protocol.PodRun, spec: protocol.ContainerRun,
                       container: protocol.ContainerReport) -> None:
         """The app containers finished for good: sidecars stop too (KEP-753)."""
         self._event(pod, spec, ("Normal", "Killing", f"Stopping container {spec.get('name')}"))
-        self._stop(pod, spec, container, f"sidecar {spec.get('name')} of {runtime_key(pod)}")
+        self._stop(pod, spec, container, f"sidecar {spec.get('name')} of {identity.key(pod)}")
 
     def _maybe_restart(self, pod: protocol.PodRun, spec: protocol.ContainerRun,
                        container: protocol.ContainerReport, record: healing.Record,
@@ -203,7 +204,7 @@ class Supervisor:
         finished = _unix(container.get("finishedAt")) or now
         started = _unix(container.get("startedAt")) or finished
         wait, backoff = healing.restart_delay(record.get("backoff"), finished - started)
-        name = f"{runtime_key(pod)}/{spec.get('name')}"
+        name = f"{identity.key(pod)}/{spec.get('name')}"
         if now < finished + wait:
             waiting = {
                 "reason": "CrashLoopBackOff",
@@ -236,8 +237,8 @@ class Supervisor:
         record.pop("waiting", None)
         try:
             # A failing postStart hook kills it again: the next exit takes the back-off.
-            self.rt.start_container(cid, spec, _identity(pod),
-                                    int(pod.get("terminationGracePeriodSeconds", 30)))
+            self.rt.restart_container(cid, spec, identity.of(pod),
+                                      int(pod.get("terminationGracePeriodSeconds", 30)))
         except Exception as exc:  # the next tick tries again, after the back-off
             record["waiting"] = {"reason": "RunContainerError", "message": str(exc)}
             self._event(pod, spec, ("Warning", "Failed", f"Error: {exc}"[:healing.MESSAGE_MAX]))
@@ -251,7 +252,7 @@ class Supervisor:
         what = "liveness" if kind == "livenessProbe" else "startup"
         record["killedBy"] = f"{what} probe failed: {output}"[:500]
         record["ready"] = False
-        name = f"{runtime_key(pod)}/{spec.get('name')}"
+        name = f"{identity.key(pod)}/{spec.get('name')}"
         self.log(f"{name} failed its {what} probe ({output}); killing it")
         self._event(pod, spec, healing.killing(spec.get("name", ""), kind))
         self._stop(pod, spec, container, name)
@@ -263,29 +264,15 @@ class Supervisor:
         try:
             self.rt.kill_container(container.get("containerID", ""), spec,
                                    int(pod.get("terminationGracePeriodSeconds", 30)),
-                                   _identity(pod))
+                                   identity.of(pod))
         except Exception as exc:
             self.log(f"could not stop {name}: {exc}")
 
     # -- probes -------------------------------------------------------------------------------
 
     def _run_probes(self, due: list[Due]) -> list[tuple[bool, str]]:
-        if not due:
-            return []
-        network = [c.get("containerID", "") for _, _, _, p, c, _ in due
-                   if p.get("handler") != "exec"]
-        pids = self.rt.container_pids(network) if network else {}
-
-        def run(item: Due) -> tuple[bool, str]:
-            _, _, _, probe, container, pod = item
-            cid = container.get("containerID", "")
-            if probe.get("handler") == "exec":
-                return self.rt.exec_probe(cid, probe.get("command", []),
-                                          float(probe.get("timeoutSeconds", 1)))
-            return probing.run_network_probe(probe, pids.get(cid, 0), pod.get("podIP", ""))
-
-        with concurrent.futures.ThreadPoolExecutor(min(PROBE_WORKERS, len(due))) as pool:
-            return list(pool.map(run, due))
+        return self.rt.run_probes([(container.get("containerID", ""), probe, pod.get("podIP", ""))
+                                   for _, _, _, probe, container, pod in due])
 
 
 #: The restart "policy" of a sidecar whose pod finished: stop it, never restart it.
@@ -308,21 +295,12 @@ def _restart_policies(want: protocol.PodRun, have: protocol.PodReport) -> dict[s
         apps, pod_policy) in ("Succeeded", "Failed")
     for spec in want.get("initContainers", []):
         name = spec.get("name", "")
-        if converge.is_sidecar(spec):
+        if initsteps.is_sidecar(spec):
             policies[name] = _STOP if finished else "Always"
         else:
             policies[name] = "Never" if initialised else reports.init_restart_policy(
                 pod_policy, sidecar=False)
     return policies
-
-
-def _identity(pod: protocol.PodRun | protocol.PodReport) -> dict[str, str]:
-    return {"name": pod.get("name", ""), "namespace": pod.get("namespace", "default"),
-            "uid": pod.get("uid", "")}
-
-
-def runtime_key(pod: protocol.PodRun | protocol.PodReport) -> str:
-    return f"{pod.get('namespace', 'default')}/{pod.get('name', '?')}"
 
 
 def _unix(text: str | None) -> float | None:
@@ -412,13 +390,11 @@ def serve(state_dir: Path) -> int:
     log("supervisor started")
     try:
         config = node_state.read_runtime()
-        runtime = podman.PodmanRuntime(config.get("runtime", {}), state_dir,
-                                       node=str(config.get("node", "this node")))
+        runtime = kinds.make(config.get("runtime", {}), state_dir,
+                             str(config.get("node", "this node")))
         supervisor = Supervisor(node_state, runtime, str(config.get("cluster", "")), log=log)
-        root = str(config.get("runtime", {}).get("root") or "")
         # A storage that is gone (a test's, a node reset by hand) has nothing left to heal.
-        while not stopping and (state_dir / "desired.json").exists() and (
-                not root or Path(root).is_dir()):
+        while not stopping and (state_dir / "desired.json").exists() and not runtime.gone():
             began = time.monotonic()
             try:
                 if not supervisor.tick():

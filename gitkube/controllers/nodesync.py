@@ -22,7 +22,6 @@ from typing import Any
 
 from gitkube import clock as clocks
 from gitkube.agent import protocol
-from gitkube.agent import runtime as agent_runtime
 from gitkube.api import core
 from gitkube.controllers import lowering
 from gitkube.planning import objects
@@ -108,8 +107,8 @@ def _changed_images(run: protocol.PodRun, seen: Mapping[str, Any]) -> str:
         f"container {c.get('name')} runs {c.get('image')}, not {want[c.get('name')]}"
         for c in seen.get("containers") or []
         if c.get("containerID") and c.get("image") and c.get("name") in want
-        and agent_runtime.normalize_image(str(c.get("image")))
-        != agent_runtime.normalize_image(str(want[c.get("name")]))
+        and protocol.normalize_image(str(c.get("image")))
+        != protocol.normalize_image(str(want[c.get("name")]))
     ]
     return "; ".join(said)
 

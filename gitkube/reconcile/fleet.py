@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from gitkube.agent import protocol
-from gitkube.agent import runtime as agent_runtime
 from gitkube.api.inventory import Inventory, InventoryNode
 from gitkube.errors import GitkubeError
 from gitkube.nodes import client as node_client
@@ -130,9 +129,9 @@ class Fleet:
             return
         if "images" not in facts:
             facts = _report(client.request("info")).get("facts", {})
-        present = {agent_runtime.normalize_image(i) for i in facts.get("images", [])}
+        present = {protocol.normalize_image(i) for i in facts.get("images", [])}
         for ref in sorted(wanted):
-            if agent_runtime.normalize_image(ref) not in present and images.local_image_exists(ref):
+            if protocol.normalize_image(ref) not in present and images.local_image_exists(ref):
                 images.ship_image(client, ref)
 
     def _each(

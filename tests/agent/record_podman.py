@@ -14,7 +14,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from gitkube.agent import handler, reports
+from gitkube.agent import handler
+from gitkube.agent.runtimes import podman_report
 
 from . import storage
 
@@ -87,7 +88,7 @@ def main() -> None:
         (DATA / "ps.json").write_text(ps)
         (DATA / "ps_all.json").write_text(made.podman("ps", "-a", "--format", "json").stdout)
         ids = [entry["Id"] for entry in json.loads(ps)]
-        inspect = made.podman("inspect", "--format", reports.INSPECT_TEMPLATE, *ids).stdout
+        inspect = made.podman("inspect", "--format", podman_report.INSPECT_TEMPLATE, *ids).stdout
         (DATA / "inspect.txt").write_text(inspect)
         (DATA / "images.json").write_text(made.podman("images", "--format", "json").stdout)
         running = made.podman("ps", "-q", "--filter", label).stdout.split()

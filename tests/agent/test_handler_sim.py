@@ -16,7 +16,8 @@ from typing import Any
 import pytest
 
 import gitkube.agent
-from gitkube.agent import converge, handler, protocol, sim
+from gitkube.agent import converge, handler, protocol
+from gitkube.agent.runtimes import sim
 
 
 def pod(uid: str, spec_hash: str = "h1", image: str = "img:1", **extra: Any) -> dict[str, Any]:

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from gitkube.agent import handler, hostconf
+from gitkube.agent import handler
+from gitkube.agent.runtimes import podman_hostconf as hostconf
 
 from .storage import Storage
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from gitkube.agent import converge, protocol, reports
+from gitkube.agent import converge, initsteps, protocol, reports
 
 IMAGE = "busybox:1"
 
@@ -65,8 +65,8 @@ EXITED_0 = {"exitCode": 0, "reason": "Completed"}
 )
 def test_next_step(pod: protocol.PodRun, found: protocol.PodReport | None,
                    creatable: list[str], failed: bool) -> None:
-    assert converge.creatable(pod, found) == creatable
-    assert converge.init_progress(pod, found).failed is failed
+    assert initsteps.creatable(pod, found) == creatable
+    assert initsteps.init_progress(pod, found).failed is failed
 
 
 def test_plan_node_leaves_a_pod_alone_while_its_init_container_runs() -> None:

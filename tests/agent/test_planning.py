@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gitkube.agent import converge, protocol
+from gitkube.agent import converge, initsteps, protocol
 
 
 def want(uid: str, spec_hash: str = "h1", *containers: str) -> protocol.PodRun:
@@ -97,7 +97,7 @@ def test_a_waiting_container_without_an_id_counts_as_missing() -> None:
     found["containers"] = [
         protocol.ContainerReport(name="main", state="waiting", reason="ErrImagePull")
     ]
-    assert converge.missing_containers(want("a"), found) == ["main"]
+    assert initsteps.creatable(want("a"), found) == ["main"]
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from gitkube.agent import handler, podman, supervisor
+from gitkube.agent import handler, identity, supervisor
 
 from .helpers import pod_run, until
 from .storage import Storage
@@ -94,7 +94,7 @@ def test_a_memory_empty_dir_is_a_tmpfs_shared_by_the_pod_and_removed_with_it(
     _, mounts = _exec(podman_storage, agent, "mem_b", "cat /proc/mounts")
     line = next(m for m in mounts.splitlines() if " /cache " in m)
     assert line.startswith("tmpfs /cache tmpfs") and "size=1024k" in line
-    name = podman.volume_name(agent.base["cluster"], "uid-mem", "cache")
+    name = identity.volume_name(agent.base["cluster"], "uid-mem", "cache")
     assert podman_storage.podman("volume", "exists", name, check=False).returncode == 0
 
     agent("converge", pods=[])

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from gitkube.agent import podman
+from gitkube.agent.runtimes import podman
 
 from .helpers import pod_run, until
 from .storage import Storage

@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from gitkube.agent import protocol, reports
+from gitkube.agent import identity, protocol, reports
+from gitkube.agent.runtimes import podman_report
 
 DATA = Path(__file__).parent / "data"
 
@@ -21,7 +22,7 @@ def by_name(pods: list[protocol.PodReport]) -> dict[str, protocol.PodReport]:
 
 
 def test_parse_ps_groups_containers_into_pods_by_uid_label() -> None:
-    pods = by_name(reports.parse_ps(recorded("ps.json")))
+    pods = by_name(podman_report.parse_ps(recorded("ps.json")))
     assert sorted(pods) == ["crash", "done", "failed", "noimage", "web"]
     web = pods["web"]
     assert (web["uid"], web["namespace"], web["hash"]) == ("uid-web", "default", "hash-uid-web")
@@ -34,7 +35,7 @@ def test_parse_ps_groups_containers_into_pods_by_uid_label() -> None:
 
 
 def test_parse_ps_ignores_containers_without_gitkube_labels() -> None:
-    names = {pod["name"] for pod in reports.parse_ps(recorded("ps_all.json"))}
+    names = {pod["name"] for pod in podman_report.parse_ps(recorded("ps_all.json"))}
     assert names == {"crash", "done", "failed", "noimage", "web"}
 
 
@@ -65,21 +66,21 @@ def test_parse_ps_ignores_containers_without_gitkube_labels() -> None:
 def test_recorded_phases_and_states(
     pod: str, phase: str, states: list[tuple[str, str, str | None]]
 ) -> None:
-    report = by_name(reports.parse_ps(recorded("ps.json")))[pod]
+    report = by_name(podman_report.parse_ps(recorded("ps.json")))[pod]
     assert report["phase"] == phase
     assert [(c["name"], c["state"], c.get("reason")) for c in report["containers"]] == states
 
 
 def test_terminated_containers_carry_exit_code_and_times() -> None:
-    failed = by_name(reports.parse_ps(recorded("ps.json")))["failed"]
+    failed = by_name(podman_report.parse_ps(recorded("ps.json")))["failed"]
     bad = next(c for c in failed["containers"] if c["name"] == "bad")
     assert bad["exitCode"] == 3 and bad["ready"] is False
     assert bad["startedAt"].endswith("Z") and bad["finishedAt"] >= bad["startedAt"]
 
 
 def test_inspect_adds_restart_counts_and_pod_ips() -> None:
-    pods = reports.parse_ps(recorded("ps.json"))
-    reports.apply_inspect(pods, reports.parse_inspect(recorded("inspect.txt")))
+    pods = podman_report.parse_ps(recorded("ps.json"))
+    podman_report.apply_inspect(pods, podman_report.parse_inspect(recorded("inspect.txt")))
     named = by_name(pods)
     assert named["crash"]["containers"][0]["restartCount"] > 0
     assert named["web"]["containers"][0]["restartCount"] == 0
@@ -94,7 +95,7 @@ def entry(state: str, code: int = 0, **extra: Any) -> dict[str, Any]:
         "ExitCode": code,
         "StartedAt": 1795838448,
         "ExitedAt": 1795838449 if state == "exited" else -62135596800,
-        "Labels": {protocol.LABEL_CONTAINER: "c"},
+        "Labels": {identity.LABEL_CONTAINER: "c"},
         **extra,
     }
 
@@ -124,7 +125,7 @@ def entry(state: str, code: int = 0, **extra: Any) -> dict[str, Any]:
 def test_container_report(
     podman_state: str, code: int, policy: str, state: str, reason: str | None
 ) -> None:
-    report = reports.container_report(entry(podman_state, code), policy)
+    report = reports.container_report(podman_report.seen(entry(podman_state, code)), policy)
     assert (report["state"], report.get("reason")) == (state, reason)
     assert report["ready"] is (podman_state == "running")
 
@@ -180,7 +181,7 @@ def test_pod_phase(containers: list[protocol.ContainerReport], policy: str, phas
 
 
 def test_fill_missing_reports_desired_containers_podman_does_not_have() -> None:
-    actual = reports.parse_ps(recorded("ps.json"))
+    actual = podman_report.parse_ps(recorded("ps.json"))
     desired = [
         protocol.PodRun(
             uid="uid-noimage",
@@ -211,12 +212,12 @@ def test_fill_missing_reports_desired_containers_podman_does_not_have() -> None:
 
 
 def test_parse_images_lists_every_name() -> None:
-    images = reports.parse_images(recorded("images.json"))
+    images = podman_report.parse_images(recorded("images.json"))
     assert "localhost/gitkube-agent-test/busybox:1" in images
 
 
 def test_parse_stats_in_millicores_and_bytes() -> None:
-    stats = reports.parse_stats(recorded("stats.json"))
+    stats = podman_report.parse_stats(recorded("stats.json"))
     assert stats and all(len(short) == 12 for short in stats)
     assert all(cpu >= 0 and memory > 1000 for cpu, memory in stats.values())
 
@@ -226,5 +227,6 @@ def test_parse_stats_in_millicores_and_bytes() -> None:
     [("426kB / 67.11MB", 426_000), ("1.5GB / 2GB", 1_500_000_000), ("0B / 0B", 0)],
 )
 def test_parse_stats_sizes(text: str, expected: int) -> None:
-    stats = reports.parse_stats(f'[{{"id": "x", "cpu_percent": "50%", "mem_usage": "{text}"}}]')
+    stats = podman_report.parse_stats(
+        f'[{{"id": "x", "cpu_percent": "50%", "mem_usage": "{text}"}}]')
     assert stats == {"x": (500, expected)}

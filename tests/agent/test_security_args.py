@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from gitkube.agent import security
+from gitkube.agent.runtimes import podman_args
 
 POD = "web_default(uid-1)"
 
@@ -61,7 +62,7 @@ def test_non_root_problem(context: dict[str, Any], image_user: str,
     ],
 )
 def test_run_args(context: dict[str, Any], image_user: str, expected: list[str]) -> None:
-    assert security.run_args(context, image_user) == expected  # type: ignore[arg-type]
+    assert podman_args.run_args(context, image_user) == expected  # type: ignore[arg-type]
 
 
 HOST = """# generated
@@ -93,5 +94,5 @@ def test_resolver(dns: dict[str, Any], expected: tuple[list[str], ...]) -> None:
 def test_pod_args() -> None:
     pod: Any = {"sysctls": {"net.ipv4.tcp_syncookies": "0"},
                 "dns": {"policy": "None", "nameservers": ["192.0.2.1"], "options": ["edns0"]}}
-    assert security.pod_args(pod, HOST) == [
+    assert podman_args.pod_args(pod, HOST) == [
         "--sysctl", "net.ipv4.tcp_syncookies=0", "--dns", "192.0.2.1", "--dns-option", "edns0"]

@@ -58,6 +58,11 @@ def test_the_agent_is_shipped_once_and_answers_over_ssh(node: LoopbackNode) -> N
     assert sorted(p.name for p in shipped.glob("*.py")) == sorted(
         name for name, _ in bundle.files if "/" not in name
     )
+    # Sub-packages (the runtimes) travel too, in their directories.
+    assert sorted(p.relative_to(shipped).as_posix() for p in shipped.rglob("*.py")) == sorted(
+        name for name, _ in bundle.files
+    )
+    assert "runtimes/base.py" in dict(bundle.files)
     assert [p.name for p in shipped.parent.parent.iterdir()] == [bundle.digest]
     first.close()
 
