@@ -8,7 +8,7 @@ same thing in-process.
 - ``protocol``: the wire contract, the only module the control plane imports (requests,
   ``PodRun``/``PodReport``/``NodeFacts``, ``normalize_image``).
 - ``__main__``, ``handler``: one request (or a session of them) → validate, pick the
-  runtime, run the op (info, observe, converge, load-image, logs).
+  runtime, program the network, run the op (info, observe, converge, load-image, logs).
 - ``converge``: plan the node (pure) and execute it: pull policy and back-off, removals,
   creations; ``initsteps``: which containers a pod may create now (init order, pure).
 - ``runtimes/``: the runtime interface (``base``), its one factory (``kinds``) and the
@@ -18,6 +18,10 @@ same thing in-process.
 - ``supervisor``: the node-resident restart and probe loop; ``healing``: its pure rules
   (back-off, probe thresholds, events); ``probing``, ``grpc_health``, ``hpack``: network
   probes from inside the pod's namespace; ``hooks``: postStart and preStop.
+- ``network``: the node's share of the cluster network (the runtime's pod network, host-gw
+  routes, Services); ``netcheck`` checks a request's network first, ``nftables`` renders
+  kube-proxy's rules, ``dnsserver``/``dnszone``/``dnswire`` answer cluster DNS, ``daemons``
+  keeps the DNS server running.
 - ``state``: the agent's directory on the node (desired pods, waiting reasons, the
   supervisor's records, the event journal); ``files``: env files, ConfigMap/Secret
   volumes (atomic ``..data`` swap) and emptyDirs; ``security``: kubelet's runAsNonRoot

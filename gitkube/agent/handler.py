@@ -1,9 +1,11 @@
 """The node agent's entry point: one request in, one response out (see ``protocol.py``).
 
 ``handle`` validates the request, picks the runtime (``runtimes.kinds``) and runs one op,
-speaking to the runtime only through its interface (``runtimes.base``). Converge first
-records the desired pods in the state directory (so the node-resident supervisor keeps
-healing without the control plane), then plans and executes under the node's agent lock.
+speaking to the runtime only through its interface (``runtimes.base``). Observe and
+converge first program the request's ``network`` (``network.apply``: pod network, routes,
+Services, DNS) where the runtime runs on the host. Converge records the desired pods in the
+state directory (so the node-resident supervisor keeps healing without the control plane),
+then plans and executes under the node's agent lock.
 Observe and converge start the supervisor when it is not running (on runtimes that have
 one), and lay its records (restart counts, last terminations, probe results) over what the
 runtime shows; converge also hands over the supervisor's event journal (probe failures,
