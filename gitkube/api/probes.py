@@ -3,7 +3,7 @@
 A probe has one handler (``exec``, ``httpGet``, ``tcpSocket`` or ``grpc``) and the timing
 fields Kubernetes defaults (period 10 s, timeout 1 s, success threshold 1, failure
 threshold 3, no initial delay). The control plane only carries probes to the node
-(``controllers/lowering.py``); the node agent's supervisor runs them, restarts a
+(``controllers/lowering/handlers.py``); the node agent's supervisor runs them, restarts a
 container whose liveness or startup probe fails, and reports readiness, which gates
 the pod's Ready condition that rollouts count. A ``grpc`` probe calls
 ``grpc.health.v1.Health/Check`` on a port given by number (Kubernetes refuses names

@@ -4,7 +4,7 @@ A pod's ``spec.securityContext`` sets defaults for every container (user, group,
 runAsNonRoot, seccomp, AppArmor, SELinux) and holds what only a pod has (fsGroup,
 supplementalGroups, sysctls); a container's ``securityContext`` wins field by field
 (kubelet's DetermineEffectiveSecurityContext). The control plane only carries them
-to the node (``controllers/containeropts.py``); the node agent turns them into
+to the node (``controllers/lowering/security.py``); the node agent turns them into
 podman flags and checks runAsNonRoot against the image, as kubelet does.
 
 What a Linux node would ignore (``windowsOptions`` apart from hostProcess) is

@@ -7,7 +7,7 @@ a new template, hence a new ReplicaSet and an ordinary rolling update. The
 deployment controller does the same here: ``stamped_template`` is the template the
 Deployment rolls out, with ``gitkube.io/config-hash`` holding a hash of every value
 its ``env[].valueFrom`` and ``envFrom`` read. Values mounted as files are left out:
-the agent updates those in place (``lowering.files_hash``).
+the agent updates those in place (``lowering.pod.files_hash``).
 
 A template that reads nothing from ConfigMaps or Secrets is returned unchanged, so
 its ReplicaSet name stays what it always was. Pure: snapshot in, template out.
@@ -16,7 +16,6 @@ its ReplicaSet name stays what it always was. Pure: snapshot in, template out.
 from __future__ import annotations
 
 import base64
-from typing import Any
 
 from gitkube.api import core, hashing
 from gitkube.controllers import lowering
@@ -26,25 +25,24 @@ ANNOTATION = "gitkube.io/config-hash"
 _ABSENT = "<absent>"
 
 
-def env_config_hash(spec: dict[str, Any], snapshot: Snapshot, namespace: str) -> str | None:
+def env_config_hash(spec: core.PodSpec, snapshot: Snapshot, namespace: str) -> str | None:
     """A hash of the ConfigMap/Secret values ``spec``'s containers read into env, or None."""
     refs = lowering.Refs(snapshot, namespace)
     read: dict[str, str] = {}
-    containers = [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]
-    for container in containers:
-        for source in container.get("envFrom") or []:
-            kind, ref = ("ConfigMap", source["configMapRef"]) if "configMapRef" in source else (
-                "Secret", source.get("secretRef") or {})
-            found = refs.data(kind, ref.get("name", ""))
-            read[f"{kind}/{ref.get('name')}"] = _digest_all(found)
-        for var in container.get("env") or []:
-            source = var.get("valueFrom") or {}
-            for field, kind in (("configMapKeyRef", "ConfigMap"), ("secretKeyRef", "Secret")):
-                if field in source:
-                    ref = source[field]
-                    found = refs.data(kind, ref.get("name", ""))
-                    value = None if found is None else found.get(ref.get("key", ""))
-                    read[f"{kind}/{ref.get('name')}/{ref.get('key')}"] = _digest(value)
+    for container in [*spec.init_containers, *spec.containers]:
+        for env_from in container.env_from:
+            kind, name = (("ConfigMap", env_from.config_map_ref.name)
+                          if env_from.config_map_ref is not None else
+                          ("Secret", env_from.secret_ref.name if env_from.secret_ref else ""))
+            read[f"{kind}/{name}"] = _digest_all(refs.data(kind, name))
+        for var in container.env:
+            source = var.value_from or core.EnvVarSource()
+            for kind, ref in (("ConfigMap", source.config_map_key_ref),
+                              ("Secret", source.secret_key_ref)):
+                if ref is not None:
+                    found = refs.data(kind, ref.name)
+                    value = None if found is None else found.get(ref.key)
+                    read[f"{kind}/{ref.name}/{ref.key}"] = _digest(value)
     if not read:
         return None
     return hashing.stable_hash(read, length=16)
@@ -53,7 +51,7 @@ def env_config_hash(spec: dict[str, Any], snapshot: Snapshot, namespace: str) ->
 def stamped_template(template: core.PodTemplateSpec, snapshot: Snapshot,
                      namespace: str) -> core.PodTemplateSpec:
     """``template`` with the config-hash annotation set (or unchanged when it reads none)."""
-    digest = env_config_hash(template.spec.to_dict(), snapshot, namespace)
+    digest = env_config_hash(template.spec, snapshot, namespace)
     if digest is None:
         return template
     stamped = template.model_copy(deep=True)

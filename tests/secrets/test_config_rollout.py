@@ -132,5 +132,5 @@ def test_immutable_configmaps_and_secrets(stored: Any, declared: Any, refused: s
 
 def test_the_config_hash_reveals_no_value() -> None:
     spec = core.PodSpec.model_validate({"containers": [{"name": "a", "image": "b", **SECRET_KEY}]})
-    digest = confighash.env_config_hash(spec.to_dict(), f.snapshot(SECRET), "default")
+    digest = confighash.env_config_hash(spec, f.snapshot(SECRET), "default")
     assert digest is not None and "hunter2" not in digest and len(digest) == 16

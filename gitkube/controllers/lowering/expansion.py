@@ -3,7 +3,7 @@
 A port of ``third_party/forked/golang/expansion``: ``$(NAME)`` becomes the
 variable's value when it is defined and stays as written when it is not; ``$$``
 is an escaped ``$``; a ``$`` followed by anything else is kept as it is. Used by
-``lowering.py``, which resolves a container's environment in Kubernetes' order.
+``environment.py``, which resolves a container's environment in Kubernetes' order.
 """
 
 from __future__ import annotations
