@@ -90,6 +90,32 @@ _SERVED: dict[str, tuple[str, ...]] = {
 _BY_KIND = {kind.lower(): cls for (_, kind), cls in KINDS.items()}
 _BY_PLURAL = {cls.plural: cls for cls in KINDS.values()}
 
+#: kubectl's short names (``kubectl api-resources``), the one alias table the CLI uses.
+SHORT_NAMES = {"po": "pods", "deploy": "deployments", "rs": "replicasets", "no": "nodes",
+               "cm": "configmaps", "ns": "namespaces", "cj": "cronjobs", "pc": "priorityclasses",
+               "svc": "services"}
+
+
+def plural_for(word: str) -> str | None:
+    """The plural a word on a command line names (``po``, ``pod``, ``Pods`` → ``pods``);
+    None when it names no kind gitkube has."""
+    lowered = word.lower()
+    if lowered in SHORT_NAMES:
+        return SHORT_NAMES[lowered]
+    cls = _BY_KIND.get(lowered) or _BY_PLURAL.get(lowered)
+    return cls.plural if cls is not None else None
+
+
+def kind_for(plural: str) -> str:
+    """The kind a plural names: ``replicasets`` → ``ReplicaSet``."""
+    return next(kind for (_, kind), cls in KINDS.items() if cls.plural == plural)
+
+
+def names_for(plural: str) -> list[str]:
+    """Every lowercase word that names a kind: its name, its plural, its short name."""
+    return sorted({plural, *(name for name, cls in _BY_KIND.items() if cls.plural == plural),
+                   *(short for short, of in SHORT_NAMES.items() if of == plural)})
+
 
 def model_for_kind(kind: str) -> type[KubeObject]:
     """The model of a kind, by name (``Pod``), lowercase name or plural (``pods``)."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,9 +20,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn
 from rich.text import Text
 
 from gitkube import clock, errors
+from gitkube.api import apps, core, node, registry
 from gitkube.api.meta import SOURCE_ANNOTATION, KubeObject
 from gitkube.cli import describe, exits, render, render_plan, status, tables
-from gitkube.cli.render import dig
 
 if TYPE_CHECKING:
     from gitkube.reconcile import engine
@@ -89,14 +89,12 @@ def cmd_init(args: argparse.Namespace, ctx: Context) -> int:
 def cmd_validate(args: argparse.Namespace, ctx: Context) -> int:
     with ctx.cluster(args) as cluster:
         revision = cluster.validate()
-    objects: Any = dig(revision, "objects", default=[])
-    if isinstance(objects, Mapping):
-        objects = list(objects.values())
-    files = {str(dig(o, "metadata", "annotations", SOURCE_ANNOTATION, default="")).split(":")[0]
+    objects = revision.objects
+    files = {o.metadata.annotations.get(SOURCE_ANNOTATION, "").split(":")[0]
              for o in objects} - {""}
     where = f" in {render.plural(len(files), 'file')}" if files else ""
     ctx.out.print(Text.assemble(("✓ ", "green"), render.plural(len(objects), "object"), where,
-                                f" valid at {render.short_sha(dig(revision, 'sha'))}"))
+                                f" valid at {render.short_sha(revision.sha)}"))
     return exits.OK
 
 
@@ -242,9 +240,9 @@ def cmd_get(args: argparse.Namespace, ctx: Context) -> int:
     return exits.OK
 
 
-DESCRIBE_KINDS = {"pod": "pods", "pods": "pods", "po": "pods",
-                  "deployment": "deployments", "deployments": "deployments",
-                  "deploy": "deployments", "node": "nodes", "nodes": "nodes", "no": "nodes"}
+#: The words ``describe`` takes for a kind (po, pod, pods...) → its plural.
+DESCRIBE_KINDS = {word: plural for plural in ("pods", "deployments", "nodes")
+                  for word in registry.names_for(plural)}
 
 
 def cmd_describe(args: argparse.Namespace, ctx: Context) -> int:
@@ -257,18 +255,21 @@ def cmd_describe(args: argparse.Namespace, ctx: Context) -> int:
                 f'There is no {plural.removesuffix("s")} named "{args.name}"'
                 + ("" if plural == "nodes" else f' in namespace "{args.namespace}"')
                 + f"; list them with `gitkube get {plural}`.")
-        if plural == "pods":
+        if isinstance(obj, core.Pod):
             lines = describe.describe_pod(obj, now, _explain(cluster, obj))
             lines[2:2] = _cause_line(cluster, obj)
-        elif plural == "deployments":
+        elif isinstance(obj, apps.Deployment):
             uid = obj.metadata.uid
-            owned = [rs for rs in cluster.objects("replicasets")
+            owned = [rs for rs in render.of_kind(apps.ReplicaSet, cluster.objects("replicasets"))
                      if any(ref.uid == uid for ref in rs.metadata.owner_references)]
             lines = describe.describe_deployment(obj, owned, now)
             lines[2:2] = _cause_line(cluster, obj)
-        else:
-            here = [p for p in cluster.objects("pods") if dig(p, "spec", "node_name") == obj.name]
+        elif isinstance(obj, node.Node):
+            here = [p for p in render.of_kind(core.Pod, cluster.objects("pods"))
+                    if p.spec.node_name == obj.name]
             lines = describe.describe_node(obj, here, now)
+        else:
+            raise TypeError(f"describe got a {obj.kind}")
         lines += _event_lines(cluster, obj, now)
     render.out(ctx.out, "\n".join(lines))
     return exits.OK
@@ -278,13 +279,14 @@ def _cause_line(cluster: engine.Cluster, obj: KubeObject) -> list[str]:
     """``Cause:`` with the first reason the object is not ready (none when it is)."""
     from gitkube.reconcile import rootcause
 
-    nodes = {n.name: n.to_dict() for n in cluster.objects("nodes")}
-    if obj.kind == "Pod":
-        found = rootcause.pod_cause(obj.to_dict(), nodes)
+    nodes = {n.name: n for n in render.of_kind(node.Node, cluster.objects("nodes"))}
+    cause = None
+    if isinstance(obj, core.Pod):
+        found = rootcause.pod_cause(obj, nodes)
         cause = found[1] if found else None
-    else:
-        pods = [p.to_dict() for p in cluster.objects("pods")]
-        cause = rootcause.deployment_cause(obj.to_dict(), pods, nodes)
+    elif isinstance(obj, apps.Deployment):
+        pods = render.of_kind(core.Pod, cluster.objects("pods"))
+        cause = rootcause.deployment_cause(obj, pods, nodes)
     return [f"{'Cause:':<16} {cause}"] if cause else []
 
 
@@ -298,7 +300,6 @@ def _event_lines(cluster: engine.Cluster, obj: KubeObject, now: Any) -> list[str
 
 def _explain(cluster: engine.Cluster, pod: KubeObject) -> list[describe.Fit]:
     """The scheduler's verdict on every node for this pod (what ``describe`` shows)."""
-    from gitkube.api import core
     from gitkube.planning.snapshot import Snapshot, Stored
     from gitkube.scheduler import explain
 

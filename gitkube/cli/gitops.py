@@ -23,6 +23,7 @@ from typing import Any
 from rich.text import Text
 
 from gitkube import errors
+from gitkube.api import registry
 from gitkube.cli import exits, render
 from gitkube.cli.commands import Context
 
@@ -31,11 +32,6 @@ Add = Callable[..., argparse.ArgumentParser]
 
 #: ``history KIND/NAME`` handlers by plural kind (``deployments``); see the module docstring.
 TARGET_HISTORY: dict[str, Command] = {}
-
-_KINDS = {"deployment": "deployments", "deployments": "deployments", "deploy": "deployments",
-          "pod": "pods", "pods": "pods", "po": "pods", "node": "nodes", "nodes": "nodes",
-          "no": "nodes", "replicaset": "replicasets", "replicasets": "replicasets",
-          "rs": "replicasets"}
 
 
 def register(sub: Any, add: Add) -> None:
@@ -131,9 +127,8 @@ def cmd_events(args: argparse.Namespace, ctx: Context) -> int:
         if not name:
             raise errors.ConfigError(
                 f"--for takes KIND/NAME (pod/web-1, node/node-2), not {args.target!r}.")
-        kind = _KINDS.get(kind.lower(), kind.lower()).removesuffix("s")
-        if kind == "replicaset":
-            kind = "ReplicaSet"
+        plural = registry.plural_for(kind)
+        kind = registry.kind_for(plural) if plural else kind.lower().removesuffix("s")
     # Default: every namespace (a gitkube cluster is small); -n narrows it to one.
     namespace = None if args.all_namespaces else args.namespace
     with ctx.cluster(args) as cluster:
@@ -175,7 +170,7 @@ def event_lines(events: list[dict[str, Any]], now: dt.datetime) -> list[str]:
 def cmd_history(args: argparse.Namespace, ctx: Context) -> int:
     if args.target:
         kind, _, name = args.target.partition("/")
-        plural = _KINDS.get(kind.lower(), kind.lower())
+        plural = registry.plural_for(kind) or kind.lower()
         handler = TARGET_HISTORY.get(plural)
         if handler is None or not name:
             raise errors.ConfigError(

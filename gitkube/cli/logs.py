@@ -17,7 +17,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from gitkube import clock, errors
-from gitkube.api import batch, core
+from gitkube.api import batch, core, registry
 from gitkube.cli import exits, render
 
 if TYPE_CHECKING:
@@ -69,14 +69,14 @@ def cmd_logs(args: argparse.Namespace, ctx: Context) -> int:
 
 def find_pod(cluster: engine.Cluster, target: str, namespace: str, ctx: Context) -> core.Pod:
     kind, _, name = target.rpartition("/")
-    kind = kind.lower() or "pod"
-    if kind in ("pod", "pods", "po"):
+    plural = registry.plural_for(kind) if kind else "pods"
+    if plural == "pods":
         found = cluster.get("pods", name, namespace)
         if not isinstance(found, core.Pod):
             raise errors.ConfigError(f'There is no pod named "{name}" in namespace '
                                      f'"{namespace}"; list them with `gitkube get pods`.')
         return found
-    if kind in ("job", "jobs"):
+    if plural == "jobs":
         job = cluster.get("jobs", name, namespace)
         if not isinstance(job, batch.Job):
             raise errors.ConfigError(f'There is no job named "{name}" in namespace '

@@ -1,45 +1,25 @@
-"""Small rendering helpers every CLI view shares: ages, shas, plain tables, defensive reads.
+"""Small rendering helpers every CLI view shares: ages, shas, plain tables, placeholders.
 
-The views (``render_plan``, ``tables``, ``status``, ``describe``) read objects through
-``dig`` so that a field an object model leaves out renders as a placeholder instead of
-crashing the command: a status line must never be the reason a user cannot see the cluster.
+The views (``render_plan``, ``tables``, ``status``, ``describe``) read the typed models of
+``gitkube.api`` (what a pod's or node's status means comes from ``api/podstate`` and
+``api/nodestate``); a value that is not there prints as kubectl's ``<none>`` (``text``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import TypeVar
 
 from rich.console import Console
 
 from gitkube import clock
+from gitkube.api.meta import KubeObject
+
+T = TypeVar("T", bound=KubeObject)
 
 #: What kubectl prints for a value that is not there.
 NONE = "<none>"
-
-
-def dig(obj: Any, *path: str | int, default: Any = None) -> Any:
-    """Follow attributes (or mapping keys, or list indexes) down ``path``; ``default`` if absent."""
-    current = obj
-    for step in path:
-        if current is None:
-            return default
-        if isinstance(step, int):
-            if not isinstance(current, Sequence) or isinstance(current, str):
-                return default
-            current = current[step] if -len(current) <= step < len(current) else None
-        elif isinstance(current, Mapping):
-            current = current.get(step)
-        else:
-            current = getattr(current, step, None)
-    return default if current is None else current
-
-
-def items(obj: Any, *path: str) -> list[Any]:
-    """A list found down ``path``, empty when absent (``spec.containers`` of a half-built pod)."""
-    found = dig(obj, *path, default=[])
-    return list(found) if isinstance(found, Iterable) and not isinstance(found, str) else []
 
 
 def short_sha(sha: str | None) -> str:
@@ -115,6 +95,16 @@ def format_table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
 def out(console: Console, text: str) -> None:
     """Print text exactly: no markup, no highlighting, no wrapping (for tables, JSON, YAML)."""
     console.out(text, highlight=False)
+
+
+def of_kind(cls: type[T], objects: Iterable[KubeObject]) -> list[T]:
+    """The objects of one kind, typed (what ``Cluster.objects(plural)`` holds)."""
+    return [o for o in objects if isinstance(o, cls)]
+
+
+def text(value: object) -> str:
+    """A value as a table cell: ``<none>`` when it is not there."""
+    return NONE if value is None else str(value)
 
 
 def labels(mapping: Mapping[str, str] | None) -> str:

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 from rich.console import Group, RenderableType
 from rich.text import Text
 
+from gitkube.api import core, podstate
 from gitkube.cli import render
 from gitkube.planning.actions import Action, ActionKind, ObjectRef
 
@@ -93,15 +94,13 @@ def unschedulable_message(action: Action) -> str:
     """
     if action.kind is ActionKind.UNSCHEDULABLE:
         return action.reason or "no node fits"
-    if action.target.kind != "Pod" or action.kind not in (ActionKind.CREATE, ActionKind.UPDATE):
+    if not isinstance(action.obj, core.Pod) or action.kind not in (ActionKind.CREATE,
+                                                                    ActionKind.UPDATE):
         return ""
-    if render.dig(action.obj, "spec", "node_name"):
+    condition = podstate.unscheduled(action.obj)
+    if condition is None:
         return ""
-    for condition in render.items(action.obj, "status", "conditions"):
-        if (render.dig(condition, "type") == "PodScheduled"
-                and render.dig(condition, "status") == "False"):
-            return str(render.dig(condition, "message", default="no node fits"))
-    return ""
+    return "no node fits" if condition.message is None else condition.message
 
 
 def describe_ref(ref: ObjectRef) -> str:

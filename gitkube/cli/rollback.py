@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from rich.text import Text
 
 from gitkube import errors
-from gitkube.api import apps
+from gitkube.api import apps, registry
 from gitkube.cli import exits, render
 
 if TYPE_CHECKING:
@@ -36,7 +36,7 @@ def _target(text: str, namespace: str = "default") -> tuple[str, str]:
     if len(parts) == 3:
         namespace = parts.pop(0)
     kind, name = parts if len(parts) == 2 else ("", parts[-1])
-    if kind not in ("", "deployment", "deployments", "deploy") or not name:
+    if (kind and registry.plural_for(kind) != "deployments") or not name:
         raise errors.ConfigError(
             f'"{text}" is not a Deployment; history and rollback take deployment/NAME '
             "(or NAMESPACE/deployment/NAME).")

@@ -8,7 +8,7 @@ and no cluster, and keeps every store read in one place.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,12 +18,10 @@ from rich.console import Console, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from gitkube.api import quantities
-from gitkube.cli import render, tables
-from gitkube.cli.render import dig, items
+from gitkube.api import apps, core, node, nodestate, podstate, quantities
+from gitkube.cli import render
 
 if TYPE_CHECKING:
-    from gitkube.api.meta import KubeObject
     from gitkube.reconcile import engine
 
 
@@ -78,7 +76,7 @@ class StatusView:
 # -- building ----------------------------------------------------------------------------------
 
 
-def _quantity(value: Any, parse: Any) -> int | None:
+def _quantity(value: str | None, parse: Callable[[str], int]) -> int | None:
     if value is None:
         return None
     try:
@@ -87,67 +85,57 @@ def _quantity(value: Any, parse: Any) -> int | None:
         return None
 
 
-def _requests(pod: Any, resource: str) -> int:
-    parse = quantities.cpu_millis if resource == "cpu" else quantities.memory_bytes
-    total = 0
-    for container in items(pod, "spec", "containers"):
-        total += _quantity(dig(container, "resources", "requests", resource), parse) or 0
-    return total
+def _parser(resource: str) -> Callable[[str], int]:
+    return quantities.cpu_millis if resource == "cpu" else quantities.memory_bytes
 
 
-def _capacity(node: Any, resource: str) -> int | None:
-    parse = quantities.cpu_millis if resource == "cpu" else quantities.memory_bytes
-    value = (dig(node, "status", "allocatable", resource)
-             or dig(node, "status", "capacity", resource))
-    return _quantity(value, parse)
+def _requests(pod: core.Pod, resource: str) -> int:
+    parse = _parser(resource)
+    return sum(_quantity(c.resources.requests.get(resource), parse) or 0
+               for c in pod.spec.containers)
 
 
-def node_rows(nodes: Iterable[KubeObject], pods: Iterable[KubeObject]) -> list[NodeRow]:
+def node_rows(nodes: Iterable[node.Node], pods: Iterable[core.Pod]) -> list[NodeRow]:
     """One row per node; "requested" sums the requests of the running pods bound there."""
-    bound: dict[str, list[Any]] = {}
+    bound: dict[str, list[core.Pod]] = {}
     for pod in pods:
-        node = dig(pod, "spec", "node_name")
-        if node and dig(pod, "status", "phase") not in ("Succeeded", "Failed"):
-            bound.setdefault(node, []).append(pod)
+        if pod.spec.node_name and not podstate.is_terminal(pod):
+            bound.setdefault(pod.spec.node_name, []).append(pod)
     rows = []
-    for node in sorted(nodes, key=lambda n: n.name):
-        here = bound.get(node.name, [])
+    for found in sorted(nodes, key=lambda n: n.name):
+        here = bound.get(found.name, [])
         rows.append(NodeRow(
-            name=node.name, status=tables.node_status(node),
+            name=found.name, status=nodestate.status_word(found),
             cpu_requested_m=sum(_requests(p, "cpu") for p in here),
-            cpu_capacity_m=_capacity(node, "cpu"),
+            cpu_capacity_m=_quantity(nodestate.resource(found, "cpu"), _parser("cpu")),
             memory_requested=sum(_requests(p, "memory") for p in here),
-            memory_capacity=_capacity(node, "memory"),
+            memory_capacity=_quantity(nodestate.resource(found, "memory"), _parser("memory")),
             pods=len(here),
         ))
     return rows
 
 
 def build_status_view(cluster: engine.Cluster, now: dt.datetime) -> StatusView:
-    pods = cluster.objects("pods")
+    pods = render.of_kind(core.Pod, cluster.objects("pods"))
+    deployments = render.of_kind(apps.Deployment, cluster.objects("deployments"))
+    nodes = render.of_kind(node.Node, cluster.objects("nodes"))
     workloads = [
-        WorkloadRow(d.namespace, d.name, int(dig(d, "spec", "replicas", default=0)),
-                    int(dig(d, "status", "ready_replicas", default=0)),
-                    int(dig(d, "status", "updated_replicas", default=0)),
-                    int(dig(d, "status", "available_replicas", default=0)))
-        for d in sorted(cluster.objects("deployments"), key=lambda d: (d.namespace, d.name))
+        WorkloadRow(d.namespace, d.name, d.spec.replicas, d.status.ready_replicas,
+                    d.status.updated_replicas, d.status.available_replicas)
+        for d in sorted(deployments, key=lambda d: (d.namespace, d.name))
     ]
     pod_rows = [
-        PodRow(p.namespace, p.name, str(dig(p, "spec", "node_name", default="")),
-               tables.pod_status(p), tables.pod_restarts(p),
-               render.age(dig(p, "metadata", "creation_timestamp"), now))
+        PodRow(p.namespace, p.name, p.spec.node_name or "", podstate.status_word(p),
+               podstate.restarts_column(p), render.age(p.metadata.creation_timestamp, now))
         for p in sorted(pods, key=lambda p: (p.namespace, p.name))
     ]
     from gitkube.reconcile import rootcause, serve
 
-    nodes = cluster.objects("nodes")
-    causes = rootcause.causes([d.to_dict() for d in cluster.objects("deployments")],
-                              [p.to_dict() for p in pods], [n.to_dict() for n in nodes])
     return StatusView(
         cluster=cluster.name, repo=cluster.repo_path, now=now,
         nodes=node_rows(nodes, pods),
         workloads=workloads, pods=pod_rows, last_pass=cluster.last_pass(),
-        causes=causes, source=cluster.source_record(),
+        causes=rootcause.causes(deployments, pods, nodes), source=cluster.source_record(),
         daemon=serve.running_daemon(cluster.state_dir),
     )
 

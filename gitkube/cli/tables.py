@@ -2,7 +2,9 @@
 
 Columns, STATUS words and ages follow kubectl, so people read them without learning
 anything new and scripts written for kubectl's output keep working. Secret values are
-never printed, in any format: a Secret shows its keys and their sizes only.
+never printed, in any format: a Secret shows its keys and their sizes only. Rows read the
+typed models; what a pod's or node's status means (STATUS, READY, RESTARTS) comes from
+``api/podstate`` and ``api/nodestate``, shared with ``describe``, ``status`` and root cause.
 """
 
 from __future__ import annotations
@@ -13,206 +15,114 @@ import datetime as dt
 import io
 import json
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from ruamel.yaml import YAML
 
 from gitkube import errors
+from gitkube.api import apps, batch, core, node, nodestate, podstate, registry
 from gitkube.api.meta import KubeObject
 from gitkube.cli import batchviews, render
-from gitkube.cli.render import NONE, dig, items
+from gitkube.cli.render import NONE
 
-#: Every name ``get`` accepts for a kind → the plural the library uses.
-KINDS: dict[str, str] = {
-    **dict.fromkeys(("pods", "pod", "po"), "pods"),
-    **dict.fromkeys(("deployments", "deployment", "deploy"), "deployments"),
-    **dict.fromkeys(("replicasets", "replicaset", "rs"), "replicasets"),
-    **dict.fromkeys(("nodes", "node", "no"), "nodes"),
-    **dict.fromkeys(("configmaps", "configmap", "cm"), "configmaps"),
-    **dict.fromkeys(("secrets", "secret"), "secrets"),
-    **dict.fromkeys(("namespaces", "namespace", "ns"), "namespaces"),
-    **dict.fromkeys(("jobs", "job"), "jobs"),
-    **dict.fromkeys(("cronjobs", "cronjob", "cj"), "cronjobs"),
+T = TypeVar("T", bound=KubeObject)
+Row = Callable[[KubeObject, dt.datetime], list[str]]
+
+
+def _typed(cls: type[T], row: Callable[[T, dt.datetime], list[str]]) -> Row:
+    """A row of one kind's table, refusing an object of another kind."""
+    def checked(obj: KubeObject, now: dt.datetime) -> list[str]:
+        if not isinstance(obj, cls):
+            raise TypeError(f"a {cls.__name__} table got a {type(obj).__name__}")
+        return row(obj, now)
+    return checked
+
+
+def _age(obj: KubeObject, now: dt.datetime) -> str:
+    return render.age(obj.metadata.creation_timestamp, now)
+
+
+def _pod(pod: core.Pod, now: dt.datetime) -> list[str]:
+    return [pod.name, podstate.ready_column(pod), podstate.status_word(pod),
+            str(podstate.restarts_column(pod)), _age(pod, now)]
+
+
+def _deployment(deployment: apps.Deployment, now: dt.datetime) -> list[str]:
+    status = deployment.status
+    return [deployment.name, f"{status.ready_replicas}/{deployment.spec.replicas}",
+            str(status.updated_replicas), str(status.available_replicas), _age(deployment, now)]
+
+
+def _replicaset(rs: apps.ReplicaSet, now: dt.datetime) -> list[str]:
+    return [rs.name, str(rs.spec.replicas), str(rs.status.replicas),
+            str(rs.status.ready_replicas), _age(rs, now)]
+
+
+def _node(found: node.Node, now: dt.datetime) -> list[str]:
+    return [found.name, nodestate.status_word(found), ",".join(nodestate.roles(found)) or NONE,
+            _age(found, now), found.status.node_info.agent_version or NONE]
+
+
+def _configmap(cm: core.ConfigMap, now: dt.datetime) -> list[str]:
+    return [cm.name, str(len(cm.data) + len(cm.binary_data)), _age(cm, now)]
+
+
+def _secret(secret: core.Secret, now: dt.datetime) -> list[str]:
+    return [secret.name, secret.type, str(len(secret.data) + len(secret.string_data)),
+            _age(secret, now)]
+
+
+def _namespace(namespace: core.Namespace, now: dt.datetime) -> list[str]:
+    phase = namespace.status.phase if namespace.status is not None else None
+    return [namespace.name, phase or "Active", _age(namespace, now)]
+
+
+def _pod_wide(pod: core.Pod, now: dt.datetime) -> list[str]:
+    return [render.text(pod.status.pod_ip), render.text(pod.spec.node_name)]
+
+
+def _node_wide(found: node.Node, now: dt.datetime) -> list[str]:
+    capacity = found.status.capacity
+    return [render.text(nodestate.internal_ip(found)), render.text(capacity.get("cpu")),
+            render.text(capacity.get("memory"))]
+
+
+_COLUMNS: dict[str, tuple[list[str], Row]] = {
+    "pods": (["NAME", "READY", "STATUS", "RESTARTS", "AGE"], _typed(core.Pod, _pod)),
+    "deployments": (["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"],
+                    _typed(apps.Deployment, _deployment)),
+    "replicasets": (["NAME", "DESIRED", "CURRENT", "READY", "AGE"],
+                    _typed(apps.ReplicaSet, _replicaset)),
+    "nodes": (["NAME", "STATUS", "ROLES", "AGE", "VERSION"], _typed(node.Node, _node)),
+    "configmaps": (["NAME", "DATA", "AGE"], _typed(core.ConfigMap, _configmap)),
+    "secrets": (["NAME", "TYPE", "DATA", "AGE"], _typed(core.Secret, _secret)),
+    "namespaces": (["NAME", "STATUS", "AGE"], _typed(core.Namespace, _namespace)),
+    "jobs": (batchviews.JOB_COLUMNS, _typed(batch.Job, batchviews.job_row)),
+    "cronjobs": (batchviews.CRONJOB_COLUMNS, _typed(batch.CronJob, batchviews.cronjob_row)),
 }
-CLUSTER_SCOPED = frozenset({"nodes", "namespaces"})
+
+_WIDE: dict[str, tuple[list[str], Row]] = {
+    "pods": (["IP", "NODE"], _typed(core.Pod, _pod_wide)),
+    "nodes": (["INTERNAL-IP", "CPU", "MEMORY"], _typed(node.Node, _node_wide)),
+    "jobs": (batchviews.WIDE_COLUMNS, _typed(batch.Job, batchviews.job_wide)),
+    "cronjobs": (batchviews.WIDE_COLUMNS, _typed(batch.CronJob, batchviews.cronjob_wide)),
+}
+
+#: The kinds ``get`` lists without a namespace.
+CLUSTER_SCOPED = frozenset(p for p in _COLUMNS if not registry.model_for_plural(p).namespaced)
 
 
 def resolve_kind(word: str) -> str:
-    plural = KINDS.get(word.lower())
-    if plural is None:
-        known = ", ".join(sorted(set(KINDS.values())))
+    """The plural ``get`` lists for a word (``po``, ``pod``, ``pods``), or a ConfigError."""
+    plural = registry.plural_for(word)
+    if plural is None or plural not in _COLUMNS:
+        known = ", ".join(sorted(_COLUMNS))
         raise errors.ConfigError(f'gitkube does not know the kind "{word}". Known kinds: {known}.')
     return plural
 
 
-# -- pods --------------------------------------------------------------------------------------
-
-
-def pod_status(pod: Any) -> str:
-    """The STATUS column as kubectl's printPod computes it: init containers first
-    (``Init:1/2``, ``Init:Error``, ``Init:CrashLoopBackOff``), then the app containers,
-    the last one's trouble winning."""
-    if dig(pod, "metadata", "deletion_timestamp"):
-        return "Terminating"
-    reason: str = dig(pod, "status", "reason") or dig(pod, "status", "phase") or "Unknown"
-    sidecars = _sidecars(pod)
-    initializing = False
-    total_inits = len(items(pod, "spec", "init_containers"))
-    for index, status in enumerate(items(pod, "status", "init_container_statuses")):
-        waiting = dig(status, "state", "waiting")
-        terminated = dig(status, "state", "terminated")
-        if terminated is not None and dig(terminated, "exit_code", default=0) == 0:
-            continue
-        if dig(status, "name") in sidecars and dig(status, "started"):
-            continue
-        if terminated is not None:
-            code = dig(terminated, "exit_code", default=0)
-            signal = dig(terminated, "signal")
-            reason = ("Init:" + dig(terminated, "reason") if dig(terminated, "reason")
-                      else f"Init:Signal:{signal}" if signal else f"Init:ExitCode:{code}")
-        elif dig(waiting, "reason") and dig(waiting, "reason") != "PodInitializing":
-            reason = "Init:" + dig(waiting, "reason")
-        else:
-            reason = f"Init:{index}/{total_inits}"
-        initializing = True
-        break
-    if initializing and not _initialized(pod):
-        return reason
-    running = False
-    for status in reversed(items(pod, "status", "container_statuses")):
-        waiting = dig(status, "state", "waiting")
-        terminated = dig(status, "state", "terminated")
-        if dig(waiting, "reason"):
-            reason = dig(waiting, "reason")
-        elif terminated is not None:
-            exit_code = dig(terminated, "exit_code", default=0)
-            reason = dig(terminated, "reason") or ("Completed" if exit_code == 0 else "Error")
-        elif dig(status, "ready") and dig(status, "state", "running") is not None:
-            running = True
-    if reason == "Completed" and running:
-        reason = "Running"
-    return reason
-
-
-def _sidecars(pod: Any) -> set[str]:
-    """Names of the init containers with restartPolicy Always."""
-    return {str(dig(c, "name")) for c in items(pod, "spec", "init_containers")
-            if dig(c, "restart_policy") == "Always"}
-
-
-def _initialized(pod: Any) -> bool:
-    return any(dig(c, "type") == "Initialized" and dig(c, "status") == "True"
-               for c in items(pod, "status", "conditions"))
-
-
-def pod_ready(pod: Any) -> str:
-    """READY: app containers and sidecars (kubectl counts sidecars that started)."""
-    statuses = items(pod, "status", "container_statuses")
-    sidecars = _sidecars(pod)
-    total = (len(items(pod, "spec", "containers")) or len(statuses)) + len(sidecars)
-    ready = sum(1 for s in statuses if dig(s, "ready"))
-    ready += sum(1 for s in items(pod, "status", "init_container_statuses")
-                 if dig(s, "name") in sidecars and dig(s, "started") and dig(s, "ready"))
-    return f"{ready}/{total}"
-
-
-def pod_restarts(pod: Any) -> int:
-    """RESTARTS: while initialising, the init containers'; then sidecars' and app containers'."""
-    inits = items(pod, "status", "init_container_statuses")
-    sidecars = _sidecars(pod)
-    if inits and not _initialized(pod) and pod_status(pod).startswith("Init:"):
-        return sum(int(dig(s, "restart_count", default=0)) for s in inits)
-    return sum(int(dig(s, "restart_count", default=0)) for s in
-               [*items(pod, "status", "container_statuses"),
-                *(s for s in inits if dig(s, "name") in sidecars)])
-
-
-# -- nodes -------------------------------------------------------------------------------------
-
-
-def node_ready(node: Any) -> str:
-    """Ready, NotReady or Unknown, from the node's Ready condition."""
-    for condition in items(node, "status", "conditions"):
-        if dig(condition, "type") == "Ready":
-            return "Ready" if dig(condition, "status") == "True" else "NotReady"
-    return "Unknown"
-
-
-def node_status(node: Any) -> str:
-    status = node_ready(node)
-    return status + ",SchedulingDisabled" if dig(node, "spec", "unschedulable") else status
-
-
-def node_roles(node: Any) -> str:
-    prefix = "node-role.kubernetes.io/"
-    roles = sorted(k.removeprefix(prefix) for k in dig(node, "metadata", "labels", default={})
-                   if k.startswith(prefix))
-    return ",".join(roles) or NONE
-
-
-def node_address(node: Any) -> str:
-    for address in items(node, "status", "addresses"):
-        if dig(address, "type") == "InternalIP":
-            return str(dig(address, "address", default=NONE))
-    return NONE
-
-
-def node_version(node: Any) -> str:
-    info = dig(node, "status", "node_info")
-    version = dig(info, "agent_version") or dig(info, "kubelet_version")
-    return str(version) if version else NONE
-
-
-# -- tables ------------------------------------------------------------------------------------
-
-Row = Callable[[Any, dt.datetime], list[str]]
-
-
-def _age(obj: Any, now: dt.datetime) -> str:
-    return render.age(dig(obj, "metadata", "creation_timestamp"), now)
-
-
-def _num(obj: Any, *path: str) -> str:
-    return str(dig(obj, *path, default=0))
-
-
-_COLUMNS: dict[str, tuple[list[str], Row]] = {
-    "pods": (["NAME", "READY", "STATUS", "RESTARTS", "AGE"], lambda o, now: [
-        o.name, pod_ready(o), pod_status(o), str(pod_restarts(o)), _age(o, now)]),
-    "deployments": (["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"], lambda o, now: [
-        o.name, f"{_num(o, 'status', 'ready_replicas')}/{_num(o, 'spec', 'replicas')}",
-        _num(o, "status", "updated_replicas"), _num(o, "status", "available_replicas"),
-        _age(o, now)]),
-    "replicasets": (["NAME", "DESIRED", "CURRENT", "READY", "AGE"], lambda o, now: [
-        o.name, _num(o, "spec", "replicas"), _num(o, "status", "replicas"),
-        _num(o, "status", "ready_replicas"), _age(o, now)]),
-    "nodes": (["NAME", "STATUS", "ROLES", "AGE", "VERSION"], lambda o, now: [
-        o.name, node_status(o), node_roles(o), _age(o, now),
-        node_version(o)]),
-    "configmaps": (["NAME", "DATA", "AGE"], lambda o, now: [
-        o.name, str(len(dig(o, "data", default={})) + len(dig(o, "binary_data", default={}))),
-        _age(o, now)]),
-    "secrets": (["NAME", "TYPE", "DATA", "AGE"], lambda o, now: [
-        o.name, str(dig(o, "type", default="Opaque")),
-        str(len(dig(o, "data", default={})) + len(dig(o, "string_data", default={}))),
-        _age(o, now)]),
-    "namespaces": (["NAME", "STATUS", "AGE"], lambda o, now: [
-        o.name, str(dig(o, "status", "phase", default="Active")), _age(o, now)]),
-    "jobs": (batchviews.JOB_COLUMNS, batchviews.job_row),
-    "cronjobs": (batchviews.CRONJOB_COLUMNS, batchviews.cronjob_row),
-}
-
-_WIDE: dict[str, tuple[list[str], Row]] = {
-    "pods": (["IP", "NODE"], lambda o, now: [
-        str(dig(o, "status", "pod_ip", default=NONE)),
-        str(dig(o, "spec", "node_name", default=NONE))]),
-    "nodes": (["INTERNAL-IP", "CPU", "MEMORY"], lambda o, now: [
-        node_address(o),
-        str(dig(o, "status", "capacity", "cpu", default=NONE)),
-        str(dig(o, "status", "capacity", "memory", default=NONE))]),
-    "jobs": (batchviews.WIDE_COLUMNS, batchviews.job_wide),
-    "cronjobs": (batchviews.WIDE_COLUMNS, batchviews.cronjob_wide),
-}
+def _no_extra(obj: KubeObject, now: dt.datetime) -> list[str]:
+    return []
 
 
 def render_table(plural: str, objects: Sequence[KubeObject], now: dt.datetime, *,
@@ -220,7 +130,7 @@ def render_table(plural: str, objects: Sequence[KubeObject], now: dt.datetime, *
     """The table ``gitkube get`` prints; the caller says "No resources found" when empty."""
     headers, row = _COLUMNS[plural]
     headers = list(headers)
-    extra_headers, extra = _WIDE.get(plural, ([], lambda o, now: []))
+    extra_headers, extra = _WIDE.get(plural, ([], _no_extra))
     show_namespace = all_namespaces and plural not in CLUSTER_SCOPED
     if wide:
         headers += extra_headers
@@ -241,11 +151,9 @@ def unscheduled_notes(pods: Sequence[KubeObject]) -> list[str]:
     "Pending"; the reason is the first thing a person asks)."""
     notes = []
     for pod in sorted(pods, key=lambda o: (o.namespace, o.name)):
-        if dig(pod, "spec", "node_name"):
-            continue
-        for condition in items(pod, "status", "conditions"):
-            if dig(condition, "type") == "PodScheduled" and dig(condition, "status") == "False":
-                notes.append(f"{pod.name} is not scheduled: {dig(condition, 'message')}")
+        condition = podstate.unscheduled(pod) if isinstance(pod, core.Pod) else None
+        if condition is not None:
+            notes.append(f"{pod.name} is not scheduled: {condition.message}")
     return notes
 
 

@@ -27,7 +27,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from gitkube import clock as clocks
-from gitkube.api import core, daemonsets, hashing, keys, names, revisions
+from gitkube.api import core, daemonsets, hashing, keys, names, podstate, revisions
 from gitkube.api import node as node_api
 from gitkube.api.meta import ObjectMeta
 from gitkube.controllers import confighash, daemonplacement, daemonupdate, replicasets
@@ -97,7 +97,7 @@ def pods_by_node(pods: Sequence[core.Pod]) -> dict[str, list[core.Pod]]:
     being deleted is left out."""
     out: dict[str, list[core.Pod]] = {}
     for pod in pods:
-        if pod.status.phase in objects.TERMINAL_PHASES and pod.metadata.deletion_timestamp:
+        if podstate.is_terminal(pod) and pod.metadata.deletion_timestamp:
             continue
         out.setdefault(daemonplacement.target_node(pod.spec), []).append(pod)
     return out
@@ -189,7 +189,7 @@ def daemon_status(
             continue
         current += 1
         pod = daemonupdate.oldest_first(pods)[0]
-        if objects.is_ready(pod):
+        if podstate.is_ready(pod):
             ready += 1
             up += available(pod)
         updated += daemonupdate.is_updated(pod, hash_)

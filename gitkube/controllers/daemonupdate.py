@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from gitkube.api import core, revisions
+from gitkube.api import core, podstate, revisions
 from gitkube.controllers.daemonplacement import Placement
 from gitkube.planning import objects
 
@@ -75,7 +75,7 @@ def pods_should_be_on_node(
     for pod in pods:
         if pod.metadata.deletion_timestamp:
             continue
-        if pod.status.phase in objects.TERMINAL_PHASES:
+        if podstate.is_terminal(pod):
             out.delete.append((pod, f"{pod.status.phase.lower()} daemon pod on node/{node}; "
                                     "a new one replaces it"))
         else:
@@ -108,7 +108,7 @@ def _surge_prune(node: str, ordered: list[core.Pod], hash_: str,
         else:
             extra.append((pod, f"more than one daemon pod of a revision on node/{node}"))
     if newest is not None and oldest is not None:
-        if not objects.is_ready(oldest):
+        if not podstate.is_ready(oldest):
             extra.append((oldest, f"old daemon pod on node/{node} is not ready; "
                                   f"{newest.name} replaces it"))
         elif available(newest):

@@ -25,7 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from gitkube import clock as clocks
-from gitkube.api import apps, core, hashing, keys
+from gitkube.api import apps, core, hashing, keys, podstate
 from gitkube.api.meta import ObjectMeta
 from gitkube.controllers import confighash, replicasets, rollout
 from gitkube.planning import objects
@@ -419,13 +419,13 @@ def _progressing(
 
 
 def _old_pods(family: _Family) -> bool:
-    return any(objects.is_active(p) for rs in family.olds
+    return any(podstate.is_active(p) for rs in family.olds
                for p in family.pods.get(rs.metadata.uid or "", []))
 
 
 def why_stuck(family: _Family, min_ready_seconds: int, clock: clocks.Clock) -> str:
     """What holds a rollout: how many new pods are available, and the first one's trouble."""
-    pods = [p for p in family.pods.get(family.new.metadata.uid or "", []) if objects.is_active(p)
+    pods = [p for p in family.pods.get(family.new.metadata.uid or "", []) if podstate.is_active(p)
             ] if family.new else []
     waiting = [p for p in pods if not objects.is_available(p, min_ready_seconds, clock)]
     text = f"{len(pods) - len(waiting)} of {len(pods)} new pods available"

@@ -24,8 +24,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from gitkube.api import core, discovery, services
-from gitkube.planning import objects
+from gitkube.api import core, discovery, podstate, services
 
 #: Node label giving an endpoint its zone (topology.kubernetes.io/zone).
 ZONE_LABEL = "topology.kubernetes.io/zone"
@@ -79,7 +78,7 @@ def desired_endpoints(
 
 
 def _exclusion(svc: services.Service, pod: core.Pod, nodes: dict[str, dict[str, str]]) -> str:
-    if pod.status.phase in objects.TERMINAL_PHASES:
+    if podstate.is_terminal(pod):
         return f"the pod is {pod.status.phase}"
     if not pod.status.pod_ip:
         return "the pod has no IP address yet"
@@ -95,7 +94,7 @@ def not_ready_reason(svc: services.Service, pod: core.Pod) -> str:
         return ""
     if pod.metadata.deletion_timestamp:
         return "the pod is terminating"
-    if not objects.is_ready(pod):
+    if not podstate.is_ready(pod):
         cond = pod.status.condition("Ready")
         detail = f" ({cond.reason})" if cond is not None and cond.reason else ""
         return f"the pod is not Ready{detail}"
@@ -124,7 +123,7 @@ def resolve_ports(svc: services.Service, pod: core.Pod) -> tuple[PortKey, str]:
 
 def pod_endpoint(svc: services.Service, pod: core.Pod, node_labels: dict[str, str] | None
                  ) -> discovery.Endpoint:
-    serving = objects.is_ready(pod)
+    serving = podstate.is_ready(pod)
     terminating = pod.metadata.deletion_timestamp is not None
     ready = bool(svc.spec.publish_not_ready_addresses) or (serving and not terminating)
     spec = pod.spec

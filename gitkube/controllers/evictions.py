@@ -21,7 +21,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from gitkube import clock as clocks
-from gitkube.api import core
+from gitkube.api import core, podstate
 from gitkube.api import node as node_api
 from gitkube.planning import objects
 from gitkube.planning.actions import Action, ActionKind, ObjectRef
@@ -94,7 +94,7 @@ def plan_evictions(snapshot: Snapshot, node: node_api.Node, pods: list[core.Pod]
     default_seconds = default_toleration(node)
     actions: list[Action] = []
     for pod in pods:
-        if pod.metadata.deletion_timestamp or pod.status.phase in objects.TERMINAL_PHASES:
+        if pod.metadata.deletion_timestamp or podstate.is_terminal(pod):
             continue
         at = eviction_time(pod, taints, default_seconds)
         if at is None or at > clock.now():

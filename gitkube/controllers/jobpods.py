@@ -15,7 +15,7 @@ import datetime as dt
 from collections.abc import Iterable
 
 from gitkube import clock as clocks
-from gitkube.api import batch, core, hashing, keys, names, pods
+from gitkube.api import batch, core, hashing, keys, names, pods, podstate
 from gitkube.api.meta import ObjectMeta
 from gitkube.planning import objects
 from gitkube.planning.snapshot import Snapshot
@@ -185,7 +185,7 @@ def backoff_remaining(job: batch.Job, owned: list[core.Pod], clock: clocks.Clock
 
 def restarts_of_active(owned: list[core.Pod]) -> int:
     """Container restarts of pods still running (restartPolicy OnFailure's failures)."""
-    return sum(s.restart_count for p in owned if objects.is_active(p)
+    return sum(s.restart_count for p in owned if podstate.is_active(p)
                for s in p.status.container_statuses)
 
 

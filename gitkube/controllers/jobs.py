@@ -31,7 +31,7 @@ from __future__ import annotations
 from typing import Any
 
 from gitkube import clock as clocks
-from gitkube.api import batch, core
+from gitkube.api import batch, core, podstate
 from gitkube.api.meta import SOURCE_ANNOTATION
 from gitkube.controllers import jobpods, replicasets
 from gitkube.planning import objects
@@ -95,7 +95,7 @@ class _Sync:
         completions = self.spec.completions or 0
         indexed = self.spec.completion_mode == "Indexed"
         for pod in self.owned:
-            if (pod.status.phase not in objects.TERMINAL_PHASES
+            if (not podstate.is_terminal(pod)
                     or jobpods.COUNTED_ANNOTATION in pod.metadata.annotations):
                 continue
             if pod.status.phase == "Failed":
@@ -130,7 +130,7 @@ class _Sync:
         self.fields["start_time"] = self.fields["start_time"] or self.now
         failure = self._failure()
         if failure is not None:
-            active = [p for p in self.owned if objects.is_active(p) and self._stored(p)]
+            active = [p for p in self.owned if podstate.is_active(p) and self._stored(p)]
             self.fields["failed"] += len(active)
             self._set("Failed", "True", *failure)
             self.actions += _delete_active(self.snapshot, self.job, self.owned, failure[0])
@@ -143,11 +143,11 @@ class _Sync:
         self._keep_active()
 
     def status(self) -> batch.JobStatus:
-        active = [p for p in self.owned if objects.is_active(p) and self._stored(p)]
+        active = [p for p in self.owned if podstate.is_active(p) and self._stored(p)]
         if self.fields_finished():
             active = []
         self.fields["active"] = len(active)
-        self.fields["ready"] = sum(1 for p in active if objects.is_ready(p))
+        self.fields["ready"] = sum(1 for p in active if podstate.is_ready(p))
         self.fields["conditions"] = self.conditions
         return batch.JobStatus.model_validate(self.fields)
 
@@ -158,7 +158,7 @@ class _Sync:
 
     def _suspend(self) -> None:
         self.actions += _delete_active(self.snapshot, self.job, self.owned, "suspended")
-        self.owned = [p for p in self.owned if not objects.is_active(p)]
+        self.owned = [p for p in self.owned if not podstate.is_active(p)]
         self._set("Suspended", "True", "JobSuspended", "Job suspended")
 
     def _failure(self) -> tuple[str, str] | None:
@@ -178,11 +178,11 @@ class _Sync:
     def _complete(self) -> bool:
         succeeded = int(self.fields["succeeded"])
         if self.spec.completions is None:  # a work queue: one success, and nothing running
-            return succeeded > 0 and not any(objects.is_active(p) for p in self.owned)
+            return succeeded > 0 and not any(podstate.is_active(p) for p in self.owned)
         return succeeded >= self.spec.completions
 
     def _keep_active(self) -> None:
-        active = [p for p in self.owned if objects.is_active(p)]
+        active = [p for p in self.owned if podstate.is_active(p)]
         parallelism = self.spec.wanted_parallelism
         indexes: list[int | None]
         if self.spec.completion_mode == "Indexed":
@@ -237,7 +237,7 @@ def _delete_active(
     snapshot: Snapshot, job: batch.Job, owned: list[core.Pod], why: str
 ) -> list[Action]:
     return [_delete(snapshot, pod, f"{objects.describe(job)} is {why.lower()}")
-            for pod in owned if objects.is_active(pod)]
+            for pod in owned if podstate.is_active(pod)]
 
 
 def _delete(snapshot: Snapshot, pod: core.Pod, reason: str) -> Action:

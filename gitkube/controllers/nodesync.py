@@ -22,9 +22,8 @@ from typing import Any
 
 from gitkube import clock as clocks
 from gitkube.agent import protocol
-from gitkube.api import core
+from gitkube.api import core, podstate
 from gitkube.controllers import lowering
-from gitkube.planning import objects
 from gitkube.planning.actions import Action, ActionKind, ObjectRef
 from gitkube.planning.snapshot import Snapshot
 
@@ -75,7 +74,7 @@ def _sync_pod(
     snapshot: Snapshot, node: str, pod: core.Pod, seen: Mapping[str, Any] | None,
     clock: clocks.Clock,
 ) -> list[Action]:
-    if pod.status.phase in objects.TERMINAL_PHASES:
+    if podstate.is_terminal(pod):
         return []  # finished: nothing to start; the agent keeps what it has for logs
     try:
         run = lowering.lower_pod(pod, snapshot)

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from gitkube import clock as clocks
-from gitkube.api import core
+from gitkube.api import core, podstate
 from gitkube.planning import objects
 
 _CONDITIONS = ("PodScheduled", "Initialized", "ContainersReady", "Ready")
@@ -27,7 +27,7 @@ def pod_status(
     """The status of a pod bound to a node that answered; ``report`` None: not on the node."""
     now = objects.now_text(clock)
     previous = pod.status
-    if previous.phase in objects.TERMINAL_PHASES:
+    if previous.phase in podstate.TERMINAL_PHASES:
         return previous  # Succeeded and Failed are final, whatever the node shows later
     if report is None:
         # Not (or no longer) on the node: nodesync starts it; until then it is not ready.
@@ -86,7 +86,7 @@ NODE_LOST = "NodeLost"
 def not_ready(pod: core.Pod, node: str, clock: clocks.Clock) -> core.PodStatus:
     """A pod on a node that stopped answering: phase Unknown, Ready=False (MarkPodsNotReady)."""
     previous = pod.status
-    if previous.phase in objects.TERMINAL_PHASES:
+    if previous.phase in podstate.TERMINAL_PHASES:
         return previous
     return previous.model_copy(update={
         "phase": "Unknown",

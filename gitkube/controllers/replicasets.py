@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gitkube import clock as clocks
-from gitkube.api import apps, core, hashing, keys, names
+from gitkube.api import apps, core, hashing, keys, names, podstate
 from gitkube.api.meta import ObjectMeta
 from gitkube.planning import objects
 from gitkube.planning.actions import Action, ActionKind, ObjectRef
@@ -73,7 +73,7 @@ def pods_by_controller(snapshot: Snapshot) -> dict[str, list[core.Pod]]:
 def count_replicas(
     rs: apps.ReplicaSet, owned: list[core.Pod], clock: clocks.Clock
 ) -> ReplicaCounts:
-    active = [p for p in owned if objects.is_active(p)]
+    active = [p for p in owned if podstate.is_active(p)]
     template_labels = rs.spec.template.metadata.labels
     min_ready = rs.spec.min_ready_seconds
     return ReplicaCounts(
@@ -82,7 +82,7 @@ def count_replicas(
             1 for p in active
             if all(p.metadata.labels.get(k) == v for k, v in template_labels.items())
         ),
-        ready=sum(1 for p in active if objects.is_ready(p)),
+        ready=sum(1 for p in active if podstate.is_ready(p)),
         available=sum(1 for p in active if objects.is_available(p, min_ready, clock)),
     )
 
@@ -109,7 +109,7 @@ def manage_replicas(
         for pod in owned if pod.status.phase == "Failed"
         and not pod.metadata.deletion_timestamp
     ]
-    active = [p for p in owned if objects.is_active(p)]
+    active = [p for p in owned if podstate.is_active(p)]
     wanted = rs.spec.replicas
     diff = len(active) - wanted
     if diff < 0:
@@ -175,7 +175,7 @@ def deletion_rank(pod: core.Pod, on_node: Counter[str]) -> tuple[Any, ...]:
     """Smaller deletes first: unassigned, Pending < Unknown < Running, not ready, cheaper,
     more pods of the set on its node, ready more recently, more restarts, newer."""
     node = pod.spec.node_name or ""
-    ready_since = objects.ready_since(pod)
+    ready_since = podstate.ready_since(pod)
     return (
         bool(node),
         _PHASE_ORDER.get(pod.status.phase, 0),
@@ -183,7 +183,7 @@ def deletion_rank(pod: core.Pod, on_node: Counter[str]) -> tuple[Any, ...]:
         _deletion_cost(pod),
         -on_node.get(node, 0),
         -objects.parse_or_epoch(ready_since).timestamp(),
-        -objects.restart_count(pod),
+        -podstate.max_restarts(pod),
         -objects.parse_or_epoch(pod.metadata.creation_timestamp).timestamp(),
         pod.name,
     )

@@ -29,7 +29,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from gitkube import clock as clocks
-from gitkube.api import core, revisions, statefulsets, storage
+from gitkube.api import core, podstate, revisions, statefulsets, storage
 from gitkube.controllers import confighash, replicasets, statefulpods
 from gitkube.controllers import revisions as history
 from gitkube.planning import objects
@@ -78,7 +78,7 @@ def sync_statefulset(snapshot: Snapshot, sts: statefulsets.StatefulSet,
 
 
 def running_and_ready(pod: core.Pod) -> bool:
-    return pod.status.phase == "Running" and objects.is_ready(pod)
+    return pod.status.phase == "Running" and podstate.is_ready(pod)
 
 
 class Control:
@@ -131,7 +131,7 @@ class Control:
     def process_replica(self, ordinal: int, pod: core.Pod | None
                         ) -> tuple[core.Pod | None, bool]:
         """``processReplica``: (the pod at this ordinal now, whether the visit stops here)."""
-        if pod is not None and pod.status.phase in objects.TERMINAL_PHASES:
+        if pod is not None and podstate.is_terminal(pod):
             if not pod.metadata.deletion_timestamp:
                 self.delete(pod, f"pod {pod.status.phase.lower()}; it is made again")
             return None, True
@@ -218,7 +218,7 @@ class Control:
         """A pod on a node is marked deleted (its node stops it first); others just go."""
         stored = self.snapshot.get(pod.key)
         reason = f"{objects.describe(self.sts)}: {why}"
-        if pod.spec.node_name and pod.status.phase not in objects.TERMINAL_PHASES:
+        if pod.spec.node_name and not podstate.is_terminal(pod):
             data = pod.to_dict()
             data["metadata"]["deletionTimestamp"] = objects.now_text(self.clock)
             self.actions.append(Action(

@@ -11,7 +11,7 @@ bound to, and the node the scheduler chose for an unbound one.
 
 from __future__ import annotations
 
-from gitkube.api import core, keys, storage
+from gitkube.api import core, keys, podstate, storage
 from gitkube.planning import objects
 from gitkube.planning.snapshot import Snapshot
 
@@ -82,5 +82,5 @@ def claim_names(spec: core.PodSpec) -> list[str]:
 def in_use(snapshot: Snapshot, pvc: storage.PersistentVolumeClaim) -> list[core.Pod]:
     """Pods that use the claim and have not finished (what pvc-protection waits for)."""
     return [p for p in snapshot.of_kind(core.Pod)
-            if p.namespace == pvc.namespace and p.status.phase not in objects.TERMINAL_PHASES
+            if p.namespace == pvc.namespace and not podstate.is_terminal(p)
             and pvc.name in claim_names(p.spec)]

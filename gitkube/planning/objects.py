@@ -1,4 +1,4 @@
-"""Helpers every planner shares: deterministic identities, status edits, conditions, pod facts.
+"""Helpers every planner shares: deterministic identities, status edits, conditions, availability.
 
 Planners never mutate what they were given. A status edit goes through the
 object's Kubernetes JSON form (``to_dict``) and back through its model, so the
@@ -15,14 +15,12 @@ from collections.abc import Mapping
 from typing import Any, TypeVar
 
 from gitkube import clock as clocks
-from gitkube.api import core
+from gitkube.api import core, podstate
 from gitkube.api.meta import KubeObject, OwnerReference
 
 T = TypeVar("T", bound=KubeObject)
 
 _UID_NAMESPACE = uuid.UUID("6f1c0d52-7c1e-4d1e-9a51-0b7c6c9e2a10")
-
-TERMINAL_PHASES = frozenset({"Succeeded", "Failed"})
 
 
 def deterministic_uid(cluster: str, key: str, revision: int | str) -> str:
@@ -87,36 +85,15 @@ def set_condition(
 # -- pods ---------------------------------------------------------------------------------
 
 
-def is_active(pod: core.Pod) -> bool:
-    """FilterActivePods: not Succeeded/Failed and not being deleted."""
-    return pod.status.phase not in TERMINAL_PHASES and not pod.metadata.deletion_timestamp
-
-
-def ready_since(pod: core.Pod) -> str | None:
-    """lastTransitionTime of a True Ready condition; None when the pod is not ready."""
-    cond = pod.status.condition("Ready")
-    if cond is None or cond.status != "True":
-        return None
-    return cond.last_transition_time or "1970-01-01T00:00:00Z"
-
-
-def is_ready(pod: core.Pod) -> bool:
-    return ready_since(pod) is not None
-
-
 def is_available(pod: core.Pod, min_ready_seconds: int, clock: clocks.Clock) -> bool:
     """IsPodAvailable: ready, and for at least minReadySeconds."""
-    since = ready_since(pod)
+    since = podstate.ready_since(pod)
     if since is None:
         return False
     if min_ready_seconds <= 0:
         return True
     age = seconds_since(since, clock)
     return age is not None and age >= min_ready_seconds
-
-
-def restart_count(pod: core.Pod) -> int:
-    return max((s.restart_count for s in pod.status.container_statuses), default=0)
 
 
 def parse_or_epoch(text: str | None) -> dt.datetime:

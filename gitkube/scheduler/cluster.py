@@ -28,13 +28,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gitkube import clock as clocks
-from gitkube.api import apps, core, quantities, scheduling
+from gitkube.api import apps, core, podstate, quantities, scheduling
 from gitkube.api import node as node_api
 from gitkube.planning import claims
 from gitkube.planning.snapshot import Snapshot
 from gitkube.scheduler import framework, terms, topology, volumes
 
-TERMINAL_PHASES = frozenset({"Succeeded", "Failed"})
 NOT_READY_TAINT = "node.kubernetes.io/not-ready"
 UNREACHABLE_TAINT = "node.kubernetes.io/unreachable"
 
@@ -130,7 +129,7 @@ def build(snapshot: Snapshot) -> ClusterState:
     queued: list[tuple[tuple[int, dt.datetime, str, str], QueuedPod]] = []
     for stored in snapshot.stored_of_kind(core.Pod):
         pod = stored.obj
-        if not isinstance(pod, core.Pod) or pod.status.phase in TERMINAL_PHASES:
+        if not isinstance(pod, core.Pod) or podstate.is_terminal(pod):
             continue
         info = pod_info(pod, context)
         if info.node_name:

@@ -139,3 +139,17 @@ def test_parse_inventory_uses_wire_names() -> None:
     with pytest.raises(ValueError) as caught:
         registry.parse_inventory({"nodes": [{"name": "n1", "transport": "telnet"}]})
     assert "nodes[0].transport: unsupported value 'telnet'" in str(caught.value)
+
+
+@pytest.mark.parametrize(("word", "plural"), [
+    ("po", "pods"), ("Pod", "pods"), ("deploy", "deployments"), ("rs", "replicasets"),
+    ("cj", "cronjobs"), ("no", "nodes"), ("cm", "configmaps"), ("ns", "namespaces"),
+    ("svc", "services"), ("ReplicaSets", "replicasets"), ("jobs", "jobs"), ("widget", None),
+])
+def test_one_table_names_every_kind_as_kubectl_does(word: str, plural: str | None) -> None:
+    assert registry.plural_for(word) == plural
+
+
+def test_the_words_for_a_kind_are_its_name_plural_and_short_name() -> None:
+    assert registry.names_for("deployments") == ["deploy", "deployment", "deployments"]
+    assert registry.kind_for("replicasets") == "ReplicaSet"

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from gitkube import clock as clocks
-from gitkube.api import batch, core
+from gitkube.api import batch, core, podstate
 from gitkube.api.meta import SOURCE_ANNOTATION, KubeObject
 from gitkube.planning import objects
 from gitkube.planning.actions import Action, ActionKind
@@ -116,7 +116,7 @@ class World:
         return [p for p in self.of_kind(core.Pod) if phase is None or p.status.phase == phase]
 
     def active(self) -> list[core.Pod]:
-        return [p for p in self.pods() if objects.is_active(p)]
+        return [p for p in self.pods() if podstate.is_active(p)]
 
     def set_phase(self, pods: Iterable[core.Pod], phase: str, *, restarts: int = 0) -> None:
         """What the agent would report: Running, or finished now (with a finish time)."""

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from gitkube.api import registry
+from gitkube.api import podstate, registry
 from gitkube.api.meta import KubeObject
-from gitkube.cli import describe, tables
+from gitkube.cli import describe
 from tests.cli import objects as o
 
 INITS = [{"name": "setup", "image": "busybox:1"}, {"name": "migrate", "image": "busybox:1"}]
@@ -78,8 +78,8 @@ APP_WAITING = [_s("web", INITIALIZING)]
     ],
 )
 def test_get_pods_columns(pod: KubeObject, status: str, ready: str, restarts: int) -> None:
-    assert (tables.pod_status(pod), tables.pod_ready(pod), tables.pod_restarts(pod)) == (
-        status, ready, restarts)
+    assert (podstate.status_word(pod), podstate.ready_column(pod),
+            podstate.restarts_column(pod)) == (status, ready, restarts)
 
 
 def test_describe_pod_lists_init_containers_first() -> None:

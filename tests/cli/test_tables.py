@@ -7,6 +7,7 @@ import json
 import pytest
 
 from gitkube import errors
+from gitkube.api import podstate
 from gitkube.cli import render, tables
 from tests.cli import objects as o
 
@@ -58,13 +59,13 @@ def test_nodes_table_shows_readiness_cordons_roles_and_wide_capacity() -> None:
     (o.pod("p", phase="Failed", statuses=[o.terminated(137, "OOMKilled")]), "OOMKilled"),
 ], ids=["running", "pending", "creating", "crashloop", "completed", "error", "oomkilled"])
 def test_pod_status_word(pod: object, status: str) -> None:
-    assert tables.pod_status(pod) == status
+    assert podstate.status_word(pod) == status
 
 
 def test_a_pod_being_deleted_is_terminating() -> None:
     pod = o.pod("p", statuses=[o.running()])
     pod.metadata.deletion_timestamp = "2026-01-01T11:59:00Z"
-    assert tables.pod_status(pod) == "Terminating"
+    assert podstate.status_word(pod) == "Terminating"
 
 
 @pytest.mark.parametrize(("seconds", "text"), [

@@ -14,7 +14,7 @@ from collections import Counter
 
 import pytest
 
-from gitkube.api import apps, core
+from gitkube.api import apps, core, podstate
 from gitkube.clock import Clock
 from gitkube.controllers import deployments, replicasets, rollout
 from gitkube.controllers.rollout import ReplicaSetState as RS
@@ -141,7 +141,7 @@ def _settle(snap: Snapshot, pullable: set[str], seconds: float = 0) -> Snapshot:
 def _images(snap: Snapshot) -> Counter[str]:
     """Active pods by image: what a user would see running (or trying to)."""
     return Counter(p.spec.containers[0].image for p in snap.of_kind(core.Pod)
-                   if objects.is_active(p))
+                   if podstate.is_active(p))
 
 
 def _sizes(snap: Snapshot) -> dict[str, int]:

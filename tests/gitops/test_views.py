@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from gitkube import errors
+from gitkube.api import apps, core, node
 from gitkube.cli import status, watch
 from gitkube.planning.actions import Action, ActionKind, ObjectRef
 from gitkube.reconcile import engine, events, ledger, plans, rootcause, serve
@@ -19,17 +20,19 @@ from gitkube.store.memory import MemoryStore
 from tests.cli import objects as o
 from tests.controllers import factories as f
 
-NODES = {"node-1": {"metadata": {"name": "node-1"}, "status": {"conditions": [
-             {"type": "Ready", "status": "True"}]}},
-         "node-2": {"metadata": {"name": "node-2"}, "status": {"conditions": [
-             {"type": "Ready", "status": "Unknown",
-              "message": "the gitkube agent has not answered since 12:00:00"}]}}}
+NODES = {name: node.Node.model_validate(doc) for name, doc in {
+    "node-1": {"metadata": {"name": "node-1"}, "status": {"conditions": [
+        {"type": "Ready", "status": "True"}]}},
+    "node-2": {"metadata": {"name": "node-2"}, "status": {"conditions": [
+        {"type": "Ready", "status": "Unknown",
+         "message": "the gitkube agent has not answered since 12:00:00"}]}}}.items()}
+CONTAINERS = [{"name": "web", "image": "busybox:1"}]
 
 
 def pod(node: str | None = "node-1", *, phase: str = "Running", ready: bool = False,
         state: dict[str, Any] | None = None, conditions: list[dict[str, Any]] | None = None,
         **status: Any) -> dict[str, Any]:
-    spec = {"nodeName": node} if node else {}
+    spec = {"containers": CONTAINERS, **({"nodeName": node} if node else {})}
     container = {"name": "web", "ready": ready, "state": state or {"running": {}}}
     cond = conditions if conditions is not None else [
         {"type": "Ready", "status": "True" if ready else "False"}]
@@ -62,13 +65,15 @@ def pod(node: str | None = "node-1", *, phase: str = "Running", ready: bool = Fa
 ], ids=["ready", "finished", "node-unreachable", "node-gone", "unschedulable", "image",
         "exited", "probe", "creating"])
 def test_the_first_cause_of_a_pod_not_being_ready(doc: dict[str, Any], cause: str | None) -> None:
-    found = rootcause.pod_cause(doc, NODES)
+    found = rootcause.pod_cause(core.Pod.model_validate(doc), NODES)
     assert (found[1] if found else None) == cause
 
 
 def test_a_deployment_names_the_cause_furthest_up_the_chain() -> None:
     web = {"metadata": {"name": "web", "namespace": "default"},
-           "spec": {"replicas": 3, "selector": {"matchLabels": {"app": "web"}}},
+           "spec": {"replicas": 3, "selector": {"matchLabels": {"app": "web"}},
+                    "template": {"metadata": {"labels": {"app": "web"}},
+                                 "spec": {"containers": CONTAINERS}}},
            "status": {"readyReplicas": 1}}
     waiting = pod(state={"waiting": {"reason": "CrashLoopBackOff"}})
     lost = pod("node-2")
@@ -76,7 +81,8 @@ def test_a_deployment_names_the_cause_furthest_up_the_chain() -> None:
     ready = pod(ready=True)
     ready["metadata"] = {**ready["metadata"], "name": "web-3"}
 
-    assert rootcause.causes([web], [waiting, lost, ready], NODES.values()) == [
+    pods = [core.Pod.model_validate(p) for p in (waiting, lost, ready)]
+    assert rootcause.causes([apps.Deployment.model_validate(web)], pods, NODES.values()) == [
         "default/web: 1/3 ready: pod web-2: node node-2 is unreachable (the gitkube agent has "
         "not answered since 12:00:00) (and 1 more pod(s))"]
 
