@@ -20,9 +20,19 @@ from typing import Any, TypeVar
 from ruamel.yaml import YAML
 
 from gitkube import errors
-from gitkube.api import apps, batch, core, node, nodestate, podstate, registry
+from gitkube.api import (
+    apps,
+    batch,
+    core,
+    discovery,
+    node,
+    nodestate,
+    podstate,
+    registry,
+    services,
+)
 from gitkube.api.meta import KubeObject
-from gitkube.cli import batchviews, render
+from gitkube.cli import batchviews, render, serviceviews
 from gitkube.cli.render import NONE
 
 T = TypeVar("T", bound=KubeObject)
@@ -99,6 +109,10 @@ _COLUMNS: dict[str, tuple[list[str], Row]] = {
     "namespaces": (["NAME", "STATUS", "AGE"], _typed(core.Namespace, _namespace)),
     "jobs": (batchviews.JOB_COLUMNS, _typed(batch.Job, batchviews.job_row)),
     "cronjobs": (batchviews.CRONJOB_COLUMNS, _typed(batch.CronJob, batchviews.cronjob_row)),
+    "services": (serviceviews.SERVICE_COLUMNS,
+                 _typed(services.Service, serviceviews.service_row)),
+    "endpointslices": (serviceviews.SLICE_COLUMNS,
+                       _typed(discovery.EndpointSlice, serviceviews.slice_row)),
 }
 
 _WIDE: dict[str, tuple[list[str], Row]] = {
@@ -106,6 +120,7 @@ _WIDE: dict[str, tuple[list[str], Row]] = {
     "nodes": (["INTERNAL-IP", "CPU", "MEMORY"], _typed(node.Node, _node_wide)),
     "jobs": (batchviews.WIDE_COLUMNS, _typed(batch.Job, batchviews.job_wide)),
     "cronjobs": (batchviews.WIDE_COLUMNS, _typed(batch.CronJob, batchviews.cronjob_wide)),
+    "services": (serviceviews.SERVICE_WIDE, _typed(services.Service, serviceviews.service_wide)),
 }
 
 #: The kinds ``get`` lists without a namespace.

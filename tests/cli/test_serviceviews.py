@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any
 
 from gitkube.api import discovery, services
-from gitkube.cli import render, serviceviews
+from gitkube.cli import serviceviews, tables
 from gitkube.controllers import endpoints, endpointslices
 from tests.controllers import factories as f
 from tests.controllers.test_endpointslices import http_pod, pod
@@ -21,9 +21,7 @@ def svc(name: str = "web", status: dict[str, Any] | None = None, **spec: Any
 
 
 def table(*objs: services.Service) -> list[str]:
-    rows = [serviceviews.service_row(s, NOW) + serviceviews.service_wide(s, NOW) for s in objs]
-    return render.format_table(serviceviews.SERVICE_COLUMNS + serviceviews.SERVICE_WIDE,
-                               rows).splitlines()
+    return tables.render_table("services", objs, NOW, wide=True).splitlines()
 
 
 def test_services_table_reads_like_kubectl() -> None:
@@ -42,18 +40,18 @@ def test_services_table_reads_like_kubectl() -> None:
     ) == [
         "NAME      TYPE           CLUSTER-IP   EXTERNAL-IP             PORT(S)"
         "                     AGE   SELECTOR",
-        "web       ClusterIP      10.96.0.40   <none>                  80/TCP"
-        "                      5m    app=web",
         "db        ClusterIP      None         <none>                  3306/TCP"
         "                    5m    app=web",
+        "ext       ExternalName   <none>       db.example.com          <none>"
+        "                      5m    <none>",
         "front     NodePort       10.96.0.41   <none>                  80:30080/TCP,53:30053/UDP"
         "   5m    app=web",
         "lb        LoadBalancer   10.96.0.42   198.18.0.2,198.18.0.3   80:31000/TCP"
         "                5m    app=web",
         "pending   LoadBalancer   10.96.0.43   <pending>               80:31001/TCP"
         "                5m    app=web",
-        "ext       ExternalName   <none>       db.example.com          <none>"
-        "                      5m    <none>",
+        "web       ClusterIP      10.96.0.40   <none>                  80/TCP"
+        "                      5m    app=web",
     ]
 
 

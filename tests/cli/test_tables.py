@@ -112,13 +112,19 @@ def test_secret_values_never_appear_in_the_table_json_or_yaml() -> None:
 
 
 def test_an_unknown_kind_names_the_known_ones() -> None:
-    with pytest.raises(errors.ConfigError, match=r'kind "service".*pods'):
-        tables.resolve_kind("service")
+    with pytest.raises(errors.ConfigError, match=r'kind "ingress".*pods'):
+        tables.resolve_kind("ingress")
 
 
 @pytest.mark.parametrize("word", ["po", "pod", "pods", "PODS"])
 def test_kind_aliases(word: str) -> None:
     assert tables.resolve_kind(word) == "pods"
+
+
+@pytest.mark.parametrize(("word", "plural"), [("svc", "services"), ("service", "services"),
+                                              ("endpointslice", "endpointslices")])
+def test_service_kinds(word: str, plural: str) -> None:
+    assert tables.resolve_kind(word) == plural
 
 
 def test_pods_the_scheduler_could_not_place_say_why_under_the_table() -> None:
