@@ -14,7 +14,7 @@ grepped CI log has it whole.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -27,6 +27,9 @@ from gitkube.planning.actions import Action, ActionKind, ObjectRef
 
 if TYPE_CHECKING:
     from gitkube.reconcile import engine
+
+#: This many pods of one owner, stuck for one reason, are told in one line.
+GROUP_AT = 4
 
 _OBJECT_SIGNS = {
     ActionKind.CREATE: ("+", "green"),
@@ -186,15 +189,49 @@ def render_plan(plan: engine.Plan) -> RenderableType:
         *(_line("→", "cyan", f"bind {pod_name(a.target)} to {a.node or '?'}", a.reason)
           for a in parts.binds),
     ])
-    out += _section("Unschedulable", (
-        _line("!", "bold red", f"{pod_name(a.target)}: {unschedulable_message(a)}")
-        for a in parts.unschedulable
-    ))
+    out += _section("Unschedulable", grouped_lines(parts.unschedulable, lambda a: _line(
+        "!", "bold red", f"{pod_name(a.target)}: {unschedulable_message(a)}")))
     out += _section("Up to date", (
         _line("=", "dim", f"{describe_ref(a.target)}: {a.reason}", dim=True) for a in parts.noops
     ), style="bold dim")
     out.append(Text(summary_line(plan), style="bold"))
     return Group(*out)
+
+
+def grouped_lines(actions: Iterable[Action], line: Callable[[Action], Text]) -> list[Text]:
+    """``line`` of each action, in order, except that many pods of one owner stuck for one
+    reason are one line (``replicas: 100000`` on a small node must not print a screen per
+    pod), where the first of them was."""
+    actions = list(actions)
+    groups: dict[tuple[str, str], list[Action]] = {}
+    for action in actions:
+        message = unschedulable_message(action)
+        owner = _owner(action) if message else ""
+        if owner:
+            groups.setdefault((owner, message), []).append(action)
+    big = {id(a): key for key, group in groups.items() if len(group) >= GROUP_AT for a in group}
+    lines: list[Text] = []
+    told: set[tuple[str, str]] = set()
+    for action in actions:
+        key = big.get(id(action))
+        if key is None:
+            lines.append(line(action))
+        elif key not in told:
+            told.add(key)
+            group = groups[key]
+            lines.append(_line("!", "bold red", f"{len(group)} pods of {key[0]} "
+                                                f"({pod_name(action.target)} and "
+                                                f"{len(group) - 1} more): {key[1]}"))
+    return lines
+
+
+def _owner(action: Action) -> str:
+    """``replicaset default/web-7d4b9c``: the controller of the action's pod, or ""."""
+    ref = action.obj.controller_ref() if action.obj is not None else None
+    if ref is None:
+        return ""
+    namespace = f"{action.target.namespace}/" if action.target.namespace else ""
+    return f"{ref.kind.lower()} {namespace}{ref.name}"
 
 
 def render_applied(action: Action) -> Text:
@@ -217,7 +254,8 @@ def render_applied(action: Action) -> Text:
 def render_result(result: engine.PassResult) -> RenderableType:
     """What ``apply`` did: applied actions, errors, the status commit, the summary."""
     out: list[RenderableType] = []
-    out += _section("Applied", (render_applied(a) for a in result.applied if a.is_change))
+    out += _section("Applied", grouped_lines((a for a in result.applied if a.is_change),
+                                             render_applied))
     out += _section("Errors", (Text(f"  {e}", style="red") for e in result.errors),
                     style="bold red")
     seconds = (result.finished_at - result.started_at).total_seconds()

@@ -370,6 +370,7 @@ def deployment_status(
             conditions, "Available", "False", now, reason="MinimumReplicasUnavailable",
             message="Deployment does not have minimum availability.",
             extra={"lastUpdateTime": now})
+    conditions = _replica_failure(family, conditions, now)
     # DeploymentProgressing: more updated, ready or available pods, or fewer old ones.
     moved = progressed or updated > previous.updated_replicas or (
         total - updated < previous.replicas - previous.updated_replicas) or (
@@ -383,6 +384,21 @@ def deployment_status(
         "available_replicas": available, "unavailable_replicas": max(desired - available, 0),
         "conditions": [apps.DeploymentCondition.model_validate(c) for c in conditions],
     })
+
+
+def _replica_failure(family: _Family, conditions: list[dict[str, object]], now: str
+                     ) -> list[dict[str, object]]:
+    """A ReplicaSet's ReplicaFailure, the new one's first, moved onto the Deployment (as
+    Kubernetes' ``getReplicaFailures`` does); removed once no ReplicaSet has one."""
+    for rs in family.all():
+        found = objects.condition([c.to_dict() for c in rs.status.conditions],
+                                  replicasets.FAILURE)
+        if found is not None:
+            return objects.set_condition(conditions, replicasets.FAILURE, "True", now,
+                                         reason=str(found.get("reason", "")),
+                                         message=str(found.get("message", "")),
+                                         extra={"lastUpdateTime": now})
+    return [c for c in conditions if c.get("type") != replicasets.FAILURE]
 
 
 def _progressing(

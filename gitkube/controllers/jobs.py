@@ -28,6 +28,8 @@ converging; creating and deleting pods waits for the next plan.
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Iterable
 from typing import Any
 
 from gitkube import clock as clocks
@@ -184,18 +186,20 @@ class _Sync:
     def _keep_active(self) -> None:
         active = [p for p in self.owned if podstate.is_active(p)]
         parallelism = self.spec.wanted_parallelism
-        indexes: list[int | None]
+        indexes: Iterable[int | None]
         if self.spec.completion_mode == "Indexed":
-            running = {jobpods.completion_index(p) for p in active}
-            indexes = [i for i in range(self.spec.completions or 0)
-                       if i not in self.completed and i not in running]
-            wanted = min(parallelism, len(active) + len(indexes))
+            completions = self.spec.completions or 0
+            # Counted, not listed: completions may be in the billions.
+            done = {i for i in {*self.completed, *(jobpods.completion_index(p) for p in active)}
+                    if i is not None and 0 <= i < completions}
+            indexes = (i for i in range(completions) if i not in done)
+            wanted = min(parallelism, len(active) + completions - len(done))
         elif self.spec.completions is None:
             wanted = len(active) if self.fields["succeeded"] > 0 else parallelism
-            indexes = [None] * max(0, wanted - len(active))
+            indexes = itertools.repeat(None)
         else:
             wanted = min(parallelism, self.spec.completions - self.fields["succeeded"])
-            indexes = [None] * max(0, wanted - len(active))
+            indexes = itertools.repeat(None)
         if len(active) > wanted:
             for pod in replicasets.pods_to_delete(active, len(active) - wanted):
                 self.actions.append(_delete(self.snapshot, pod, f"{objects.describe(self.job)} "
@@ -205,8 +209,9 @@ class _Sync:
             return
         if jobpods.backoff_remaining(self.job, self.owned, self.clock) > 0:
             return  # a later pass creates the pod, once the back-off has passed
-        for pod in jobpods.new_pods(self.snapshot, self.job, self.owned, wanted - len(active),
-                                    indexes, self.clock):
+        budget = replicasets.creation_budget(active, wanted - len(active))
+        for pod in jobpods.new_pods(self.snapshot, self.job, self.owned, budget, indexes,
+                                    self.clock):
             self.actions.append(Action(
                 ActionKind.CREATE, ObjectRef.of(pod),
                 f"{objects.describe(self.job)} wants {wanted} active "

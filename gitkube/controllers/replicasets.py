@@ -28,6 +28,11 @@ from gitkube.planning.snapshot import Snapshot
 
 SOURCE = "replicaset"
 DELETION_COST = "controller.kubernetes.io/pod-deletion-cost"
+#: Kubernetes' ReplicaSet controller creates at most this many pods per sync
+#: (``burstReplicas``), and the Job controller as many (``MaxPodCreateDeletePerSync``).
+BURST = 500
+#: The ReplicaSet condition saying pods are not created (Kubernetes' ReplicaFailure).
+FAILURE = "ReplicaFailure"
 _PHASE_ORDER = {"Pending": 0, "Unknown": 1, "Running": 2}
 
 
@@ -51,9 +56,11 @@ def plan_replicasets(snapshot: Snapshot, clock: clocks.Clock) -> list[Action]:
         status = rs_status(rs, owned, clock)
         if status != rs.status:
             updated = rs.model_copy(update={"status": status})
+            held = objects.condition([c.to_dict() for c in status.conditions], FAILURE)
             actions.append(Action(
                 ActionKind.UPDATE, ObjectRef.of(rs),
-                f"{objects.describe(rs)}: {status.ready_replicas}/{rs.spec.replicas} pods ready",
+                f"{objects.describe(rs)}: {status.ready_replicas}/{rs.spec.replicas} pods ready"
+                + (f"; {held['message']}" if held else ""),
                 obj=updated, expected_revision=stored.mod_revision, status_only=True,
                 source=SOURCE,
             ))
@@ -91,13 +98,34 @@ def rs_status(
     rs: apps.ReplicaSet, owned: list[core.Pod], clock: clocks.Clock
 ) -> apps.ReplicaSetStatus:
     counts = count_replicas(rs, owned, clock)
+    conditions = [c.to_dict() for c in rs.status.conditions]
+    held = _held_back(rs, owned, counts.replicas)
+    if held:
+        conditions = objects.set_condition(conditions, FAILURE, "True", objects.now_text(clock),
+                                           reason="Unschedulable", message=held)
+    else:
+        conditions = [c for c in conditions if c.get("type") != FAILURE]
     return rs.status.model_copy(update={
         "replicas": counts.replicas,
         "fully_labeled_replicas": counts.fully_labeled,
         "ready_replicas": counts.ready,
         "available_replicas": counts.available,
         "observed_generation": rs.metadata.generation or 1,
+        "conditions": [apps.ReplicaSetCondition.model_validate(c) for c in conditions],
     })
+
+
+def _held_back(rs: apps.ReplicaSet, owned: list[core.Pod], replicas: int) -> str:
+    """Why pods of ``rs`` are not created (``creation_budget``), or "" when none are held."""
+    waiting = [p for p in owned if podstate.is_active(p) and waits_for_room(p)]
+    missing = rs.spec.replicas - replicas
+    if not waiting or missing <= 0:
+        return ""
+    verb = "waits" if len(waiting) == 1 else "wait"
+    scheduled = podstate.unscheduled(waiting[0])
+    why = f" ({scheduled.message})" if scheduled is not None and scheduled.message else ""
+    return (f"{objects.plural(len(waiting), 'pod')} {verb} for room on the nodes{why}; the "
+            f"other {missing} are created as pods are placed")
 
 
 def manage_replicas(
@@ -114,7 +142,7 @@ def manage_replicas(
     diff = len(active) - wanted
     if diff < 0:
         taken = {p.name for p in owned}
-        for pod in new_pods(snapshot, rs, -diff, taken, clock):
+        for pod in new_pods(snapshot, rs, creation_budget(active, -diff), taken, clock):
             actions.append(Action(
                 ActionKind.CREATE, ObjectRef.of(pod),
                 f"{objects.describe(rs)} wants {objects.plural(wanted, 'replica')}, "
@@ -128,6 +156,28 @@ def manage_replicas(
                 f"has {len(active)}",
             ))
     return actions
+
+
+def creation_budget(active: list[core.Pod], missing: int) -> int:
+    """How many of ``missing`` pods a controller creates now.
+
+    None while a pod of the set waits for room (the scheduler found it unschedulable: an
+    identical pod would wait too); otherwise a slow-start batch, as Kubernetes' controllers
+    create pods (``slowStartBatch``, at most ``burstReplicas`` a sync): at most the larger
+    of ``BURST`` and the pods the set has, so the set doubles round by round while there is
+    room, and never holds more than a burst of pods beyond what could be placed. A pass
+    planning ``replicas: 100000`` on one node costs what the node can run, not 100,000 pods.
+    """
+    if missing <= 0 or any(waits_for_room(p) for p in active):
+        return 0
+    return min(missing, max(BURST, len(active)))
+
+
+def waits_for_room(pod: core.Pod) -> bool:
+    """Unbound because the scheduler found no node for it (PodScheduled False, reason
+    Unschedulable, as kube-scheduler marks it)."""
+    condition = podstate.unscheduled(pod)
+    return condition is not None and condition.reason == "Unschedulable"
 
 
 def new_pods(

@@ -113,7 +113,19 @@ class Control:
                       or self.unavailable(by_ordinal[o])), None)
         first_condemned = next((p for p in reversed(condemned) if self.unavailable(p)), None)
         replicas: dict[int, core.Pod] = {}
+        # Parallel creates a slow-start batch a round (``replicasets.creation_budget``): a
+        # StatefulSet of a million replicas costs what its nodes can run, not a million pods.
+        present = [o for o in by_ordinal if o in ordinals]
+        budget = replicasets.creation_budget(
+            [p for p in members if podstate.is_active(p)], len(ordinals) - len(present))
+        last = max(present, default=start - 1)
         for ordinal in ordinals:
+            if ordinal not in by_ordinal:
+                if budget <= 0 and not self.monotonic:
+                    if ordinal > last:
+                        break
+                    continue
+                budget -= 1
             pod, blocked = self.process_replica(ordinal, by_ordinal.get(ordinal))
             if pod is not None:
                 replicas[ordinal] = pod

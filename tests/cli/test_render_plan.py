@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from gitkube.api.meta import OwnerReference
 from gitkube.cli import render_plan
 from gitkube.errors import Problem
 from gitkube.planning.actions import Action, ActionKind, ObjectRef
@@ -155,4 +156,25 @@ def test_a_cluster_with_no_valid_revision_yet_says_so() -> None:
         "  web.yaml:3: spec.bogus: unknown field 'bogus'",
         "",
         "No changes: there is no valid revision of the manifests to plan from.",
+    ]
+
+
+def test_many_stuck_pods_of_one_owner_are_one_line() -> None:
+    stuck = {"type": "PodScheduled", "status": "False", "reason": "Unschedulable",
+             "message": "0/1 nodes are available: 1 Too many pods."}
+    owner = {"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "web-6f9c", "uid": "u",
+             "controller": True}
+    pods = []
+    for i in range(420):
+        pod = o.pod(f"web-6f9c-{i:05d}", node=None, phase="Pending", ip=None,
+                    conditions=[stuck])
+        pod.metadata.owner_references = [OwnerReference.model_validate(owner)]
+        pods.append(Action(ActionKind.CREATE, ref("Pod", pod.name), "replica", obj=pod))
+    lonely = Action(ActionKind.UNSCHEDULABLE, ref("Pod", "db-0"), "0/1 nodes are available.")
+    plan = engine.Plan(GOOD, GOOD, 7, [*pods, lonely])
+    assert show(render_plan.render_plan(plan)).splitlines()[:3] == [
+        "Unschedulable",
+        "  ! 420 pods of replicaset default/web-6f9c (default/web-6f9c-00000 and 419 more): "
+        "0/1 nodes are available: 1 Too many pods.",
+        "  ! default/db-0: 0/1 nodes are available.",
     ]
