@@ -25,6 +25,7 @@ from typing import Any
 from . import (
     converge,
     dnsserver,
+    fencing,
     files,
     healing,
     identity,
@@ -63,6 +64,8 @@ def handle(request: dict[str, Any], *, runtime: base.Runtime | None = None,
         return _dispatch(request, runtime, later)
     except (BadRequest, state.NameRefused) as exc:
         return {"ok": False, "error": str(exc), "permanent": True}
+    except fencing.Fenced as exc:
+        return {"ok": False, "error": str(exc), "permanent": True, "fenced": True}
     except base.RuntimeFailure as exc:
         return {"ok": False, "error": str(exc), "permanent": exc.permanent}
 
@@ -83,6 +86,10 @@ def _dispatch(request: dict[str, Any], rt: base.Runtime | None,
     config: protocol.RuntimeConfig = request.get("runtime") or {}
     where = request.get("state_dir") or config.get("state_dir")
     path = Path(os.path.expanduser(where)) if where else state.default_dir(cluster, node)
+    try:
+        fencing.admit(path, request.get("term"))
+    except ValueError as exc:
+        raise BadRequest(str(exc)) from exc
     if rt is None:
         rt = kinds.make(config, path, node)
     node_state = state.StateDir(path, memory=rt.state_memory)

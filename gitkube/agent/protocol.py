@@ -23,6 +23,12 @@ Requests (``op``; every request also carries ``cluster``, ``node``, ``runtime``)
 Response: ``{"ok": true, "report": NodeReport, ...}`` or
 ``{"ok": false, "error": "a sentence", "permanent": bool}``.
 
+Leader terms (several control machines): a leader's requests also carry ``term``, its
+leader term (a positive number). The node keeps the highest term it has seen
+(``fencing``) and answers a request of a lower one with ``{"ok": false, "fenced": true,
+...}`` without doing any of it: a deposed leader cannot start or stop containers. A request
+without ``term`` is not fenced.
+
 Networking (issue 11): ``converge`` and ``observe`` may carry ``network`` (``NetworkRun``, below),
 the node's whole share of the cluster network: its pod subnet, routes to the other nodes'
 subnets, the Services with their endpoints, the cluster DNS. The agent programs it (the pod
