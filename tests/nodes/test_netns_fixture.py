@@ -65,7 +65,7 @@ def test_nothing_is_left_behind(tmp_path_factory: pytest.TempPathFactory,
                                 containers_conf: Path) -> None:
     prefix = f"gitkube-netns-{os.getpid()}-left"
     base = tmp_path_factory.mktemp("left")  # short: podman refuses a runroot over 50 chars
-    made = netns_fixtures._Cluster(base, prefix)
+    made = netns_fixtures.NetnsCluster(base, prefix)
     try:
         (node,) = made.create(1)
         node.podman("run", "-d", "--name", "sleeper", "localhost/gitkube-test/busybox:v1",
