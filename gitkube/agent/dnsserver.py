@@ -62,6 +62,14 @@ def ensure(state_dir: Path, address: str, *, reload: bool = True) -> str:
     return f"The node's DNS server did not start on {address}:{PORT}: {why}"
 
 
+def reload(state_dir: Path) -> None:
+    """Tell the running DNS server (if any) to read ``network.json`` again now."""
+    found = daemons.running(state_dir, NAME)
+    if found is not None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(found[0], signal.SIGHUP)
+
+
 def upstreams(text: str, own: tuple[str, int], port: int = PORT) -> list[tuple[str, int]]:
     """The node's resolvers (at ``port``) from resolv.conf text, never this server itself."""
     found = []

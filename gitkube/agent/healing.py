@@ -149,6 +149,20 @@ def is_ready(record: Record, spec: protocol.ContainerRun) -> bool:
     return bool(record.get("ready")) if "readinessProbe" in spec else True
 
 
+def unready_pods(desired: list[protocol.PodRun], health: Health) -> set[str]:
+    """Uids of the pods that are not Ready by the supervisor's records: an app container
+    whose readiness probe does not pass, or that waits to be restarted (kubelet's rule)."""
+    found: set[str] = set()
+    for pod in desired:
+        uid = pod.get("uid", "")
+        records = health.get(uid, {})
+        for spec in pod.get("containers", []):
+            record = records.get(spec.get("name", ""), {})
+            if record.get("waiting") or not is_ready(record, spec):
+                found.add(uid)
+    return found
+
+
 def merge(
     pods: list[protocol.PodReport], desired: list[protocol.PodRun], health: Health
 ) -> None:

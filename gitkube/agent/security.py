@@ -9,7 +9,10 @@ runtime asks the image's configured user when ``needs_image_user`` says it matte
   verified) refuses the container with CreateContainerConfigError and kubelet's words;
 - ``resolver`` merges a dnsConfig into the node's resolv.conf (``read_host_resolv``) as
   kubelet does for the Default policy (nameservers and searches appended without
-  duplicates, options by name), or takes it alone for policy None.
+  duplicates, options by name), or takes it alone for policy None. ClusterFirst with a
+  cluster DNS is kubelet's: the cluster DNS address, ``<ns>.svc.<domain> svc.<domain>
+  <domain>`` before the node's search list, ``ndots:5``, then the dnsConfig merged the same
+  way; without a cluster DNS it is Default (kubelet's fallback).
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ MAX_SEARCHES = 32
 _HOST_RESOLV = Path("/etc/resolv.conf")
 #: Where systemd-resolved keeps the real upstream servers (its stub listens on loopback).
 _RESOLVED_RESOLV = Path("/run/systemd/resolve/resolv.conf")
+#: (cluster DNS address, cluster domain, the pod's namespace).
+ClusterDNS = tuple[str, str, str]
 
 
 def needs_image_user(security: protocol.SecurityRun) -> bool:
@@ -83,15 +88,23 @@ def parse_resolv(text: str) -> tuple[list[str], list[str], list[str]]:
     return nameservers, searches, options
 
 
-def resolver(dns: protocol.DNSRun, host_text: str) -> tuple[list[str], list[str], list[str]]:
-    """The pod's (nameservers, searches, options), as kubelet composes them."""
+def resolver(dns: protocol.DNSRun, host_text: str, cluster: ClusterDNS | None = None
+             ) -> tuple[list[str], list[str], list[str]]:
+    """The pod's (nameservers, searches, options), as kubelet composes them; ``cluster`` is
+    (cluster DNS address, cluster domain, the pod's namespace) when the node has one."""
     extra_options = dns.get("options", [])
     if dns.get("policy") == "None":
         return (dns.get("nameservers", [])[:MAX_NAMESERVERS],
                 dns.get("searches", [])[:MAX_SEARCHES], list(extra_options))
     nameservers, searches, options = parse_resolv(host_text)
-    # A loopback resolver of the node is unreachable from the pod's network namespace.
-    nameservers = [n for n in nameservers if not n.startswith("127.") and n != "::1"]
+    if dns.get("policy") == "ClusterFirst" and cluster is not None:
+        address, domain, namespace = cluster
+        nameservers = [address]
+        searches = [f"{namespace}.svc.{domain}", f"svc.{domain}", domain, *searches]
+        options = ["ndots:5"]
+    else:
+        # A loopback resolver of the node is unreachable from the pod's network namespace.
+        nameservers = [n for n in nameservers if not n.startswith("127.") and n != "::1"]
     nameservers = _unique([*nameservers, *dns.get("nameservers", [])])[:MAX_NAMESERVERS]
     searches = _unique([*searches, *dns.get("searches", [])])[:MAX_SEARCHES]
     overridden = {o.split(":", 1)[0] for o in extra_options}

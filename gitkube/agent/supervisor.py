@@ -45,7 +45,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from . import healing, identity, initsteps, probing, protocol, reports, state
+from . import dnsserver, healing, identity, initsteps, network, probing, protocol, reports, state
 from .runtimes import base, kinds
 
 TICK_SECONDS = 1.0
@@ -65,10 +65,13 @@ class Supervisor:
     """One node's healing for one cluster; ``tick()`` is one look at the node."""
 
     def __init__(self, node_state: state.StateDir, runtime: base.Runtime, cluster: str,
-                 *, now: Clock = time.time, log: Callable[[str], None] = lambda _m: None) -> None:
+                 *, now: Clock = time.time, log: Callable[[str], None] = lambda _m: None,
+                 node: str = "") -> None:
         self.state = node_state
         self.rt = runtime
         self.cluster = cluster
+        #: The node's name as the control plane calls it (its endpoints in the Services).
+        self.node = node
         self.now = now
         self.log = log
         #: Events of the current tick, journaled before the agent's lock is released.
@@ -101,8 +104,25 @@ class Supervisor:
                     self._kill(pod, spec, container, record, kind, output)
             if json.dumps(health, sort_keys=True) != before:
                 self.state.write_health(health)
+            self._withhold(self.state.read_desired(), health)
             self._journal()
         return True
+
+    def _withhold(self, desired: list[protocol.PodRun], health: healing.Health) -> None:
+        """Take this node's pods that stopped being Ready out of its Service rules and DNS
+        answers now, before the control plane hears of it (and back once they are)."""
+        if not self.rt.runs_on_host or self.state.memory is not None:
+            return
+        try:
+            hidden = network.withhold(self.state.path, cluster=self.cluster, node=self.node,
+                                      runtime=self.rt,
+                                      unready=healing.unready_pods(desired, health))
+        except (network.NetworkFailure, base.RuntimeFailure) as exc:
+            self.log(f"could not update the Service rules: {exc}")
+            return
+        if hidden is not None:
+            dnsserver.reload(self.state.path)
+            self.log(f"Service rules: {len(hidden)} pod(s) withheld (readiness)")
 
     def _event(self, pod: protocol.PodRun | protocol.PodReport, spec: protocol.ContainerRun,
                text: healing.EventText) -> None:
@@ -392,7 +412,8 @@ def serve(state_dir: Path) -> int:
         config = node_state.read_runtime()
         runtime = kinds.make(config.get("runtime", {}), state_dir,
                              str(config.get("node", "this node")))
-        supervisor = Supervisor(node_state, runtime, str(config.get("cluster", "")), log=log)
+        supervisor = Supervisor(node_state, runtime, str(config.get("cluster", "")), log=log,
+                                node=str(config.get("node", "")))
         # A storage that is gone (a test's, a node reset by hand) has nothing left to heal.
         while not stopping and (state_dir / "desired.json").exists() and not runtime.gone():
             began = time.monotonic()

@@ -19,6 +19,7 @@ from gitkube.agent import daemons, dnsserver, protocol
 from gitkube.nodes import client as node_client
 from tests.fixtures.netns import NetnsNode
 from tests.fixtures.podman import BUSYBOX_IMAGE
+from tests.waiting import until
 
 pytestmark = [pytest.mark.ssh, pytest.mark.podman]
 
@@ -30,9 +31,11 @@ BACKENDS = [(1, "web-b", "10.244.2.10"), (2, "web-c", "10.244.3.10")]
 
 
 def _endpoint(node: NetnsNode, name: str, ip: str, **extra: Any) -> protocol.EndpointRun:
-    return protocol.EndpointRun(ip=ip, ports={"http": 8080}, node=node.name,
-                                pod=f"default/{name}", podUID=f"uid-{name}", ready=True,
-                                serving=True, terminating=False, **extra)  # type: ignore[typeddict-item]
+    endpoint = protocol.EndpointRun(ip=ip, ports={"http": 8080}, node=node.name,
+                                    pod=f"default/{name}", podUID=f"uid-{name}", ready=True,
+                                    serving=True, terminating=False)
+    endpoint.update(extra)  # type: ignore[typeddict-item]
+    return endpoint
 
 
 def _services(nodes: list[NetnsNode], **changes: Any) -> list[protocol.ServiceRun]:
@@ -231,3 +234,60 @@ def _gitkube_processes(node: NetnsNode) -> list[str]:
         if "gitkube_agent" in command or "-m gitkube.agent" in command:
             found.append(command)
     return found
+
+
+def _gated_pod() -> protocol.PodRun:
+    script = ("mkdir /www && echo gated > /www/index.html && touch /tmp/ready"
+              " && exec httpd -f -p 8080 -h /www")
+    probe = protocol.ProbeRun(handler="exec", command=["test", "-f", "/tmp/ready"],
+                              periodSeconds=1, failureThreshold=1)
+    return protocol.PodRun(
+        uid="uid-gated", name="gated", namespace="default", hash="h1", restartPolicy="Always",
+        terminationGracePeriodSeconds=1, dns=protocol.DNSRun(policy="ClusterFirst"),
+        containers=[protocol.ContainerRun(name="main", image=BUSYBOX_IMAGE,
+                                          command=["sh", "-c", script],
+                                          readinessProbe=probe)])
+
+
+def test_a_pod_the_agent_makes_joins_the_network_and_leaves_the_rules_when_unready(
+        cluster: Cluster) -> None:
+    node, client = cluster.nodes[1], cluster.clients[1]
+    services = _services(cluster.nodes)
+    run = _network(cluster.nodes, 1, services)
+    client.request("converge", pods=[_gated_pod()], network=run)
+    try:
+        pod = until(lambda: _ready_pod(client.request("observe", network=run)), "gated ready")
+        assert pod["podIP"].startswith("10.244.2.")
+        name = f"gk_{CLUSTER}_default_gated_main"
+        resolv = node.podman("exec", name, "cat", "/etc/resolv.conf").stdout
+        assert "nameserver 10.96.0.10" in resolv
+        assert "search default.svc.cluster.local svc.cluster.local cluster.local" in resolv
+        assert "ndots:5" in resolv
+        env = node.podman("exec", name, "env").stdout.split()
+        assert f"WEB_SERVICE_HOST={WEB_IP}" in env and "WEB_SERVICE_PORT_HTTP=80" in env
+
+        gate = protocol.ServiceRun(name="gate", namespace="default", clusterIP="10.96.0.30",
+                                   ports=[{"name": "http", "protocol": "TCP", "port": 80}],
+                                   endpoints=[_endpoint(node, "gated", pod["podIP"],
+                                                        podUID="uid-gated")])
+        run = _network(cluster.nodes, 1, [*services, gate])
+        client.request("observe", network=run)
+        ask = get("10.96.0.30")
+        assert node.run("busybox", "sh", "-c", ask).stdout.strip() == "gated"
+
+        node.podman("exec", name, "rm", "/tmp/ready")
+        # The node's supervisor takes it out on its own: the control plane still says ready.
+        until(lambda: "Connection refused" in node.run("busybox", "sh", "-c", ask,
+                                                       check=False).stderr,
+              "the unready pod refused by its own node")
+        report = client.request("observe", network=run)["report"]["network"]
+        assert report["withheld"] == ["default/gated"]
+    finally:
+        client.request("converge", pods=[], network=_network(cluster.nodes, 1, services))
+
+
+def _ready_pod(answer: dict[str, Any]) -> dict[str, Any] | None:
+    for pod in answer["report"]["pods"]:
+        if pod["name"] == "gated" and all(c.get("ready") for c in pod["containers"]):
+            return dict(pod)
+    return None

@@ -34,7 +34,7 @@ import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
-from .. import files, identity, initsteps, protocol, reports, security
+from .. import files, identity, initsteps, podnetwork, protocol, reports, security
 from . import base, podman_args, podman_hostconf, podman_report
 
 _LOADED = re.compile(r"Loaded image(?:\(s\))?:\s*(.+)")
@@ -211,7 +211,12 @@ class PodmanRuntime(base.Runtime):
             self._ensure_volume(cluster, uid, volume, pod.get("fsGroup"))
         argv = ["pod", "create", "--name", name]
         argv += ["--hostname", pod.get("hostname") or pod.get("name", "")]
-        argv += podman_args.pod_args(pod)
+        # The cluster network the node has (network.json): pods join it and ask its DNS.
+        run = podnetwork.in_force(self.state_dir)
+        if run is not None:
+            argv += ["--network", identity.network_name(cluster)]
+        argv += podman_args.pod_args(pod, cluster_dns=podnetwork.cluster_dns(
+            run, pod.get("namespace", "default")))
         argv += podman_args.label_args(identity.pod_labels(cluster, pod))
         for volume in memory:
             vname = identity.volume_name(cluster, uid, volume.get("name", ""))
@@ -273,7 +278,12 @@ class PodmanRuntime(base.Runtime):
             argv += ["--volume", f"{source}:{mount_path}:{'ro' if read_only else 'rw'}"]
         if container.get("command"):
             argv += ["--entrypoint", json.dumps(container["command"])]
-        with files.EnvFile(self.state_dir / "tmp", container.get("env", {})) as env:
+        env_values = container.get("env", {})
+        if pod.get("enableServiceLinks", True):
+            # kubelet's service variables, which the container's own env overrides.
+            env_values = {**podnetwork.service_env(podnetwork.in_force(self.state_dir),
+                                                   namespace), **env_values}
+        with files.EnvFile(self.state_dir / "tmp", env_values) as env:
             argv += ["--env-file", str(env.path), container.get("image", "")]
             argv += container.get("args", [])
             try:

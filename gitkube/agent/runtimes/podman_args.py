@@ -77,7 +77,8 @@ def run_args(context: protocol.SecurityRun, image_user: str = "") -> list[str]:
     return argv
 
 
-def pod_args(pod: protocol.PodRun, host_resolv: str | None = None) -> list[str]:
+def pod_args(pod: protocol.PodRun, host_resolv: str | None = None,
+             cluster_dns: security.ClusterDNS | None = None) -> list[str]:
     """``podman pod create`` flags: the pod's sysctls and, when it has one, its resolver."""
     argv: list[str] = []
     for name, value in sorted(pod.get("sysctls", {}).items()):
@@ -85,7 +86,8 @@ def pod_args(pod: protocol.PodRun, host_resolv: str | None = None) -> list[str]:
     dns = pod.get("dns")
     if dns:
         nameservers, searches, options = security.resolver(
-            dns, security.read_host_resolv() if host_resolv is None else host_resolv)
+            dns, security.read_host_resolv() if host_resolv is None else host_resolv,
+            cluster_dns)
         argv += [arg for server in nameservers for arg in ("--dns", server)]
         argv += [arg for search in searches for arg in ("--dns-search", search)]
         argv += [arg for option in options for arg in ("--dns-option", option)]
