@@ -106,10 +106,15 @@ def test_hooks(lifecycle: dict[str, Any], expected: dict[str, Any]) -> None:
 @pytest.mark.parametrize(
     ("spec", "expected"),
     [
-        pytest.param({}, None, id="cluster-first-default-is-node-resolv-conf"),
+        pytest.param({}, {"policy": "ClusterFirst"}, id="cluster-first-is-the-default"),
+        pytest.param({"dnsPolicy": "ClusterFirstWithHostNet"}, {"policy": "ClusterFirst"},
+                     id="cluster-first-with-host-net"),
         pytest.param({"dnsPolicy": "Default"}, None, id="default"),
+        pytest.param({"dnsPolicy": "Default", "dnsConfig": {"searches": ["a.example"]}},
+                     {"policy": "Default", "searches": ["a.example"]}, id="default-extra"),
         pytest.param({"dnsPolicy": "ClusterFirst", "dnsConfig": {"searches": ["a.example"]}},
-                     {"policy": "Default", "searches": ["a.example"]}, id="cluster-first-extra"),
+                     {"policy": "ClusterFirst", "searches": ["a.example"]},
+                     id="cluster-first-extra"),
         pytest.param({"dnsPolicy": "None", "dnsConfig": {
             "nameservers": ["192.0.2.1"], "searches": ["ns1.svc.example"],
             "options": [{"name": "ndots", "value": "2"}, {"name": "edns0"}]}},

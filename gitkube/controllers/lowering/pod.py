@@ -49,6 +49,10 @@ def lower_pod(pod: core.Pod, snapshot: Snapshot) -> protocol.PodRun:
     dns = lower_dns(spec)
     if dns is not None:
         run["dns"] = dns
+    if spec.subdomain:
+        run["subdomain"] = spec.subdomain
+    if spec.enable_service_links is False:
+        run["enableServiceLinks"] = False
     owner = pod.controller_ref()
     if owner is not None:
         run["owner"] = f"{owner.kind}/{owner.name}"
@@ -60,15 +64,17 @@ def lower_pod(pod: core.Pod, snapshot: Snapshot) -> protocol.PodRun:
 def lower_dns(spec: core.PodSpec) -> protocol.DNSRun | None:
     """The pod's resolver settings, or None for the node's own (podman's default).
 
-    There is no cluster DNS yet, so ClusterFirst (the default) and ClusterFirstWithHostNet
-    behave as Default, as kubelet does when it has no cluster DNS configured.
+    ClusterFirst (the default) and ClusterFirstWithHostNet (the same without host
+    networking) are ClusterFirst: the agent writes kubelet's resolv.conf for its node's
+    cluster DNS, or the node's own where there is none (kubelet's fallback).
     """
     policy = spec.dns_policy or "ClusterFirst"
     config = spec.dns_config
-    if config is None and policy != "None":
+    if config is None and policy == "Default":
         return None
     config = config or pods.PodDNSConfig()
-    out = protocol.DNSRun(policy="None" if policy == "None" else "Default")
+    out = protocol.DNSRun(policy="Default" if policy == "Default" else
+                          "None" if policy == "None" else "ClusterFirst")
     if config.nameservers:
         out["nameservers"] = list(config.nameservers)
     if config.searches:
