@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from gitkube.agent import podnetwork, protocol, security
+from gitkube.agent.runtimes import podman_args
 
 RUN = protocol.NetworkRun(
     podCIDR="10.244.1.0/24", dnsIP="10.96.0.10", clusterDomain="cluster.local",
@@ -68,3 +69,14 @@ def test_cluster_first_without_a_cluster_dns_is_default() -> None:
 
     assert podnetwork.cluster_dns(None, "shop") is None
     assert security.resolver(dns, host, None) == (["192.0.2.53"], ["corp.example"], [])
+
+
+def test_cluster_first_on_a_node_without_cluster_dns_leaves_podman_its_own() -> None:
+    pod = protocol.PodRun(name="p", namespace="shop", dns=protocol.DNSRun(policy="ClusterFirst"))
+    host = "nameserver 192.0.2.53\n"
+
+    assert podman_args.pod_args(pod, host, None) == []
+    assert podman_args.pod_args(pod, host, podnetwork.cluster_dns(RUN, "shop")) == [
+        "--dns", "10.96.0.10", "--dns-search", "shop.svc.cluster.local",
+        "--dns-search", "svc.cluster.local", "--dns-search", "cluster.local",
+        "--dns-option", "ndots:5"]

@@ -84,6 +84,8 @@ def pod_args(pod: protocol.PodRun, host_resolv: str | None = None,
     for name, value in sorted(pod.get("sysctls", {}).items()):
         argv += ["--sysctl", f"{name}={value}"]
     dns = pod.get("dns")
+    if dns and cluster_dns is None and dns == {"policy": "ClusterFirst"}:
+        dns = None  # no cluster DNS and nothing to add: podman's own resolv.conf (Default)
     if dns:
         nameservers, searches, options = security.resolver(
             dns, security.read_host_resolv() if host_resolv is None else host_resolv,
