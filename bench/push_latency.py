@@ -25,18 +25,18 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from gitkube.reconcile import engine  # noqa: E402
+from gitkube.reconcile import face  # noqa: E402
 from tests.fixtures import podman as podman_fixtures  # noqa: E402
 from tests.gitops import harness  # noqa: E402
 
 
-def running_pods(cluster: engine.Cluster) -> int:
+def running_pods(cluster: face.Cluster) -> int:
     return sum(1 for pod in cluster.objects("pods")
                if pod.to_dict().get("status", {}).get("phase") == "Running"
                and not pod.metadata.deletion_timestamp)
 
 
-def wait(cluster: engine.Cluster, want: int, timeout: float = 120.0) -> None:
+def wait(cluster: face.Cluster, want: int, timeout: float = 120.0) -> None:
     deadline = time.monotonic() + timeout
     while running_pods(cluster) != want or len(cluster.objects("pods")) != want:
         if time.monotonic() > deadline:
@@ -68,7 +68,7 @@ def main() -> None:
             repo.push()
             repo.settle()
             times: list[float] = []
-            with repo.serving("--interval", "600"), engine.Cluster.open(repo.server) as cluster:
+            with repo.serving("--interval", "600"), face.open_cluster(repo.server) as cluster:
                 for run in range(1, args.runs + 1):
                     repo.write("web.yaml", harness.deployment("web", args.pods, image))
                     repo.commit(f"Scale web to {args.pods} (run {run})")

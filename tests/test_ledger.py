@@ -12,7 +12,7 @@ from ruamel.yaml import YAML
 from gitkube.api import core, registry
 from gitkube.planning.actions import Action, ActionKind, ObjectRef
 from gitkube.planning.snapshot import Snapshot, Stored
-from gitkube.reconcile import engine
+from gitkube.reconcile import summaries
 from gitkube.reconcile.ledger import status_files, summarize
 
 SECRET = registry.parse_object({
@@ -119,7 +119,7 @@ def test_restarts_are_named_in_the_commit(before: core.Pod, after: core.Pod,
     snapshot = Snapshot(revision=1, objects={before.key: Stored(before, 1)}, cluster="c")
     applied = [Action(ActionKind.UPDATE, ObjectRef.of(after), "status", obj=after,
                       status_only=True)]
-    found = engine.restarted(snapshot, applied)
+    found = summaries.restarted(snapshot, applied)
     assert found == expected
     line = summarize(applied, ready={"web": "3/3 ready"}, node_errors={}, restarted=found)
     if expected:

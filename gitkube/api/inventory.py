@@ -20,7 +20,7 @@ as the manifests, so adding a node is a commit like any other change.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, PrivateAttr, model_validator
 
@@ -74,6 +74,26 @@ class InventoryNode(KubeModel):
     #: Agent state on the node (default: ~/.gitkube/<cluster>/<node>).
     state_dir: str | None = None
 
+    def expanded(self) -> list[InventoryNode]:
+        """The nodes this entry stands for (itself, when it has no count): ``{i}`` in its
+        name, address, stateDir, label and taint values filled in (``simnodes.render``)."""
+        if self.count is None:
+            return [self]
+        out = []
+        for i in range(self.count):
+            update: dict[str, Any] = {
+                "name": simnodes.render(self.name, i),
+                "address": simnodes.render(self.address, i),
+                "count": None,
+                "labels": {k: simnodes.render(v, i) for k, v in self.labels.items()},
+                "taints": [t.model_copy(update={"value": simnodes.render(t.value, i)})
+                           if t.value else t for t in self.taints],
+            }
+            if self.state_dir is not None:
+                update["state_dir"] = simnodes.render(self.state_dir, i)
+            out.append(self.model_copy(update=update))
+        return out
+
 
 class Settings(KubeModel):
     #: Seconds without a heartbeat before a node is NotReady.
@@ -113,7 +133,7 @@ class Inventory(KubeModel):
                 raise ValueError(f"node {node.name!r}: `count` is for simulated nodes; add "
                                  "`transport: sim` or declare the machines one by one")
         expanded = [(i, made) for i, node in enumerate(self.nodes)
-                    for made in simnodes.expand(node)]
+                    for made in node.expanded()]
         self.nodes = [node for _, node in expanded]
         self._entries = [i for i, _ in expanded]
         return self

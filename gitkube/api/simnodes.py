@@ -13,17 +13,13 @@ different sizes are several entries.
       labels: {topology.kubernetes.io/zone: "zone-{i % 3}"}
       capacity: {cpu: "8", memory: 32Gi, pods: "110"}
 
-The entry is expanded when the inventory is read (``Inventory`` calls ``expand``),
-so everything downstream sees ordinary nodes.
+The entry is expanded when the inventory is read (``InventoryNode.expanded``, with
+``render`` here), so everything downstream sees ordinary nodes.
 """
 
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from gitkube.api.inventory import InventoryNode
 
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 _EXPRESSION = re.compile(r"\s*i\s*(?:(%|//|\+|-|\*)\s*(\d+)\s*)?(?::([0-9<>^=+ ,._a-zA-Z-]*))?")
@@ -50,22 +46,3 @@ def render(template: str, i: int) -> str:
 
     return _PLACEHOLDER.sub(one, template)
 
-
-def expand(node: InventoryNode) -> list[InventoryNode]:
-    """The nodes an entry stands for (itself, when it has no count)."""
-    if node.count is None:
-        return [node]
-    out = []
-    for i in range(node.count):
-        update: dict[str, Any] = {
-            "name": render(node.name, i),
-            "address": render(node.address, i),
-            "count": None,
-            "labels": {k: render(v, i) for k, v in node.labels.items()},
-            "taints": [t.model_copy(update={"value": render(t.value, i)}) if t.value else t
-                       for t in node.taints],
-        }
-        if node.state_dir is not None:
-            update["state_dir"] = render(node.state_dir, i)
-        out.append(node.model_copy(update=update))
-    return out

@@ -11,9 +11,8 @@ import json
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
@@ -22,35 +21,9 @@ from rich.text import Text
 from gitkube import clock, errors
 from gitkube.api import apps, core, node, registry
 from gitkube.api.meta import SOURCE_ANNOTATION, KubeObject
-from gitkube.cli import describe, exits, render, render_plan, status, tables
-
-if TYPE_CHECKING:
-    from gitkube.reconcile import engine
-
-
-@dataclass
-class Context:
-    """What every command gets besides its arguments: where to print, the time, the user."""
-
-    out: Console
-    err: Console
-    clock: clock.Clock
-    #: A person is at the keyboard (stdin is a TTY): ``apply`` may ask before acting.
-    interactive: bool
-
-    @contextmanager
-    def cluster(self, args: argparse.Namespace) -> Iterator[engine.Cluster]:
-        repo: Path | None = getattr(args, "repo", None)
-        state: Path | None = getattr(args, "state", None)
-        # Imported here, not at the top: the engine pulls in paramiko and GitPython, and
-        # `gitkube --help` or a usage error should not wait for them.
-        from gitkube.reconcile import engine
-
-        cluster = engine.Cluster.open(repo, state=state)
-        try:
-            yield cluster
-        finally:
-            cluster.close()
+from gitkube.cli import describe, exits, gitops, render, render_plan, status, tables, watch
+from gitkube.cli.context import Context
+from gitkube.reconcile import face
 
 
 # -- init, validate ----------------------------------------------------------------------------
@@ -58,9 +31,7 @@ class Context:
 
 def cmd_init(args: argparse.Namespace, ctx: Context) -> int:
     directory: Path = args.directory
-    from gitkube.reconcile import engine
-
-    sha = engine.init_cluster(directory, from_folder=args.from_folder,
+    sha = face.init_cluster(directory, from_folder=args.from_folder,
                               state=getattr(args, "state", None), bare=args.bare)
     kind = "bare cluster repository" if args.bare else "cluster repository"
     ctx.out.print(Text.assemble("Initialized ", kind, " ", (str(directory), "bold"),
@@ -106,9 +77,7 @@ def cmd_plan(args: argparse.Namespace, ctx: Context) -> int:
         plan = cluster.plan(refresh=not args.no_refresh,
                             revision=getattr(args, "revision", None))
     if getattr(args, "out", None) is not None:
-        from gitkube.reconcile import plans
-
-        plans.save(plan.to_dict(), args.out, created=clock.format_time(ctx.clock.now()))
+        face.save_plan(plan, args.out, created=clock.format_time(ctx.clock.now()))
         ctx.err.print(Text(f"Saved the plan to {args.out}; `gitkube apply {args.out}` applies "
                            "exactly it, or refuses if Git or the cluster moved on."),
                       soft_wrap=True)
@@ -147,9 +116,7 @@ def cmd_apply(args: argparse.Namespace, ctx: Context) -> int:
 
 def _apply_saved(args: argparse.Namespace, ctx: Context, plan_file: Path) -> int:
     """``apply FILE``: the saved plan is what was reviewed, so there is no question to ask."""
-    from gitkube.reconcile import plans
-
-    saved = plans.load(plan_file)
+    saved = face.load_plan(plan_file)
     with ctx.cluster(args) as cluster, _progress(ctx.out) as report:
         result = cluster.apply(progress=report, saved=saved)
     ctx.out.print(render_plan.render_result(result), soft_wrap=True)
@@ -177,12 +144,12 @@ def cmd_reconcile(args: argparse.Namespace, ctx: Context) -> int:
 
 
 @contextmanager
-def _progress(console: Console) -> Iterator[engine.ProgressCallback]:
+def _progress(console: Console) -> Iterator[face.ProgressCallback]:
     """A live progress display on a terminal; one plain line per report otherwise."""
     if not console.is_terminal:
         lock = threading.Lock()
 
-        def plain(event: engine.Progress) -> None:
+        def plain(event: face.Progress) -> None:
             count = f" ({event.done}/{event.total})" if event.total else ""
             with lock:
                 console.print(Text(f"{event.stage}: {event.message}{count}"), soft_wrap=True)
@@ -194,7 +161,7 @@ def _progress(console: Console) -> Iterator[engine.ProgressCallback]:
     with Progress(*columns, console=console, transient=True) as progress:
         tasks: dict[str, Any] = {}
 
-        def live(event: engine.Progress) -> None:
+        def live(event: face.Progress) -> None:
             if event.stage not in tasks:
                 for earlier in tasks.values():  # stages run one after the other
                     progress.update(earlier, total=1, completed=1)
@@ -256,64 +223,31 @@ def cmd_describe(args: argparse.Namespace, ctx: Context) -> int:
                 + ("" if plural == "nodes" else f' in namespace "{args.namespace}"')
                 + f"; list them with `gitkube get {plural}`.")
         if isinstance(obj, core.Pod):
-            lines = describe.describe_pod(obj, now, _explain(cluster, obj))
+            lines = describe.describe_pod(obj, now, cluster.explain(obj))
             lines[2:2] = _cause_line(cluster, obj)
         elif isinstance(obj, apps.Deployment):
-            uid = obj.metadata.uid
-            owned = [rs for rs in render.of_kind(apps.ReplicaSet, cluster.objects("replicasets"))
-                     if any(ref.uid == uid for ref in rs.metadata.owner_references)]
+            owned = render.of_kind(apps.ReplicaSet, cluster.owned_by(obj, "replicasets"))
             lines = describe.describe_deployment(obj, owned, now)
             lines[2:2] = _cause_line(cluster, obj)
         elif isinstance(obj, node.Node):
-            here = [p for p in render.of_kind(core.Pod, cluster.objects("pods"))
-                    if p.spec.node_name == obj.name]
-            lines = describe.describe_node(obj, here, now)
+            lines = describe.describe_node(obj, cluster.pods_on(obj.name), now)
         else:
             raise TypeError(f"describe got a {obj.kind}")
-        lines += _event_lines(cluster, obj, now)
+        namespace = obj.namespace if obj.namespaced else None
+        found = cluster.events(kind=obj.kind, name=obj.name, namespace=namespace)
+        lines += gitops.event_lines(found, now)
     render.out(ctx.out, "\n".join(lines))
     return exits.OK
 
 
-def _cause_line(cluster: engine.Cluster, obj: KubeObject) -> list[str]:
+def _cause_line(cluster: face.Cluster, obj: KubeObject) -> list[str]:
     """``Cause:`` with the first reason the object is not ready (none when it is)."""
-    from gitkube.reconcile import rootcause
-
-    nodes = {n.name: n for n in render.of_kind(node.Node, cluster.objects("nodes"))}
-    cause = None
-    if isinstance(obj, core.Pod):
-        found = rootcause.pod_cause(obj, nodes)
-        cause = found[1] if found else None
-    elif isinstance(obj, apps.Deployment):
-        pods = render.of_kind(core.Pod, cluster.objects("pods"))
-        cause = rootcause.deployment_cause(obj, pods, nodes)
+    cause = cluster.cause(obj)
     return [f"{'Cause:':<16} {cause}"] if cause else []
-
-
-def _event_lines(cluster: engine.Cluster, obj: KubeObject, now: Any) -> list[str]:
-    from gitkube.cli import gitops
-
-    namespace = obj.namespace if obj.namespaced else None
-    found = cluster.events(kind=obj.kind, name=obj.name, namespace=namespace)
-    return gitops.event_lines(found, now)
-
-
-def _explain(cluster: engine.Cluster, pod: KubeObject) -> list[describe.Fit]:
-    """The scheduler's verdict on every node for this pod (what ``describe`` shows)."""
-    from gitkube.planning.snapshot import Snapshot, Stored
-    from gitkube.scheduler import explain
-
-    if not isinstance(pod, core.Pod):
-        return []
-    around = [*cluster.objects("nodes"), *cluster.objects("pods")]
-    snapshot = Snapshot(revision=0, objects={o.key: Stored(o, 0) for o in around})
-    return explain(snapshot, pod)
 
 
 def cmd_status(args: argparse.Namespace, ctx: Context) -> int:
     if getattr(args, "watch", False):
-        from gitkube.cli import watch
-
         with ctx.cluster(args) as cluster:
             watch.watch(cluster, ctx)
         return exits.OK

@@ -1,8 +1,8 @@
 """The GitOps commands: ``serve``, ``cron``, ``events`` and ``history``.
 
 Registered into the parser by ``register`` (called from ``main``), each a thin
-shell over the library: ``gitkube.reconcile.serve`` runs the daemon, ``gitkube.reconcile.events``
-lists what happened, ``source.status`` reads the ledger. ``history TARGET``
+shell over the library face (``gitkube.reconcile.face``): its daemon runs ``serve``,
+``Cluster.events`` lists what happened, ``Cluster.status_log`` reads the ledger. ``history TARGET``
 (a workload's revisions) belongs to the rollout work: it plugs its function into
 ``TARGET_HISTORY`` and ``history`` hands such targets over.
 """
@@ -25,9 +25,9 @@ from rich.text import Text
 from gitkube import errors
 from gitkube.api import registry
 from gitkube.cli import exits, render
-from gitkube.cli.commands import Context
+from gitkube.cli.context import Command, Context
+from gitkube.reconcile import face
 
-Command = Callable[[argparse.Namespace, Context], int]
 Add = Callable[..., argparse.ArgumentParser]
 
 #: ``history KIND/NAME`` handlers by plural kind (``deployments``); see the module docstring.
@@ -67,15 +67,11 @@ def register(sub: Any, add: Add) -> None:
 
 
 def cmd_serve(args: argparse.Namespace, ctx: Context) -> int:
-    from gitkube.reconcile import serve
-
     repo: Path | None = getattr(args, "repo", None)
     state: Path | None = getattr(args, "state", None)
     if args.print_systemd_unit:
-        from gitkube.reconcile import engine
-
-        found = engine.find_repository(repo or Path.cwd())
-        render.out(ctx.out, serve.systemd_unit(
+        found = face.find_repository(repo or Path.cwd())
+        render.out(ctx.out, face.systemd_unit(
             sys.executable, found, interval=args.interval, follow=args.follow,
             containers_conf=os.environ.get("CONTAINERS_CONF")).rstrip("\n"))
         return exits.OK
@@ -87,9 +83,9 @@ def cmd_serve(args: argparse.Namespace, ctx: Context) -> int:
             render.out(ctx.out, f"{stamp} {line}")
             ctx.out.file.flush()
 
-    daemon = serve.Daemon(repo, state, serve.Options(
-        interval=args.interval, follow=args.follow, fetch_interval=args.fetch_interval,
-        max_passes=args.max_passes), log)
+    daemon = face.daemon(repo, state, interval=args.interval, follow=args.follow,
+                         fetch_interval=args.fetch_interval, max_passes=args.max_passes,
+                         log=log)
     previous = {sig: signal.signal(sig, lambda *_: daemon.stop())
                 for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
@@ -101,9 +97,7 @@ def cmd_serve(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def cmd_cron(args: argparse.Namespace, ctx: Context) -> int:
-    from gitkube.reconcile import engine
-
-    repo = engine.find_repository(getattr(args, "repo", None) or Path.cwd())
+    repo = face.find_repository(getattr(args, "repo", None) or Path.cwd())
     state: Path | None = getattr(args, "state", None)
     conf = os.environ.get("CONTAINERS_CONF")
     env = f"CONTAINERS_CONF={shlex.quote(conf)} " if conf else ""
@@ -151,7 +145,7 @@ def cmd_events(args: argparse.Namespace, ctx: Context) -> int:
     return exits.OK
 
 
-def event_lines(events: list[dict[str, Any]], now: dt.datetime) -> list[str]:
+def event_lines(events: list[face.Event], now: dt.datetime) -> list[str]:
     """The ``Events:`` section ``describe`` appends (kubectl's layout)."""
     if not events:
         return ["Events:          <none>"]
@@ -178,10 +172,8 @@ def cmd_history(args: argparse.Namespace, ctx: Context) -> int:
                 f"object is kept for {', '.join(sorted(TARGET_HISTORY)) or 'no kind yet'}. "
                 "Without a target, `gitkube history` shows the cluster's status ledger.")
         return handler(args, ctx)
-    from gitkube.source import status as source_status
-
     with ctx.cluster(args) as cluster:
-        entries = source_status.status_log(cluster.repo_path, n=args.max_count)
+        entries = cluster.status_log(args.max_count)
     if not entries:
         ctx.err.print("No status commits yet: the first pass writes one "
                       "(`gitkube apply` or `gitkube reconcile`).", highlight=False)

@@ -14,15 +14,13 @@ from __future__ import annotations
 
 import argparse
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from gitkube import clock, errors
 from gitkube.api import batch, core, registry
 from gitkube.cli import exits, render
-
-if TYPE_CHECKING:
-    from gitkube.cli.commands import Context
-    from gitkube.reconcile import engine
+from gitkube.cli.context import Context
+from gitkube.reconcile import face
 
 #: kubectl's annotation naming the container ``logs`` shows when none is given.
 DEFAULT_CONTAINER = "kubectl.kubernetes.io/default-container"
@@ -67,7 +65,7 @@ def cmd_logs(args: argparse.Namespace, ctx: Context) -> int:
             return exits.OK
 
 
-def find_pod(cluster: engine.Cluster, target: str, namespace: str, ctx: Context) -> core.Pod:
+def find_pod(cluster: face.Cluster, target: str, namespace: str, ctx: Context) -> core.Pod:
     kind, _, name = target.rpartition("/")
     plural = registry.plural_for(kind) if kind else "pods"
     if plural == "pods":
@@ -81,9 +79,8 @@ def find_pod(cluster: engine.Cluster, target: str, namespace: str, ctx: Context)
         if not isinstance(job, batch.Job):
             raise errors.ConfigError(f'There is no job named "{name}" in namespace '
                                      f'"{namespace}"; list them with `gitkube get jobs`.')
-        pods = [p for p in cluster.objects("pods") if isinstance(p, core.Pod)
-                and p.namespace == namespace
-                and any(r.uid == job.metadata.uid for r in p.metadata.owner_references)]
+        pods = [p for p in cluster.owned_by(job, "pods") if isinstance(p, core.Pod)
+                and p.namespace == namespace]
         if not pods:
             raise errors.ConfigError(f"Job {namespace}/{name} has no pods (yet, or any more); "
                                      "see `gitkube get jobs` and `gitkube events`.")
@@ -116,7 +113,7 @@ def pick_container(pod: core.Pod, wanted: str | None, ctx: Context) -> str:
     return chosen
 
 
-def _finished(cluster: engine.Cluster, pod: core.Pod) -> bool:
+def _finished(cluster: face.Cluster, pod: core.Pod) -> bool:
     now = cluster.get("pods", pod.name, pod.namespace)
     return not isinstance(now, core.Pod) or now.metadata.uid != pod.metadata.uid or (
         now.status.phase in ("Succeeded", "Failed"))

@@ -16,8 +16,10 @@ from rich.console import Console
 import gitkube
 from gitkube import clock
 from gitkube.cli import commands, exits, gitops, logs, rollback, secret, storecmd
+from gitkube.cli.context import Command, Context
 
-Command = Callable[[argparse.Namespace, commands.Context], int]
+#: ``add(name, summary, run, for_init=False)``: a subcommand, with the global options.
+Add = Callable[..., argparse.ArgumentParser]
 
 DESCRIPTION = """\
 Kubernetes' way of running containers on a handful of Linux machines,
@@ -61,6 +63,17 @@ def build_parser() -> argparse.ArgumentParser:
         command.set_defaults(run=run)
         return command
 
+    _pass_commands(add)
+    _read_commands(add)
+    gitops.register(sub, add)
+    secret.register(sub, add)
+    logs.register(sub, add)
+    storecmd.register(sub, add)
+    return parser
+
+
+def _pass_commands(add: Add) -> None:
+    """init, validate, plan, apply, reconcile."""
     init = add("init", "Make a directory a cluster repository.", commands.cmd_init, for_init=True)
     init.add_argument("directory", type=Path, metavar="DIR")
     init.add_argument("--from", dest="from_folder", type=Path, metavar="FOLDER",
@@ -95,6 +108,9 @@ def build_parser() -> argparse.ArgumentParser:
     reconcile.add_argument("--detailed-exitcode", action="store_true",
                            help="exit 0 when nothing changed, 2 when something did, 1 on failure")
 
+
+def _read_commands(add: Add) -> None:
+    """get, describe, rollback (and history deployment/NAME), status."""
     get = add("get", "List objects, like kubectl get.", commands.cmd_get)
     get.add_argument("kind", metavar="KIND",
                      help="pods, deployments, replicasets, jobs, cronjobs, nodes, configmaps, "
@@ -119,11 +135,6 @@ def build_parser() -> argparse.ArgumentParser:
                  commands.cmd_status)
     status.add_argument("-w", "--watch", action="store_true",
                         help="keep the view on screen, redrawn as passes happen")
-    gitops.register(sub, add)
-    secret.register(sub, add)
-    logs.register(sub, add)
-    storecmd.register(sub, add)
-    return parser
 
 
 def _namespace(parser: argparse.ArgumentParser, *, all_namespaces: bool) -> None:
@@ -143,7 +154,7 @@ def main(argv: Sequence[str] | None = None, *, out: Console | None = None,
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help, --version, usage errors: argparse has printed
         return exc.code if isinstance(exc.code, int) else exits.ERROR
-    ctx = commands.Context(
+    ctx = Context(
         out=out or Console(highlight=False),
         err=err or Console(stderr=True, highlight=False),
         clock=now or clock.SystemClock(),

@@ -16,17 +16,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from rich.console import Group, RenderableType
 from rich.text import Text
 
 from gitkube.api import core, podstate
 from gitkube.cli import render
-from gitkube.planning.actions import Action, ActionKind, ObjectRef
-
-if TYPE_CHECKING:
-    from gitkube.reconcile import engine
+from gitkube.reconcile import face
+from gitkube.reconcile.face import Action, ActionKind, ObjectRef
 
 #: This many pods of one owner, stuck for one reason, are told in one line.
 GROUP_AT = 4
@@ -61,7 +58,7 @@ class PlanSections:
         return {a.node for a in self.starts if a.node}
 
 
-def sections(plan: engine.Plan) -> PlanSections:
+def sections(plan: face.Plan) -> PlanSections:
     out = PlanSections()
     # A pod that starts, stops or cannot be placed is told in that line alone; its store
     # writes (create, bind, delete) are the means, not news.
@@ -114,7 +111,7 @@ def pod_name(ref: ObjectRef) -> str:
     return f"{ref.namespace}/{ref.name}" if ref.namespace else ref.name
 
 
-def summary_line(plan: engine.Plan) -> str:
+def summary_line(plan: face.Plan) -> str:
     parts = sections(plan)
     stuck = ""
     if parts.unschedulable:
@@ -138,7 +135,7 @@ def summary_line(plan: engine.Plan) -> str:
     return line + stuck
 
 
-def warnings(plan: engine.Plan) -> list[Text]:
+def warnings(plan: face.Plan) -> list[Text]:
     lines: list[Text] = []
     if plan.problems:
         count = render.plural(len(plan.problems), "problem")
@@ -170,7 +167,7 @@ def _section(title: str, lines: Iterable[Text], *, style: str = "bold") -> list[
     return [Text(title, style=style), *body, Text("")] if body else []
 
 
-def render_plan(plan: engine.Plan) -> RenderableType:
+def render_plan(plan: face.Plan) -> RenderableType:
     """The whole plan: warnings, sections, the summary line."""
     parts = sections(plan)
     out: list[RenderableType] = [*warnings(plan)]
@@ -251,7 +248,7 @@ def render_applied(action: Action) -> Text:
     return _line(sign, style, f"{verb} {describe_ref(action.target)}")
 
 
-def render_result(result: engine.PassResult) -> RenderableType:
+def render_result(result: face.PassResult) -> RenderableType:
     """What ``apply`` did: applied actions, errors, the status commit, the summary."""
     out: list[RenderableType] = []
     out += _section("Applied", grouped_lines((a for a in result.applied if a.is_change),

@@ -3,24 +3,22 @@
 ``history`` is the status ledger's command (``gitops``); a ``deployment/NAME`` target
 (``NAMESPACE/deployment/NAME`` outside the default namespace) is handed over here.
 
-The views of ``gitkube.reconcile.history``: a kubectl-like revision table (with the Git commit
-that introduced each pod template) and a rollback that commits the old template to
-the source branch, then says how to roll it out.
+The views of ``Cluster.revisions`` and ``Cluster.rollback`` (``gitkube.reconcile.history``):
+a kubectl-like revision table (with the Git commit that introduced each pod template) and
+a rollback that commits the old template to the source branch, then says how to roll it
+out.
 """
 
 from __future__ import annotations
 
 import argparse
-from typing import TYPE_CHECKING
 
 from rich.text import Text
 
 from gitkube import errors
 from gitkube.api import apps, registry
 from gitkube.cli import exits, render
-
-if TYPE_CHECKING:
-    from gitkube.cli.commands import Context
+from gitkube.cli.context import Context
 
 
 def rollback_arguments(parser: argparse.ArgumentParser) -> None:
@@ -44,12 +42,10 @@ def _target(text: str, namespace: str = "default") -> tuple[str, str]:
 
 
 def cmd_history(args: argparse.Namespace, ctx: Context) -> int:
-    from gitkube.reconcile import history  # the engine: loaded only when a command needs it
-
     # The ledger's `history` owns -n (--max-count): a namespace rides on the target instead.
     namespace, name = _target(args.target)
     with ctx.cluster(args) as cluster:
-        found = history.revisions(cluster, name, namespace)
+        found = cluster.revisions(name, namespace)
     rows = [[str(r.number) + (" (current)" if r.current else ""), r.replicaset,
              ",".join(r.images), str(r.replicas), r.commit[:12] or render.NONE,
              r.change_cause or render.NONE] for r in found]
@@ -59,8 +55,6 @@ def cmd_history(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def cmd_rollback(args: argparse.Namespace, ctx: Context) -> int:
-    from gitkube.reconcile import history
-
     words: list[str] = list(args.words)
     revision = int(words.pop()) if words and words[-1].isdigit() else None
     if len(words) > 1:
@@ -77,7 +71,7 @@ def cmd_rollback(args: argparse.Namespace, ctx: Context) -> int:
                     f"Name the Deployment to roll back (`gitkube rollback deployment/NAME`); "
                     f"namespace {namespace} has {len(names)}.")
             name = names[0]
-        done = history.rollback(cluster, name, namespace, revision)
+        done = cluster.rollback(name, namespace, revision)
     ctx.out.print(Text.assemble(
         "Committed ", (render.short_sha(done.commit), "bold"),
         f": deployment/{name} back to revision {done.revision} in {done.path}."))

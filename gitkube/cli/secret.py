@@ -3,28 +3,24 @@
 ``keygen`` makes the cluster's age identity in its state directory (never in the
 repository) and prints the public key; ``encrypt`` turns a plain Secret manifest
 into one whose every value is an age ciphertext bound to that Secret's
-namespace/name/key (format: ``gitkube.source.secrets``). The file keeps its
-comments and layout: only the values change, and the marker annotation
-``gitkube.io/encrypted: age`` is added. Nothing here ever prints a plain value.
+namespace/name/key (``face.encrypt_manifest``; format: ``gitkube.source.secrets``).
+The file keeps its comments and layout: only the values change. Nothing here ever
+prints a plain value.
 """
 
 from __future__ import annotations
 
 import argparse
-import io
 import os
 import tempfile
 from pathlib import Path
 from typing import Any
 
 from rich.text import Text
-from ruamel.yaml import YAML
-from ruamel.yaml.error import YAMLError
-from ruamel.yaml.scalarstring import LiteralScalarString
 
 from gitkube import errors
-from gitkube.cli import commands
-from gitkube.source import secrets
+from gitkube.cli.context import Context
+from gitkube.reconcile import face
 
 
 def register(sub: Any, add: Any) -> None:
@@ -57,100 +53,51 @@ def register(sub: Any, add: Any) -> None:
                               **kwargs)
 
 
-def _usage(args: argparse.Namespace, ctx: commands.Context) -> int:
+def _usage(args: argparse.Namespace, ctx: Context) -> int:
     del args
     ctx.err.print("Say what to do: `gitkube secret keygen` or `gitkube secret encrypt FILE`.")
     return 2
 
 
-def cmd_keygen(args: argparse.Namespace, ctx: commands.Context) -> int:
+def cmd_keygen(args: argparse.Namespace, ctx: Context) -> int:
     with ctx.cluster(args) as cluster:
-        state_dir = cluster.state_dir
-    if args.show:
-        keyring = secrets.Keyring.load(state_dir)
-        if keyring is None:
-            raise errors.ConfigError(
-                f"This cluster has no age key yet ({state_dir / secrets.IDENTITY_FILE}); "
-                "make one with `gitkube secret keygen`.")
-        ctx.out.print(keyring.public_key, highlight=False)
-        return 0
-    public = secrets.keygen(state_dir)
-    ctx.err.print(Text(f"Made the cluster's age key in {state_dir / secrets.IDENTITY_FILE} "
-                       "(0600; keep a backup, never commit it). Its public key:"))
+        if args.show:
+            public = cluster.public_key()
+            if public is None:
+                raise errors.ConfigError(
+                    f"This cluster has no age key yet ({cluster.age_key_file}); "
+                    "make one with `gitkube secret keygen`.")
+            ctx.out.print(public, highlight=False)
+            return 0
+        public = cluster.make_key()
+        ctx.err.print(Text(f"Made the cluster's age key in {cluster.age_key_file} "
+                           "(0600; keep a backup, never commit it). Its public key:"))
     ctx.out.print(public, highlight=False)
     return 0
 
 
-def cmd_encrypt(args: argparse.Namespace, ctx: commands.Context) -> int:
+def cmd_encrypt(args: argparse.Namespace, ctx: Context) -> int:
     recipients: list[str] = list(args.recipient)
     if not recipients:
         with ctx.cluster(args) as cluster:
-            keyring = secrets.Keyring.load(cluster.state_dir)
-        if keyring is None:
+            public = cluster.public_key()
+        if public is None:
             raise errors.ConfigError(
                 "This cluster has no age key to encrypt for; run `gitkube secret keygen` "
                 "first, or name a public key with --recipient.")
-        recipients = [keyring.public_key]
+        recipients = [public]
     path: Path = args.file
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise errors.ConfigError(f"Cannot read {path}: {exc.strerror}.") from exc
-    result, count = encrypt_manifest(text, recipients, where=str(path))
+    result, count = face.encrypt_manifest(text, recipients, where=str(path))
     if args.in_place:
         _replace_file(path, result)
         ctx.err.print(f"Encrypted {count} Secret(s) in {path}.")
     else:
         ctx.out.file.write(result)
     return 0
-
-
-def encrypt_manifest(text: str, recipients: list[str], *, where: str) -> tuple[str, int]:
-    """``text`` (one or more YAML documents) with every plain Secret encrypted; (text, count)."""
-    yaml = YAML(typ="rt")
-    yaml.preserve_quotes = True
-    yaml.width = 4096
-    try:
-        documents = [d for d in yaml.load_all(text) if d is not None]
-    except YAMLError as exc:
-        raise errors.ConfigError(f"{where} is not valid YAML: {exc}") from exc
-    count = 0
-    for doc in documents:
-        if not isinstance(doc, dict) or doc.get("kind") != "Secret":
-            continue
-        if secrets.is_encrypted(doc):
-            continue  # already encrypted: leave its ciphertexts as they are
-        _encrypt_secret(doc, recipients, where)
-        count += 1
-    if not count:
-        raise errors.ConfigError(
-            f"{where} holds no plain Secret to encrypt (already encrypted ones are left alone).")
-    out = io.StringIO()
-    yaml.dump_all(documents, out)
-    return out.getvalue(), count
-
-
-def _encrypt_secret(doc: Any, recipients: list[str], where: str) -> None:
-    meta = doc.get("metadata")
-    if not isinstance(meta, dict) or not meta.get("name"):
-        raise errors.ConfigError(f"{where}: a Secret needs metadata.name to be encrypted "
-                                 "(the ciphertext is bound to it).")
-    namespace, name = str(meta.get("namespace") or "default"), str(meta["name"])
-    for field in ("data", "stringData"):
-        values = doc.get(field)
-        if not isinstance(values, dict):
-            continue
-        for key in list(values):
-            try:
-                plain = secrets.plain_value(field, values[key])
-            except secrets.SecretDecryptError as exc:
-                raise errors.ConfigError(
-                    f"{where}: Secret {namespace}/{name} {field}[{key}] {exc}.") from exc
-            values[key] = LiteralScalarString(secrets.seal(
-                plain, namespace=namespace, name=name, key=str(key), recipients=recipients))
-    if meta.get("annotations") is None:
-        meta["annotations"] = {}
-    meta["annotations"][secrets.ENCRYPTED_ANNOTATION] = secrets.AGE
 
 
 def _replace_file(path: Path, text: str) -> None:

@@ -11,7 +11,7 @@ import datetime as dt
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from rich import box
 from rich.console import Console, RenderableType
@@ -20,9 +20,7 @@ from rich.text import Text
 
 from gitkube.api import apps, core, node, nodestate, podstate, quantities
 from gitkube.cli import render
-
-if TYPE_CHECKING:
-    from gitkube.reconcile import engine
+from gitkube.reconcile import face
 
 
 @dataclass(frozen=True)
@@ -64,7 +62,7 @@ class StatusView:
     nodes: list[NodeRow] = field(default_factory=list)
     workloads: list[WorkloadRow] = field(default_factory=list)
     pods: list[PodRow] = field(default_factory=list)
-    last_pass: engine.PassRecord | None = None
+    last_pass: face.PassRecord | None = None
     #: One line per workload or pod that is not ready, naming the first cause (``rootcause``).
     causes: list[str] = field(default_factory=list)
     #: The store's source record: lastAppliedRevision, lastAttemptedRevision(+Errors).
@@ -115,7 +113,7 @@ def node_rows(nodes: Iterable[node.Node], pods: Iterable[core.Pod]) -> list[Node
     return rows
 
 
-def build_status_view(cluster: engine.Cluster, now: dt.datetime) -> StatusView:
+def build_status_view(cluster: face.Cluster, now: dt.datetime) -> StatusView:
     pods = render.of_kind(core.Pod, cluster.objects("pods"))
     deployments = render.of_kind(apps.Deployment, cluster.objects("deployments"))
     nodes = render.of_kind(node.Node, cluster.objects("nodes"))
@@ -129,14 +127,12 @@ def build_status_view(cluster: engine.Cluster, now: dt.datetime) -> StatusView:
                podstate.restarts_column(p), render.age(p.metadata.creation_timestamp, now))
         for p in sorted(pods, key=lambda p: (p.namespace, p.name))
     ]
-    from gitkube.reconcile import rootcause, serve
-
     return StatusView(
         cluster=cluster.name, repo=cluster.repo_path, now=now,
         nodes=node_rows(nodes, pods),
         workloads=workloads, pods=pod_rows, last_pass=cluster.last_pass(),
-        causes=rootcause.causes(deployments, pods, nodes), source=cluster.source_record(),
-        daemon=serve.running_daemon(cluster.state_dir),
+        causes=cluster.causes(), source=cluster.source_record(),
+        daemon=cluster.daemon_pid(),
     )
 
 
@@ -223,12 +219,12 @@ def status_parts(view: StatusView) -> list[RenderableType]:
     return parts
 
 
-def render_last_pass(record: engine.PassRecord | None, now: dt.datetime, console: Console) -> None:
+def render_last_pass(record: face.PassRecord | None, now: dt.datetime, console: Console) -> None:
     for line in last_pass_lines(record, now):
         console.print(line)
 
 
-def last_pass_lines(record: engine.PassRecord | None, now: dt.datetime,
+def last_pass_lines(record: face.PassRecord | None, now: dt.datetime,
                     source: dict[str, Any] | None = None) -> list[Text]:
     if record is None:
         return [Text("Last pass: none yet. Run `gitkube apply` or `gitkube reconcile`.",

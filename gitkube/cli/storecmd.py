@@ -1,6 +1,6 @@
 """``gitkube store copy``: move a cluster's state to another store (SQLite → etcd, and back).
 
-A thin shell over ``gitkube.reconcile.stores``: the copy itself (empty target, leased keys
+A thin shell over ``face.copy_store`` (``gitkube.reconcile.stores``): the copy itself (empty target, leased keys
 left out, checked afterwards) is ``gitkube.store.copying``. The cluster must be stopped
 (``gitkube serve`` on every control machine); this machine's pass lock is held meanwhile.
 """
@@ -15,7 +15,8 @@ from typing import Any
 from rich.text import Text
 
 from gitkube.cli import exits
-from gitkube.cli.commands import Context
+from gitkube.cli.context import Context
+from gitkube.reconcile import face
 
 
 def register(sub: Any, add: Any) -> None:
@@ -46,14 +47,9 @@ def _usage(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def cmd_copy(args: argparse.Namespace, ctx: Context) -> int:
-    from gitkube.reconcile import engine, stores
-    from gitkube.store import tls as store_tls
-
-    repo = engine.find_repository(getattr(args, "repo", None) or Path.cwd())
-    client = None
-    if args.cacert or args.cert or args.key:
-        client = store_tls.TLS(args.cacert, args.cert, args.key)
-    copied, source, key_file = stores.copy_to(repo, getattr(args, "state", None), args.to, client)
+    repo = face.find_repository(getattr(args, "repo", None) or Path.cwd())
+    copied, source, key_file = face.copy_store(repo, getattr(args, "state", None), args.to,
+                                               cacert=args.cacert, cert=args.cert, key=args.key)
     skipped = f" ({copied.skipped} on a lease left out)" if copied.skipped else ""
     ctx.out.print(Text(f"Copied {copied.keys:,} keys{skipped} from {source} to {args.to} "
                        f"(store revision {copied.source_revision} there, "

@@ -1,9 +1,9 @@
 """``gitkube status --watch``: the status screen, redrawn as passes happen.
 
-Read side of the CLI. It polls the store's revision (every pass writes its record
-there, so a new revision means a pass, or part of one, has happened) and rebuilds
-the ``StatusView`` only then, or every few seconds so that ages and "Last pass
-12s ago" stay true. The screen is ``status.status_parts`` inside ``rich.live.Live``:
+Read side of the CLI. It polls the store's revision (``Cluster.revision``; every pass
+writes its record there, so a new revision means a pass, or part of one, has happened)
+and rebuilds the ``StatusView`` only then, or every few seconds so that ages and "Last
+pass 12s ago" stay true. The screen is ``status.status_parts`` inside ``rich.live.Live``:
 the same drawing as ``gitkube status``, so its render tests cover both.
 """
 
@@ -11,17 +11,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from rich.console import Group
 from rich.live import Live
 from rich.text import Text
 
 from gitkube.cli import status
-
-if TYPE_CHECKING:
-    from gitkube.cli.commands import Context
-    from gitkube.reconcile import engine
+from gitkube.cli.context import Context
+from gitkube.reconcile import face
 
 #: Seconds between looks at the store.
 POLL_SECONDS = 0.25
@@ -34,7 +31,7 @@ def screen(view: status.StatusView) -> Group:
     return Group(*status.status_parts(view), Text(), hint)
 
 
-def watch(cluster: engine.Cluster, ctx: Context, *,
+def watch(cluster: face.Cluster, ctx: Context, *,
           keep_going: Callable[[], bool] = lambda: True, poll: float = POLL_SECONDS) -> None:
     """Show the live status until Ctrl-C (or until ``keep_going`` says stop: tests)."""
     seen = -1
@@ -43,7 +40,7 @@ def watch(cluster: engine.Cluster, ctx: Context, *,
     with Live(screen(view), console=ctx.out, auto_refresh=False,
               redirect_stdout=False, redirect_stderr=False) as live:
         while keep_going():
-            revision = cluster.store.revision()
+            revision = cluster.revision()
             if revision != seen or time.monotonic() - drawn >= REDRAW_SECONDS:
                 seen = revision
                 drawn = time.monotonic()

@@ -61,8 +61,12 @@ class Snapshot:
         return [s.obj for _, s in sorted(self.objects.items())
                 if any(r.uid == uid for r in s.obj.metadata.owner_references)]
 
-    def with_actions(self, actions: Iterable[Action]) -> Snapshot:
-        """The snapshot as it would be after the store actions (node actions change nothing)."""
+    def with_actions(self, actions: Iterable[Action], *,
+                     written_at: int | None = None) -> Snapshot:
+        """The snapshot as it would be after the store actions (node actions change nothing).
+
+        ``written_at``: the actions were written, in one transaction at that store revision,
+        so the result is what the store holds: their objects carry it as mod_revision."""
         objects = dict(self.objects)
         for action in actions:
             if action.kind is ActionKind.DELETE:
@@ -72,10 +76,12 @@ class Snapshot:
                 ActionKind.CREATE, ActionKind.UPDATE, ActionKind.BIND, ActionKind.UNSCHEDULABLE
             ):
                 previous = objects.get(action.obj.key)
-                objects[action.obj.key] = Stored(
-                    action.obj, previous.mod_revision if previous else 0
-                )
-        return replace(self, objects=objects)
+                revision = written_at if written_at is not None else (
+                    previous.mod_revision if previous else 0)
+                objects[action.obj.key] = Stored(action.obj, revision)
+        if written_at is None:
+            return replace(self, objects=objects)
+        return replace(self, objects=objects, revision=written_at)
 
 
 def _key_of(action: Action) -> str:

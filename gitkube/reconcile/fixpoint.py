@@ -47,30 +47,30 @@ Planner = Callable[[Snapshot, clocks.Clock], list[Action]]
 MAX_ROUNDS = 10
 
 
+def planners(schedule: Planner | None = None) -> list[tuple[Planner, bool]]:
+    """Every planner in the order a round runs them, each with whether it also runs after
+    the converge (``plan_status``): True when its status writes follow from what nodes
+    report (Pods and Nodes, what counts pods, Services' node addresses, volumes the nodes
+    hold); False for Git (desired), ownership (gc) and binding (the scheduler)."""
+    return [
+        (desired.plan_desired, False), (ipam.plan_ipam, True),
+        (podstatus.plan_observed, True), (deployments.plan_deployments, True),
+        (replicasets.plan_replicasets, True), (daemonsets.plan_daemonsets, True),
+        (statefulsets.plan_statefulsets, True), (volumes.plan_volumes, True),
+        (cronjobs.plan_cronjobs, True), (jobs.plan_jobs, True), (gc.plan_gc, False),
+        (schedule or _default_scheduler(), False),
+        (endpointslices.plan_endpointslices, True),
+    ]
+
+
 def plan_pass(
     snapshot: Snapshot, clock: clocks.Clock, *, schedule: Planner | None = None
 ) -> list[Action]:
     """Store actions (merged, in the order first planned), node actions, then NOOPs."""
-    planners: list[Planner] = [
-        desired.plan_desired, ipam.plan_ipam, podstatus.plan_observed,
-        deployments.plan_deployments, replicasets.plan_replicasets, daemonsets.plan_daemonsets,
-        statefulsets.plan_statefulsets, volumes.plan_volumes, cronjobs.plan_cronjobs,
-        jobs.plan_jobs, gc.plan_gc, schedule or _default_scheduler(),
-        endpointslices.plan_endpointslices,
-    ]
     merged = _Merger(snapshot)
-    current = snapshot
-    for _ in range(MAX_ROUNDS):
-        planned_any = False
-        for planner in planners:
-            actions = _effective(planner(current, clock), current)
-            if actions:
-                planned_any = True
-                merged.add(actions)
-                current = current.with_actions(actions)
-        if not planned_any:
-            break
-    else:
+    every = [planner for planner, _ in planners(schedule)]
+    current, settled = _to_fixpoint(every, snapshot, clock, merged)
+    if not settled:
         merged.notes.append(Action(
             ActionKind.NOOP, ObjectRef("Cluster", "", snapshot.cluster),
             f"planning stopped after {MAX_ROUNDS} rounds without settling; the next pass "
@@ -85,6 +85,43 @@ def plan_pass(
     # Changes first (in the order planned), then status-only writes: how a plan reads best.
     ordered = [a for a in writes if not a.status_only] + [a for a in writes if a.status_only]
     return [*ordered, *starts_stops, *merged.notes, *steady_noops(current, merged)]
+
+
+def plan_status(snapshot: Snapshot, clock: clocks.Clock) -> list[Action]:
+    """The status writes what the nodes reported calls for, and nothing else.
+
+    Run after the nodes converged, on the snapshot the pass wrote with their new
+    reports: the pods they started become Running and the workloads count them. Only
+    the status planners run, and only their status-only writes count; changes those
+    reports call for (a Job's next pod, a rollout's next step) are planned by the next
+    pass, which shows them in its plan."""
+    merged = _Merger(snapshot)
+    status = [planner for planner, after_converge in planners() if after_converge]
+    current, _ = _to_fixpoint(status, snapshot, clock, merged, status_only=True)
+    merged.add([a for a in nodesync.plan_nodes(current, clock)
+                if a.kind in STORE_KINDS and a.status_only])
+    return merged.actions()
+
+
+def _to_fixpoint(planners: Sequence[Planner], snapshot: Snapshot, clock: clocks.Clock,
+                 merged: _Merger, *, status_only: bool = False) -> tuple[Snapshot, bool]:
+    """Run ``planners`` in rounds, each on the snapshot as the ones before it left it,
+    until a round plans nothing: that snapshot, and False when ``MAX_ROUNDS`` did not
+    settle it."""
+    current = snapshot
+    for _ in range(MAX_ROUNDS):
+        planned_any = False
+        for planner in planners:
+            actions = _effective(planner(current, clock), current)
+            if status_only:
+                actions = [a for a in actions if a.status_only]
+            if actions:
+                planned_any = True
+                merged.add(actions)
+                current = current.with_actions(actions)
+        if not planned_any:
+            return current, True
+    return current, False
 
 
 def _effective(actions: Sequence[Action], current: Snapshot) -> list[Action]:

@@ -18,7 +18,8 @@ from typing import Any, TypeVar
 
 from gitkube.agent import protocol
 from gitkube.api.inventory import Inventory, InventoryNode
-from gitkube.errors import GitkubeError
+from gitkube.api.meta import KubeObject
+from gitkube.errors import ConfigError, GitkubeError
 from gitkube.nodes import client as node_client
 from gitkube.nodes import images
 
@@ -167,4 +168,18 @@ def _guarded(
 def _report(answer: dict[str, Any]) -> dict[str, Any]:
     report = answer.get("report", {})
     return report if isinstance(report, dict) else {}
+
+
+def container_logs(inventory: Inventory, pod: KubeObject, container: str, *, tail: int) -> str:
+    """A container's output, from the node the pod is bound to (the agent's ``logs`` op);
+    ``tail`` ≥ 0 keeps only that many last lines."""
+    node_name = getattr(getattr(pod, "spec", None), "node_name", None)
+    node = next((n for n in inventory.nodes if n.name == node_name), None)
+    if node is None:
+        raise ConfigError(f"Pod {pod.namespace}/{pod.name} is not on a node of the "
+                          "inventory (not scheduled yet, or its node left); it has no logs.")
+    with Fleet(inventory) as fleet:
+        answer = fleet.client(node).request("logs", pod_uid=pod.metadata.uid or "",
+                                            container=container, tail=tail)
+    return str(answer.get("logs", ""))
 

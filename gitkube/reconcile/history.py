@@ -17,20 +17,18 @@ the branch checked out is updated too, and refused when that file has local edit
 from __future__ import annotations
 
 import io
-import subprocess
-import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from ruamel.yaml import YAML
 
 from gitkube import errors
 from gitkube.api import apps
-from gitkube.api.meta import SOURCE_ANNOTATION
+from gitkube.api.meta import SOURCE_ANNOTATION, KubeObject
 from gitkube.controllers import deployments
-from gitkube.reconcile import engine
-from gitkube.source import plumbing
+from gitkube.source import edits, plumbing
+from gitkube.source import repo as source_repo
 
 #: How far back the source branch is searched for the commit that introduced a template.
 MAX_WALK = 50
@@ -57,8 +55,8 @@ class RollbackResult:
     message: str
 
 
-def find_deployment(cluster: engine.Cluster, name: str, namespace: str) -> apps.Deployment:
-    found = cluster.get("deployments", name, namespace)
+def require_deployment(found: KubeObject | None, name: str, namespace: str) -> apps.Deployment:
+    """``found`` (the store's deployment/``name``), or the sentence for its absence."""
     if not isinstance(found, apps.Deployment):
         raise errors.ConfigError(
             f"There is no deployment/{name} in namespace {namespace} in the store; check the "
@@ -66,18 +64,18 @@ def find_deployment(cluster: engine.Cluster, name: str, namespace: str) -> apps.
     return found
 
 
-def revisions(cluster: engine.Cluster, name: str, namespace: str = "default") -> list[Revision]:
-    """The Deployment's revisions, oldest first."""
-    deployment = find_deployment(cluster, name, namespace)
-    owned = [rs for rs in cluster.objects("replicasets") if isinstance(rs, apps.ReplicaSet)
+def revisions(source: source_repo.SourceRepo, deployment: apps.Deployment,
+              replicasets: Iterable[KubeObject]) -> list[Revision]:
+    """The Deployment's revisions (from the store's ``replicasets``), oldest first."""
+    owned = [rs for rs in replicasets if isinstance(rs, apps.ReplicaSet)
              and (ref := rs.controller_ref()) is not None and ref.uid == deployment.metadata.uid]
     owned.sort(key=deployments.revision_of)
     newest = max((deployments.revision_of(rs) for rs in owned), default=0)
     out = []
     for rs in owned:
-        commit = introducing_commit(cluster, deployment, rs)
+        commit = introducing_commit(source, deployment, rs)
         cause = rs.metadata.annotations.get("kubernetes.io/change-cause") or (
-            cluster.source.commit_subject(commit) if commit else "")
+            source.commit_subject(commit) if commit else "")
         out.append(Revision(
             number=deployments.revision_of(rs), replicaset=rs.name,
             images=[c.image for c in rs.spec.template.spec.containers],
@@ -87,19 +85,17 @@ def revisions(cluster: engine.Cluster, name: str, namespace: str = "default") ->
     return out
 
 
-def introducing_commit(cluster: engine.Cluster, deployment: apps.Deployment,
+def introducing_commit(source: source_repo.SourceRepo, deployment: apps.Deployment,
                        rs: apps.ReplicaSet) -> str:
     """The oldest commit, walking back from the one the ReplicaSet was made at, whose
     Deployment template is the same as there."""
     start = rs.metadata.annotations.get(deployments.SOURCE_REVISION_ANNOTATION)
     if not start:
         return ""
-    shas = plumbing.run(cluster.repo_path, "rev-list", "--first-parent", f"-{MAX_WALK}",
-                        start).decode().split()
     wanted: dict[str, Any] | None = None
     found = ""
-    for sha in shas:
-        template = _template_at(cluster, sha, deployment)
+    for sha in plumbing.first_parents(source.path, start, MAX_WALK):
+        template = _template_at(source, sha, deployment)
         if wanted is None:
             wanted = template
         if template is None or template != wanted:
@@ -108,19 +104,21 @@ def introducing_commit(cluster: engine.Cluster, deployment: apps.Deployment,
     return found
 
 
-def _template_at(cluster: engine.Cluster, sha: str, deployment: apps.Deployment,
+def _template_at(source: source_repo.SourceRepo, sha: str, deployment: apps.Deployment,
                  ) -> dict[str, Any] | None:
-    revision = cluster.source.read_revision(sha)
+    revision = source.read_revision(sha)
     for obj in revision.objects:
         if obj.key == deployment.key and isinstance(obj, apps.Deployment):
             return obj.spec.template.to_dict()
     return None
 
 
-def rollback(cluster: engine.Cluster, name: str, namespace: str = "default",
-             to_revision: int | None = None) -> RollbackResult:
-    """Commit revision ``to_revision`` (default: the one before the newest) to the branch."""
-    known = revisions(cluster, name, namespace)
+def rollback(source: source_repo.SourceRepo, branch: str, deployment: apps.Deployment,
+             replicasets: Iterable[KubeObject], to_revision: int | None = None,
+             ) -> RollbackResult:
+    """Commit revision ``to_revision`` (default: the one before the newest) to ``branch``."""
+    name = deployment.name
+    known = revisions(source, deployment, replicasets)
     if not known:
         raise errors.ConfigError(f"deployment/{name} has no revisions yet; run a pass first.")
     newest = max(r.number for r in known)
@@ -140,26 +138,26 @@ def rollback(cluster: engine.Cluster, name: str, namespace: str = "default",
         raise errors.ConfigError(
             f"Revision {to_revision} of deployment/{name} records no Git commit (it predates "
             "this gitkube); put its template back by hand and commit.")
-    deployment = find_deployment(cluster, name, namespace)
-    old_path = _declared_path(cluster, target.commit, deployment)
-    head = cluster.source.resolve(cluster.branch)
-    path = _declared_path(cluster, head, deployment)
-    template = _yaml_template(_show(cluster, target.commit, old_path), deployment)
-    current = _show(cluster, head, path)
+    old_path = _declared_path(source, target.commit, deployment)
+    head = source.resolve(branch)
+    path = _declared_path(source, head, deployment)
+    template = _yaml_template(plumbing.show(source.path, target.commit, old_path), deployment)
+    current = plumbing.show(source.path, head, path)
     updated = _replace_template(current, deployment, template)
     if updated == current:
         raise errors.ConfigError(
             f"deployment/{name} in {path} already has the template of revision {to_revision}.")
-    subject = cluster.source.commit_subject(target.commit)
+    subject = source.commit_subject(target.commit)
     message = (f"Roll back deployment/{name} to revision {to_revision}\n\n"
                f"Revision {to_revision} ({target.replicaset}) was introduced by "
                f"{target.commit[:12]} \"{subject}\".\nWritten by `gitkube rollback`.\n")
-    sha = _commit_file(cluster, head, path, updated, message)
+    sha = edits.commit_file(source.path, branch, head, path, updated, message)
     return RollbackResult(commit=sha, revision=to_revision, path=path, message=message)
 
 
-def _declared_path(cluster: engine.Cluster, sha: str, deployment: apps.Deployment) -> str:
-    revision = cluster.source.read_revision(sha)
+def _declared_path(source: source_repo.SourceRepo, sha: str,
+                   deployment: apps.Deployment) -> str:
+    revision = source.read_revision(sha)
     for obj in revision.objects:
         if obj.key == deployment.key:
             where = obj.metadata.annotations.get(SOURCE_ANNOTATION, "")
@@ -167,10 +165,6 @@ def _declared_path(cluster: engine.Cluster, sha: str, deployment: apps.Deploymen
     raise errors.ConfigError(
         f"deployment/{deployment.name} is not declared at commit {sha[:12]}; a rollback needs "
         "the Deployment in Git.")
-
-
-def _show(cluster: engine.Cluster, sha: str, path: str) -> str:
-    return plumbing.run(cluster.repo_path, "show", f"{sha}:{path}").decode()
 
 
 def _yaml() -> YAML:
@@ -202,54 +196,3 @@ def _replace_template(text: str, deployment: apps.Deployment, template: Any) -> 
     out = io.StringIO()
     yaml.dump_all(docs, out)
     return out.getvalue()
-
-
-def _commit_file(cluster: engine.Cluster, parent: str, path: str, content: str,
-                 message: str) -> str:
-    repo = cluster.repo_path
-    checked_out = _checked_out(cluster)
-    if checked_out:
-        dirty = plumbing._git(repo, ["diff", "--quiet", "HEAD", "--", path])
-        if dirty.returncode != 0:
-            raise errors.ConfigError(
-                f"{path} has changes not committed in {repo}; commit or stash them, then roll "
-                "back again.")
-    blob = plumbing.run(repo, "hash-object", "-w", "--stdin", stdin=content.encode()).decode()
-    with tempfile.TemporaryDirectory(prefix="gitkube-rollback-") as scratch:
-        env = _identity(repo, GIT_INDEX_FILE=str(Path(scratch, "index")))
-        plumbing.run(repo, "read-tree", parent, env=env)
-        plumbing.run(repo, "update-index", "--cacheinfo", f"100644,{blob.strip()},{path}",
-                     env=env)
-        tree = plumbing.run(repo, "write-tree", env=env).decode().strip()
-        sha = plumbing.run(repo, "commit-tree", tree, "-p", parent, stdin=message.encode(),
-                           env=env).decode().strip()
-    try:
-        plumbing.update_ref(repo, f"refs/heads/{cluster.branch}", sha, parent,
-                            "gitkube rollback")
-    except plumbing.RefMoved as exc:
-        raise errors.StoreConflict(
-            f"Branch {cluster.branch} moved while the rollback was written; nothing was "
-            "committed. Run the rollback again.", retry_after=0.0) from exc
-    if checked_out:
-        plumbing.run(repo, "checkout", "HEAD", "--", path)
-    return sha
-
-
-def _checked_out(cluster: engine.Cluster) -> bool:
-    done = plumbing._git(cluster.repo_path, ["symbolic-ref", "-q", "HEAD"])
-    bare = plumbing._git(cluster.repo_path, ["rev-parse", "--is-bare-repository"])
-    return (bare.stdout.strip() == b"false"
-            and done.stdout.decode().strip() == f"refs/heads/{cluster.branch}")
-
-
-def _identity(repo: Path, **extra: str) -> dict[str, str]:
-    """The person's own git identity when configured, gitkube's otherwise."""
-    env = plumbing.environment(**extra)
-    name = subprocess.run(["git", "-C", str(repo), "config", "user.name"], capture_output=True,
-                          text=True, check=False).stdout.strip()
-    email = subprocess.run(["git", "-C", str(repo), "config", "user.email"],
-                           capture_output=True, text=True, check=False).stdout.strip()
-    if name and email:
-        for who in ("AUTHOR", "COMMITTER"):
-            env[f"GIT_{who}_NAME"], env[f"GIT_{who}_EMAIL"] = name, email
-    return env

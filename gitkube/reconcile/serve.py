@@ -22,11 +22,9 @@ push importing.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
 import select
 import stat
-import subprocess
 import time
 import traceback
 from collections.abc import Callable, Iterator, Mapping
@@ -36,12 +34,12 @@ from typing import Any
 
 from gitkube import errors
 from gitkube.api.inventory import Inventory
-from gitkube.reconcile import engine
+from gitkube.reconcile import cluster as cluster_mod
 from gitkube.reconcile import fleet as fleet_mod
-from gitkube.source import hooks, judge, plumbing
+from gitkube.reconcile import setup
+from gitkube.source import hooks, judge, locks, plumbing
 from gitkube.source import settings as source_settings
 
-SERVE_LOCK = "serve.lock"
 DEFAULT_INTERVAL = 30.0
 DEFAULT_FETCH_INTERVAL = 10.0
 
@@ -59,57 +57,12 @@ class Options:
     max_passes: int | None = None
 
 
-@contextlib.contextmanager
-def serve_lock(state_dir: Path) -> Iterator[None]:
-    """Held while a daemon serves this cluster; ``LockHeld`` when another one does."""
-    state_dir.mkdir(parents=True, exist_ok=True)
-    path = state_dir / SERVE_LOCK
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError as exc:
-            holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
-            who = f" (process {holder})" if holder.isdigit() else ""
-            raise errors.LockHeld(
-                f"gitkube serve already runs for this cluster{who}; it holds {path}. Stop it "
-                "first, or let it be: one daemon per cluster is enough.") from exc
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
-        try:
-            yield
-        finally:
-            os.ftruncate(fd, 0)
-            fcntl.flock(fd, fcntl.LOCK_UN)
-    finally:
-        os.close(fd)
-
-
-def running_daemon(state_dir: Path) -> int | None:
-    """The pid of the ``gitkube serve`` serving this state dir, or None."""
-    path = state_dir / SERVE_LOCK
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-    except FileNotFoundError:
-        return None
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-        except BlockingIOError:
-            text = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
-            return int(text) if text.isdigit() else -1
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        return None
-    finally:
-        os.close(fd)
-
-
 class Daemon:
     """One cluster's daemon; ``run()`` blocks until ``stop()`` (safe from a signal handler)."""
 
     def __init__(self, repo: Path | None, state: Path | None, options: Options,
                  log: Log) -> None:
-        self.repo = engine.find_repository(repo or Path.cwd())
+        self.repo = setup.find_repository(repo or Path.cwd())
         self.settings = source_settings.read_settings(self.repo)
         self.state_override = state
         self.state_dir = state or source_settings.state_dir(self.repo, self.settings)
@@ -133,7 +86,7 @@ class Daemon:
     # ------------------------------------------------------------------ the loop
     def run(self) -> None:
         try:
-            with serve_lock(self.state_dir), self._fifo() as fifo, self._watch(), \
+            with locks.serve_lock(self.state_dir), self._fifo() as fifo, self._watch(), \
                     self._judging():
                 every = f"every {self.options.interval:g}s"
                 follow = f", following {self.options.follow}" if self.options.follow else ""
@@ -182,7 +135,7 @@ class Daemon:
         self.passes += 1
         began = time.monotonic()
         try:
-            with engine.Cluster.open(self.repo, state=self.state_override) as cluster:
+            with cluster_mod.Cluster.open(self.repo, state=self.state_override) as cluster:
                 result = cluster.apply(wait_for_lock=True, fleet=self._kept_fleet())
         except errors.GitkubeError as exc:
             self.log(f"pass failed ({why}): {exc}")
@@ -205,15 +158,9 @@ class Daemon:
         return self._fleet
 
     def _fetch(self) -> None:
-        branch = self.settings.branch
-        done = subprocess.run(
-            ["git", "-C", str(self.repo), "fetch", "--quiet", "--no-tags", "--update-head-ok",
-             str(self.options.follow), f"+refs/heads/{branch}:refs/heads/{branch}"],
-            capture_output=True, text=True, env=plumbing.environment(), check=False)
-        if done.returncode != 0:
-            said = done.stderr.strip().splitlines()
-            self.log(f"fetch from {self.options.follow} failed: "
-                     f"{said[-1] if said else f'exit {done.returncode}'}")
+        said = plumbing.fetch_branch(self.repo, str(self.options.follow), self.settings.branch)
+        if said is not None:
+            self.log(f"fetch from {self.options.follow} failed: {said}")
 
     # ------------------------------------------------------------------ judging pushes
     def _judging(self) -> contextlib.AbstractContextManager[judge.Service | None]:

@@ -1,4 +1,4 @@
-"""Git plumbing for the commits gitkube writes itself (status ledger, first commit).
+"""Git plumbing for the commits gitkube writes itself (status ledger, first commit, rollback).
 
 gitkube writes into repositories people also use: it must never touch their
 working tree or index. Every commit here is built from objects only
@@ -6,6 +6,10 @@ working tree or index. Every commit here is built from objects only
 published with ``update-ref NEW OLD``, a compare-and-swap that fails instead of
 overwriting a ref that moved. The identity is set in the environment so that a
 machine without ``git config user.*`` works.
+
+Also the few git commands the rest of gitkube needs besides reading revisions (a
+branch's first parents, a file at a commit, mirroring a remote branch), so that no
+module outside ``source`` runs git.
 """
 
 from __future__ import annotations
@@ -136,3 +140,24 @@ def common_dir(repo: Path) -> Path:
     """The directory holding refs (``.git`` of a work tree, the repository itself if bare)."""
     out = run(repo, "rev-parse", "--path-format=absolute", "--git-common-dir")
     return Path(out.decode().strip())
+
+
+def first_parents(repo: Path, start: str, count: int) -> list[str]:
+    """``start`` and its first-parent ancestors, newest first, at most ``count``."""
+    return run(repo, "rev-list", "--first-parent", f"-{count}", start).decode().split()
+
+
+def show(repo: Path, sha: str, path: str) -> str:
+    """The text of ``path`` as committed at ``sha``."""
+    return run(repo, "show", f"{sha}:{path}").decode()
+
+
+def fetch_branch(repo: Path, url: str, branch: str) -> str | None:
+    """Fetch ``branch`` of ``url`` into the same branch here (forced: it mirrors the remote);
+    None when done, else the last line git said."""
+    done = _git(repo, ["fetch", "--quiet", "--no-tags", "--update-head-ok", url,
+                       f"+refs/heads/{branch}:refs/heads/{branch}"])
+    if done.returncode == 0:
+        return None
+    said = done.stderr.decode("utf-8", "replace").strip().splitlines()
+    return said[-1] if said else f"exit {done.returncode}"

@@ -114,6 +114,13 @@ class SourceRepo:
         commit = self._commit(sha)
         return _text(commit.summary)
 
+    def parents(self, sha: str) -> list[str]:
+        """The parents of commit ``sha`` (none for a root commit or an unknown sha)."""
+        try:
+            return [str(parent.hexsha) for parent in self._commit(sha).parents]
+        except errors.SourceError:
+            return []
+
     def is_ancestor(self, ancestor: str, descendant: str) -> bool:
         """True when ``descendant`` contains ``ancestor`` (or is it): a fast-forward."""
         try:

@@ -107,6 +107,11 @@ def state_dir(repo: Path, settings: Settings | None = None) -> Path:
     return chosen if chosen is not None else git_dir(repo) / STATE_DIR_NAME
 
 
+def keep_state_in(repo: Path, state: Path) -> None:
+    """Record ``gitkube.state``: the cluster's store and locks live in ``state``."""
+    plumbing.run(repo, "config", "gitkube.state", str(state.resolve()))
+
+
 def git_dir(repo: Path) -> Path:
     dot_git = repo / ".git"
     if dot_git.is_dir():

@@ -25,7 +25,7 @@ from gitkube import clock as clocks
 from gitkube.api import batch
 from gitkube.cli import main
 from gitkube.controllers import jobpods
-from gitkube.reconcile import engine
+from gitkube.reconcile import face
 from tests.e2e.harness import ClusterRepo
 from tests.fixtures.nodes import LoopbackNode
 
@@ -65,7 +65,7 @@ def _pods(repo: ClusterRepo) -> list[dict[str, Any]]:
 
 
 def _apply(repo: ClusterRepo) -> None:
-    with engine.Cluster.open(repo.path) as cluster:
+    with face.open_cluster(repo.path) as cluster:
         result = cluster.apply()
     assert result.ok, result.errors
 
@@ -163,7 +163,7 @@ def test_cronjob_every_minute_on_a_fake_clock(tmp_path: Path, node: LoopbackNode
                                       "jobTemplate": {"spec": job["spec"]}}})
     repo.commit("A CronJob every minute")
     fake = clocks.FakeClock(dt.datetime(2026, 1, 1, 0, 0, 10, tzinfo=dt.UTC))
-    with engine.Cluster.open(repo.path, clock=fake) as cluster:
+    with face.open_cluster(repo.path, clock=fake) as cluster:
         cluster.apply()
         assert cluster.objects("jobs") == []  # created 00:00:10: the first run is 00:01
         for _ in range(4):

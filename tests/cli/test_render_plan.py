@@ -8,7 +8,7 @@ from gitkube.api.meta import OwnerReference
 from gitkube.cli import render_plan
 from gitkube.errors import Problem
 from gitkube.planning.actions import Action, ActionKind, ObjectRef
-from gitkube.reconcile import engine
+from gitkube.reconcile import face
 from tests.cli import objects as o
 
 GOOD, BAD = "a" * 40, "b" * 40
@@ -40,7 +40,7 @@ ROLLOUT = [
 
 
 def test_a_plan_groups_objects_pods_unschedulable_and_noops() -> None:
-    plan = engine.Plan(GOOD, GOOD, 7, ROLLOUT)
+    plan = face.Plan(GOOD, GOOD, 7, ROLLOUT)
     assert show(render_plan.render_plan(plan)).splitlines() == [
         "Objects",
         "  + create Deployment default/web (new in Git)",
@@ -67,7 +67,7 @@ def test_a_new_pod_that_fits_nowhere_is_unschedulable_even_when_folded_into_its_
         {"type": "PodScheduled", "status": "False", "reason": "Unschedulable",
          "message": "0/2 nodes are available: 2 node(s) had untolerated taint."}])
     create = Action(ActionKind.CREATE, ref("Pod", "web-1"), "replica 1 of 1", obj=pod)
-    plan = engine.Plan(GOOD, GOOD, 7, [create])
+    plan = face.Plan(GOOD, GOOD, 7, [create])
     assert show(render_plan.render_plan(plan)).splitlines() == [
         "Unschedulable",
         "  ! default/web-1: 0/2 nodes are available: 2 node(s) had untolerated taint.",
@@ -78,7 +78,7 @@ def test_a_new_pod_that_fits_nowhere_is_unschedulable_even_when_folded_into_its_
 
 
 def test_no_changes_names_the_revision_and_still_lists_what_is_fine() -> None:
-    plan = engine.Plan(GOOD, GOOD, 7, [
+    plan = face.Plan(GOOD, GOOD, 7, [
         Action(ActionKind.UPDATE, ref("Pod", "web-1"), "observed", status_only=True),
         Action(ActionKind.NOOP, ref("Deployment", "web"), "web: 3/3 replicas ready"),
     ])
@@ -92,7 +92,7 @@ def test_no_changes_names_the_revision_and_still_lists_what_is_fine() -> None:
 
 def test_a_bad_newest_commit_and_an_unreachable_node_are_warned_about() -> None:
     problem = Problem("apps/web.yaml", 12, "must be 0 or more", "spec.replicas")
-    plan = engine.Plan(GOOD, BAD, 7, [], problems=[problem],
+    plan = face.Plan(GOOD, BAD, 7, [], problems=[problem],
                        unreachable={"node-3": "SSH to 127.0.0.4:22 was refused."})
     assert show(render_plan.render_plan(plan)).splitlines() == [
         "Warning: the newest commit bbbbbbbbbbbb has 1 problem, so this plan uses the last good"
@@ -105,7 +105,7 @@ def test_a_bad_newest_commit_and_an_unreachable_node_are_warned_about() -> None:
 
 
 def test_pods_bound_without_a_node_report_are_shown_as_binds() -> None:
-    plan = engine.Plan(GOOD, GOOD, 7, [
+    plan = face.Plan(GOOD, GOOD, 7, [
         Action(ActionKind.CREATE, ref("Pod", "web-1"), "replica 1 of 1", node="node-1"),
     ])
     assert show(render_plan.render_plan(plan)).splitlines() == [
@@ -118,9 +118,9 @@ def test_pods_bound_without_a_node_report_are_shown_as_binds() -> None:
 
 
 def test_an_apply_result_lists_what_was_done_and_what_failed() -> None:
-    plan = engine.Plan(GOOD, GOOD, 7, ROLLOUT)
+    plan = face.Plan(GOOD, GOOD, 7, ROLLOUT)
     start = dt.datetime(2026, 1, 1, 12, 0, 0, tzinfo=dt.UTC)
-    result = engine.PassResult(
+    result = face.PassResult(
         plan=plan, applied=[ROLLOUT[0], ROLLOUT[4], ROLLOUT[6], ROLLOUT[7]],
         errors=["node-2: podman stop failed: no such container; the next pass retries."],
         status_commit="c" * 40, started_at=start, finished_at=start + dt.timedelta(seconds=2.5),
@@ -141,7 +141,7 @@ def test_an_apply_result_lists_what_was_done_and_what_failed() -> None:
 
 
 def test_plan_json_is_the_plans_dict() -> None:
-    plan = engine.Plan(GOOD, GOOD, 7, ROLLOUT, cluster="demo")
+    plan = face.Plan(GOOD, GOOD, 7, ROLLOUT, cluster="demo")
     doc = plan.to_dict()
     assert doc["changes"] == len(plan.changes)
     assert render_plan.summary_line(plan).startswith("Plan: 2 to create")
@@ -149,7 +149,7 @@ def test_plan_json_is_the_plans_dict() -> None:
 
 def test_a_cluster_with_no_valid_revision_yet_says_so() -> None:
     problem = Problem("web.yaml", 3, "unknown field 'bogus'", "spec.bogus")
-    plan = engine.Plan("", BAD, 0, [], problems=[problem])
+    plan = face.Plan("", BAD, 0, [], problems=[problem])
     assert show(render_plan.render_plan(plan)).splitlines() == [
         "Warning: the newest commit bbbbbbbbbbbb has 1 problem, so nothing of it is planned until"
         " they are fixed:",

@@ -12,7 +12,7 @@ import pytest
 from rich.console import Console
 
 from gitkube.cli import main
-from gitkube.reconcile import engine
+from gitkube.reconcile import face
 
 MANIFEST = """\
 # The web tier. Keep this comment: a rollback edits the file, it does not rewrite it.
@@ -56,7 +56,7 @@ def _commit(repo: Path, image: str, subject: str) -> None:
     (repo / "web.yaml").write_text(MANIFEST.format(image=image))
     _git(repo, "add", "-A")
     _git(repo, "commit", "-qm", subject)
-    with engine.Cluster.open(repo) as cluster:
+    with face.open_cluster(repo) as cluster:
         assert cluster.apply().ok
 
 
@@ -70,7 +70,7 @@ def _run(repo: Path, *argv: str) -> tuple[int, str]:
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
     path = tmp_path / "cluster"
-    engine.init_cluster(path)
+    face.init_cluster(path)
     (path / "inventory.yaml").write_text(INVENTORY.format(state=tmp_path / "node"))
     _commit(path, "web:1", "Add web 1")
     _commit(path, "web:2", "Web 2, with the new cache")
@@ -100,7 +100,7 @@ def test_rollback_commits_the_old_template_and_the_next_pass_rolls_it_out(repo: 
     assert "image: web:1" in text and "web:2" not in text
     assert _git(repo, "status", "--porcelain") == "", "work tree and index follow the commit"
 
-    with engine.Cluster.open(repo) as cluster:
+    with face.open_cluster(repo) as cluster:
         assert cluster.apply().ok
     code, out = _run(repo, "history", "deployment/web")
     lines = out.splitlines()[1:]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from gitkube.cli import status
-from gitkube.reconcile import engine
+from gitkube.reconcile import face
 from tests.cli import objects as o
 
 
@@ -28,7 +28,7 @@ def test_status_shows_nodes_workloads_pods_and_the_last_pass() -> None:
                                       available=1)],
         pods=[status.PodRow("default", "web-1", "node-1", "Running", 0, "5m"),
               status.PodRow("default", "web-2", "", "Pending", 0, "5s")],
-        last_pass=engine.PassRecord(
+        last_pass=face.PassRecord(
             time="2026-01-01T11:59:30Z", source_revision="a" * 40, attempted_revision="b" * 40,
             ok=False, errors=["node-2 could not be reached: connection refused."],
             summary="1 pod started on node-1", status_commit=None, duration_seconds=1.5),

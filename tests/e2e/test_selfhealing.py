@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from gitkube.api.inventory import Inventory, Settings
-from gitkube.reconcile import engine
+from gitkube.reconcile import face
 from tests.e2e.harness import ClusterRepo
 from tests.fixtures.nodes import LoopbackNode
 from tests.waiting import until
@@ -92,7 +92,7 @@ class Passes:
     the store read the way ``gitkube get -o json`` prints it."""
 
     def __init__(self, repo: ClusterRepo) -> None:
-        self.cluster = engine.Cluster.open(repo.path)
+        self.cluster = face.open_cluster(repo.path)
 
     def run(self) -> None:
         self.cluster.apply()  # may report an unreachable node: that is the point

@@ -14,8 +14,8 @@ from rich.console import Console
 
 from gitkube import clock
 from gitkube.api.inventory import InventoryNode, RuntimeSettings
-from gitkube.cli import commands, watch
-from gitkube.reconcile import engine
+from gitkube.cli import context, watch
+from gitkube.reconcile import face
 from tests.gitops.harness import LocalRepo
 from tests.processes import agent_sessions
 
@@ -72,9 +72,9 @@ def test_status_watch_redraws_from_the_store(tmp_path):
     repo.commit("Add app")
     assert repo.gitkube("reconcile").code == 0
     out = Console(file=io.StringIO(), width=100, color_system=None)
-    ctx = commands.Context(out=out, err=out, clock=clock.SystemClock(), interactive=False)
+    ctx = context.Context(out=out, err=out, clock=clock.SystemClock(), interactive=False)
     looks = iter([True, True, False])
-    with engine.Cluster.open(repo.path) as cluster:
+    with face.open_cluster(repo.path) as cluster:
         watch.watch(cluster, ctx, keep_going=lambda: next(looks), poll=0)
     text = out.file.getvalue()  # type: ignore[attr-defined]
     assert "Cluster watched" in text

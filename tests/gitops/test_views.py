@@ -14,8 +14,8 @@ from gitkube import errors
 from gitkube.api import apps, core, node
 from gitkube.cli import status, watch
 from gitkube.planning.actions import Action, ActionKind, ObjectRef
-from gitkube.reconcile import engine, events, ledger, plans, rootcause, serve
-from gitkube.source import hooks, settings
+from gitkube.reconcile import events, face, ledger, plans, rootcause, serve
+from gitkube.source import hooks, locks, settings
 from gitkube.store.memory import MemoryStore
 from tests.cli import objects as o
 from tests.controllers import factories as f
@@ -93,7 +93,7 @@ def test_status_shows_causes_what_was_not_applied_and_the_daemon() -> None:
         causes=["default/web: 0/1 ready: pod web-1: node node-2 is unreachable"],
         source={"lastAppliedRevision": "a" * 40, "lastAttemptedRevision": "b" * 40,
                 "lastAttemptedErrors": ["commit bbbbbbbbbbbb: is not signed."]},
-        last_pass=engine.PassRecord(
+        last_pass=face.PassRecord(
             time="2026-01-01T11:59:50Z", source_revision="a" * 40, attempted_revision="b" * 40,
             ok=False, errors=[], summary="web: 0/1 ready", status_commit=None,
             duration_seconds=0.4),
@@ -265,13 +265,13 @@ def test_settings_come_from_git_config(tmp_path: Path) -> None:
 
 
 def test_one_daemon_per_cluster(tmp_path: Path) -> None:
-    assert serve.running_daemon(tmp_path) is None
-    with serve.serve_lock(tmp_path):
-        assert serve.running_daemon(tmp_path) is not None
+    assert locks.running_daemon(tmp_path) is None
+    with locks.serve_lock(tmp_path):
+        assert locks.running_daemon(tmp_path) is not None
         with pytest.raises(errors.LockHeld, match="gitkube serve already runs"), \
-                serve.serve_lock(tmp_path):
+                locks.serve_lock(tmp_path):
             pass
-    assert serve.running_daemon(tmp_path) is None
+    assert locks.running_daemon(tmp_path) is None
 
 
 def test_the_systemd_unit_runs_serve_from_this_python() -> None:

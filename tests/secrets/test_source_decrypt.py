@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 
 from gitkube.api import core
-from gitkube.cli import secret as secret_cli
-from gitkube.source import repo, secrets
+from gitkube.source import repo, sealing, secrets
 from tests.source.source_helpers import INVENTORY, WorkRepo
 
 from .conftest import AgeKey, age_encrypt
@@ -50,7 +49,7 @@ def _secret(revision: repo.Revision, name: str) -> core.Secret:
 def test_gitkube_secret_encrypt_output_is_decrypted_on_read(
     work_repo: WorkRepo, age_key: AgeKey,
 ) -> None:
-    text, count = secret_cli.encrypt_manifest(PLAIN, [age_key.public], where="db.yaml")
+    text, count = sealing.encrypt_manifest(PLAIN, [age_key.public], where="db.yaml")
     assert count == 1
     assert "hunter2" not in text and "aHVudGVyMg==" not in text and "admin" not in text
     revision = _read(work_repo, age_key, {"db.yaml": text})
@@ -120,7 +119,7 @@ def test_policy_refuses_plain_text_secrets(
     work_repo: WorkRepo, age_key: AgeKey, required: bool,
 ) -> None:
     inventory = INVENTORY + f"settings:\n  requireEncryptedSecrets: {str(required).lower()}\n"
-    encrypted, _ = secret_cli.encrypt_manifest(
+    encrypted, _ = sealing.encrypt_manifest(
         PLAIN.replace("name: db", "name: enc"), [age_key.public], where="enc.yaml")
     sha = work_repo.commit("policy", {"inventory.yaml": inventory, "db.yaml": PLAIN,
                                       "enc.yaml": encrypted})
@@ -142,7 +141,7 @@ def test_binary_data_round_trips(work_repo: WorkRepo, age_key: AgeKey, tmp_path:
     raw = bytes(range(256))
     plain = (f"apiVersion: v1\nkind: Secret\nmetadata:\n  name: bin\n  namespace: team\n"
              f"data:\n  blob: {base64.b64encode(raw).decode()}\n")
-    text, _ = secret_cli.encrypt_manifest(plain, [age_key.public], where="bin.yaml")
+    text, _ = sealing.encrypt_manifest(plain, [age_key.public], where="bin.yaml")
     ns = "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: team\n"
     revision = _read(work_repo, age_key, {"bin.yaml": text, "ns.yaml": ns})
     assert _secret(revision, "bin").decoded() == {"blob": raw}

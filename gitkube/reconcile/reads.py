@@ -1,0 +1,79 @@
+"""The read side of the library: what the store holds, as the CLI and tests ask for it.
+
+Objects by kind or name, what an object owns, the pods bound to a node, the scheduler's
+verdict for a pod on every node (``describe pod``), the last pass and the source
+record. Reads only; ``Cluster`` exposes them as its methods.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from gitkube import scheduler
+from gitkube.api import core, keys, registry
+from gitkube.api.meta import KubeObject
+from gitkube.errors import SourceError
+from gitkube.planning.snapshot import Snapshot, Stored
+from gitkube.reconcile import home as home_mod
+from gitkube.reconcile import results, sources
+from gitkube.store import base as store_base
+
+T = TypeVar("T", bound=KubeObject)
+
+
+def objects(store: store_base.Store, plural: str) -> list[KubeObject]:
+    kvs, _ = store.range(keys.kind_prefix(plural))
+    return [registry.from_stored(kv.value) for kv in kvs]
+
+
+def of_kind(store: store_base.Store, cls: type[T]) -> list[T]:
+    """Every stored object of one kind, typed."""
+    return [obj for obj in objects(store, cls.plural) if isinstance(obj, cls)]
+
+
+def get(store: store_base.Store, plural: str, name: str,
+        namespace: str = "default") -> KubeObject | None:
+    cls = registry.model_for_plural(plural)
+    kv = store.get(keys.object_key(plural, namespace if cls.namespaced else "", name))
+    return registry.from_stored(kv.value) if kv else None
+
+
+def owned_by(store: store_base.Store, owner: KubeObject, plural: str) -> list[KubeObject]:
+    """The objects of kind ``plural`` with an owner reference to ``owner``."""
+    uid = owner.metadata.uid
+    return [obj for obj in objects(store, plural)
+            if any(ref.uid == uid for ref in obj.metadata.owner_references)]
+
+
+def pods_on(store: store_base.Store, node: str) -> list[core.Pod]:
+    """The pods bound to ``node``."""
+    return [pod for pod in of_kind(store, core.Pod) if pod.spec.node_name == node]
+
+
+def explain(store: store_base.Store, pod: KubeObject) -> list[results.Fit]:
+    """The scheduler's verdict on every node for ``pod`` (what ``describe`` shows)."""
+    if not isinstance(pod, core.Pod):
+        return []
+    around = [*objects(store, "nodes"), *objects(store, "pods")]
+    snapshot = Snapshot(revision=0, objects={o.key: Stored(o, 0) for o in around})
+    return scheduler.explain(snapshot, pod)
+
+
+def source_record(store: store_base.Store) -> dict[str, Any]:
+    """``lastAppliedRevision``, ``lastAttemptedRevision`` and ``lastAttemptedErrors``."""
+    kv = store.get(keys.SOURCE_KEY)
+    return dict(kv.value) if kv else {}
+
+
+def cluster_name(home: home_mod.Home) -> str:
+    """The name the store keeps; before the first pass, the inventory's (or the
+    repository directory's)."""
+    record = home.store.get(keys.CLUSTER_KEY)
+    if record:
+        return str(record.value.get("name"))
+    try:
+        source = sources.read(home)
+    except SourceError:
+        return home.repo_path.name
+    return source.good.inventory.cluster if source.good and source.good.inventory else (
+        home.repo_path.name)
