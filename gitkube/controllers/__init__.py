@@ -1,5 +1,19 @@
 """The controllers: pure planners from a store snapshot and a clock to a list of Actions.
 
-``reconcile.fixpoint.plan_pass`` runs them (with the scheduler) to a fixpoint; ``apply``
-elsewhere carries the actions out. Nothing in this package does I/O.
+    desired.py       Git → store: the store holds exactly Git's objects
+    deployments.py   Deployment → ReplicaSets (rollout.py: the arithmetic; confighash.py:
+                     rolling when a ConfigMap or Secret the pods read changes)
+    replicasets.py   ReplicaSet → Pods, and their counts
+    jobs.py          Job → Pods, to completion (jobpods.py: names, back-off, finish times)
+    cronjobs.py      CronJob → Jobs, one per scheduled time
+    gc.py            what nothing owns any more goes
+    podstatus.py     observed → store: Node and Pod status from the agents' reports
+                     (podreports.py: one report → a Pod's status; evictions.py: taints)
+    nodesync.py      store ↔ node: which pods each reached node must start or stop
+    lowering.py      a Pod → the agent's PodRun (containeropts.py: how containers run;
+                     expansion.py: ``$(VAR)`` as Kubernetes expands it)
+
+``reconcile.fixpoint`` runs them (with the scheduler) to a fixpoint. They import
+``planning``, ``api`` and the agent's wire protocol; nothing here does I/O (an
+import-linter contract).
 """

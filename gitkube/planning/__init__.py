@@ -2,7 +2,8 @@
 
     actions.py    Action (a kind, the object it touches, a reason) and ObjectRef
     snapshot.py   Snapshot: the store's objects, Git's desired objects and the nodes' reports
-                  a pass plans on; ``with_actions`` previews writes without a store
+                  a pass plans on; ``with_actions`` previews writes without a store, or
+                  (``written_at``) says what the store holds once they are written
     objects.py    helpers every planner uses: owner references, conditions, names, equality
 
 Pure: imported by ``controllers/`` and ``scheduler/`` (and the fixpoint runner above them);

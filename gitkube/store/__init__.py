@@ -1,10 +1,18 @@
 """The store: where gitkube keeps desired and observed state between passes (etcd's role).
 
+    base.py        the Store protocol: get, range, txn with compare-and-swap, watch, leases
+    sqlite.py      the embedded default: one SQLite file in the state directory
+    etcd.py        etcd v3, for more than one control machine (etcdwire.py: the wire)
+    memory.py      in memory, for tests and ``plan`` overlays
+    encryption.py  Secrets encrypted at rest, around any backend
+    informer.py    following part of the store: list, then watch from there
+    copying.py     a cluster's state moved to another store (``gitkube store copy``)
+
 ``open_store`` turns the configured location into a backend; everything else
 talks to the :class:`~gitkube.store.base.Store` protocol only, so the SQLite
 default, the in-memory store of tests and etcd (for more than one control
 machine) are interchangeable. ``encryption.encrypted`` wraps any of them so that
-Secrets are encrypted at rest.
+Secrets are encrypted at rest. Below ``reconcile``; imports ``api`` only.
 """
 
 from __future__ import annotations
