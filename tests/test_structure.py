@@ -21,6 +21,8 @@ MAX_FUNCTION_LINES = 60
 #: Offenders being split by the engineer named; remove the entry with the fix.
 KNOWN_LONG_MODULES = {
     "agent/podman.py": "runtimes",
+    # Past 500 with issue 11's network contract (services); agent/ is being rebuilt by runtimes.
+    "agent/protocol.py": "runtimes",
     "controllers/lowering.py": "views",
 }
 KNOWN_LONG_FUNCTIONS = {

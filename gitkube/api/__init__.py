@@ -10,6 +10,8 @@
     apps.py         Deployment, ReplicaSet (``apps/v1``)
     batch.py        Job, CronJob (``batch/v1``); cron.py: their schedules
     scheduling.py   PriorityClass
+    services.py     Service (``v1``); discovery.py: EndpointSlices (``discovery.k8s.io/v1``)
+    network.py      the cluster's address plan: pod and Service ranges, DNS, NodePorts
     node.py         Nodes, from the machines of the inventory
     podstate.py     what a pod's status means (readiness, kubectl's STATUS, READY, RESTARTS);
                     nodestate.py: a node's; shared by the planners, root cause and the views

@@ -7,9 +7,12 @@
     jobs.py          Job → Pods, to completion (jobpods.py: names, back-off, finish times)
     cronjobs.py      CronJob → Jobs, one per scheduled time
     gc.py            what nothing owns any more goes
+    ipam.py          node pod subnets, Service cluster IPs and NodePorts, LoadBalancer status
+    endpointslices.py  Services + ready pods → EndpointSlices (endpoints.py: which pods, ports)
     podstatus.py     observed → store: Node and Pod status from the agents' reports
                      (podreports.py: one report → a Pod's status; evictions.py: taints)
     nodesync.py      store ↔ node: which pods each reached node must start or stop
+    nodenetwork.py   each node's share of the network, lowered into the agent's NetworkRun
     lowering.py      a Pod → the agent's PodRun (containeropts.py: how containers run;
                      expansion.py: ``$(VAR)`` as Kubernetes expands it)
 

@@ -4,6 +4,7 @@
     yamlload.py    YAML text → documents that remember the line of every key and item
     scalars.py     what a YAML scalar means, the way Kubernetes reads it
     manifests.py   documents → validated objects, every problem at file:line
+    networkcheck.py  the address plan of a whole revision (what no single manifest can see)
     secrets.py     age-encrypted Secret values: the format, the cluster's key, decryption
     sealing.py     a plain Secret manifest sealed for Git (``gitkube secret encrypt``)
     signatures.py  signed commits: who may change the cluster

@@ -6,13 +6,11 @@ import sqlite3
 import subprocess
 import sys
 from pathlib import Path
-from typing import ClassVar
 
 import pytest
 
 from gitkube import errors
-from gitkube.api import meta
-from gitkube.store import base, memory, objects, open_store, sqlite
+from gitkube.store import base, memory, open_store, sqlite
 from gitkube.store.base import Delete, EventType, Put
 from tests.store import race
 
@@ -155,28 +153,6 @@ def test_open_store_picks_the_backend(tmp_path: Path) -> None:
 def test_open_store_refuses_what_it_cannot_open(url: str, message: str) -> None:
     with pytest.raises(errors.ConfigError, match=message):
         open_store(url)
-
-
-class Widget(meta.KubeObject):
-    plural: ClassVar[str] = "widgets"
-
-
-def test_objects_round_trip_through_the_store() -> None:
-    store = memory.MemoryStore()
-    widget = Widget(
-        api_version="v1", kind="Widget", metadata=meta.ObjectMeta(name="w1", labels={"a": "b"})
-    )
-    store.txn([], [objects.put_object_op(widget), Put("/gitkube/pass", {})])
-
-    loaded, revision = objects.load_objects(store)
-
-    assert revision == 1
-    assert loaded == {
-        "/registry/widgets/default/w1": (
-            {"apiVersion": "v1", "kind": "Widget", "metadata": widget.metadata.to_dict()},
-            1,
-        )
-    }
 
 
 def test_watch_polling_sees_a_write_from_another_process(tmp_path: Path) -> None:

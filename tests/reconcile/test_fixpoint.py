@@ -6,14 +6,14 @@ from dataclasses import replace
 
 import pytest
 
-from gitkube.api import apps, core
+from gitkube.api import apps, batch, core
 from gitkube.api import node as node_api
 from gitkube.clock import Clock, FakeClock
-from gitkube.planning.actions import Action, ActionKind, ObjectRef
+from gitkube.planning.actions import STORE_KINDS, Action, ActionKind, ObjectRef
 from gitkube.planning.snapshot import Snapshot
 from gitkube.reconcile import fixpoint
-
-from . import factories as f
+from tests.batch import builders
+from tests.controllers import factories as f
 
 
 def first_node_scheduler(snapshot: Snapshot, clock: Clock) -> list[Action]:
@@ -78,6 +78,44 @@ def test_the_same_snapshot_plans_the_same_actions() -> None:
     one = [(a.kind, a.target, a.reason, a.obj and a.obj.to_dict()) for a in _pass(snap, f.clock())]
     two = [(a.kind, a.target, a.reason, a.obj and a.obj.to_dict()) for a in _pass(snap, f.clock())]
     assert one == two
+
+
+def test_after_the_converge_only_the_status_the_reports_show_is_written() -> None:
+    clock = f.clock()
+    snap = f.snapshot(desired=GIT, observed=EMPTY_REPORT)
+    written = snap.with_actions(_pass(snap, clock))
+    reported = _observe(written)  # the converge started the pods: they run, and are ready
+
+    status = fixpoint.plan_status(reported, clock)
+
+    assert status and all(a.status_only and a.kind is ActionKind.UPDATE for a in status)
+    assert sorted(a.target.kind for a in status) == [
+        "Deployment", "Node", "Pod", "Pod", "Pod", "ReplicaSet"]
+    deployment = next(a.obj for a in status if isinstance(a.obj, apps.Deployment))
+    assert deployment.status.ready_replicas == 3
+    # What the whole fixpoint would write as status is the same, and nothing more.
+    whole = [a for a in _pass(reported, clock) if a.kind in STORE_KINDS and a.status_only]
+    assert {a.target: a.obj and a.obj.to_dict() for a in status} == {
+        a.target: a.obj and a.obj.to_dict() for a in whole}
+
+
+def test_after_the_converge_a_finished_job_pod_is_counted_not_replaced() -> None:
+    clock = f.clock()
+    job = f.git(builders.job(completions=2, parallelism=1))
+    snap = f.snapshot(desired=[job, GIT[1]], observed=EMPTY_REPORT)
+    written = snap.with_actions(_pass(snap, clock))
+    (pod,) = written.of_kind(core.Pod)
+    finished = replace(written, observed={"node-1": f.running_report(
+        written, "node-1", [pod], phase="Succeeded", ready=False)})
+
+    status = fixpoint.plan_status(finished, clock)
+
+    assert all(a.status_only for a in status)
+    assert not [a for a in status if a.kind is ActionKind.CREATE]
+    counted = next(a.obj for a in status if isinstance(a.obj, batch.Job))
+    assert counted.status.succeeded == 1
+    # The whole fixpoint would also make the next pod: that is the next pass's to plan.
+    assert f.of(_pass(finished, clock), ActionKind.CREATE, "Pod")
 
 
 def _steady() -> tuple[Snapshot, FakeClock]:
