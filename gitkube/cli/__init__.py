@@ -12,11 +12,12 @@ what the cluster should do; besides the face it imports only ``api``, ``errors``
     rollback.py     history deployment/NAME and rollback
     logs.py         logs (a container's output, from its node)
     secret.py       secret keygen / encrypt
+    storecmd.py     store copy
     watch.py        status --watch
     exits.py        errors to exit codes and messages
     render.py       shared helpers for text output (tables, ages, short shas)
     render_plan.py  how a Plan and a PassResult read
     tables.py       ``get``'s tables and documents (batchviews.py: Jobs and CronJobs)
-    describe.py     ``describe``'s sections
+    describe.py     ``describe``'s sections (serviceviews.py: Services, EndpointSlices)
     status.py       ``status``'s view, built as data then drawn
 """

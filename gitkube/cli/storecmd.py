@@ -1,8 +1,9 @@
 """``gitkube store copy``: move a cluster's state to another store (SQLite → etcd, and back).
 
-A thin shell over ``face.copy_store`` (``gitkube.reconcile.stores``): the copy itself (empty target, leased keys
-left out, checked afterwards) is ``gitkube.store.copying``. The cluster must be stopped
-(``gitkube serve`` on every control machine); this machine's pass lock is held meanwhile.
+A thin shell over ``face.copy_store`` (``gitkube.reconcile.stores``): the copy itself
+(empty target, leased keys left out, checked afterwards) is ``gitkube.store.copying``.
+The cluster must be stopped (``gitkube serve`` on every control machine); this machine's
+pass lock is held meanwhile.
 """
 
 from __future__ import annotations

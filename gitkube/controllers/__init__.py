@@ -4,6 +4,12 @@
     deployments.py   Deployment → ReplicaSets (rollout.py: the arithmetic; confighash.py:
                      rolling when a ConfigMap or Secret the pods read changes)
     replicasets.py   ReplicaSet → Pods, and their counts
+    daemonsets.py    DaemonSet → a pod on every node that should run it (daemonplacement.py,
+                     daemonupdate.py: where and which)
+    statefulsets.py  StatefulSet → Pods and claims, in order (statefulpods.py: identities)
+    revisions.py     ControllerRevisions of DaemonSets and StatefulSets
+    volumes.py       claims → volumes: the PersistentVolume controller, local-path provisioning
+    updaterules.py   changes in Git the API server forbids for workloads and storage
     jobs.py          Job → Pods, to completion (jobpods.py: names, back-off, finish times)
     cronjobs.py      CronJob → Jobs, one per scheduled time
     gc.py            what nothing owns any more goes

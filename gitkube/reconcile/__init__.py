@@ -1,8 +1,8 @@
 """Running a pass, and the library face the CLI uses: everything above the planners.
 
     face.py       the library face: the CLI's one import (open_cluster, init, saved plans,
-                  the daemon, sealing Secrets, and the types the views render); light, the
-                  engine loads on first use
+                  the daemon, sealing Secrets, store copy, and the types the views render);
+                  light, the engine loads on first use
     cluster.py    Cluster: one cluster's handle, thin; each method hands over to a module below
     home.py       Home: the repository, settings, state dir, store and clock a pass works with
     passes.py     one pass: observe, plan, write the store, converge the nodes, record status
@@ -15,6 +15,7 @@
     records.py    what a pass leaves: the status commit, the pass record, the events
     reads.py      the read side: objects, owners, pods on a node, the scheduler's explain
     setup.py      ``gitkube init`` and finding the cluster repository
+    stores.py     which store a cluster uses (SQLite or etcd, Secrets encrypted); store copy
     fleet.py      node operations of a pass, in parallel per node; container logs
     ledger.py     the status ledger's files and commit messages (pure)
     events.py     Kubernetes-style events kept in the store

@@ -315,6 +315,14 @@ def _add(into: dict[str, int], amounts: dict[str, int]) -> None:
         into[name] = into.get(name, 0) + amount
 
 
+def _host_ports(spec: core.PodSpec) -> tuple[tuple[str, str, int], ...]:
+    """(host IP, protocol, port) of every host port of the app containers and sidecars."""
+    running = [*(c for c in spec.init_containers if c.restart_policy == "Always"),
+               *spec.containers]
+    return tuple((port.host_ip or framework.BIND_ALL_IP, port.protocol or "TCP", port.host_port)
+                 for container in running for port in container.ports if port.host_port)
+
+
 def pod_info(pod: core.Pod, context: PodContext = NO_CONTEXT) -> framework.PodInfo:
     """Requests the Kubernetes way (``pod_requests``: init containers and sidecars
     included); host ports and images of app containers and sidecars."""
@@ -323,15 +331,6 @@ def pod_info(pod: core.Pod, context: PodContext = NO_CONTEXT) -> framework.PodIn
     cpu, memory = requests.pop("cpu", 0), requests.pop("memory", 0)
     nz_cpu, nz_mem = requests.pop("nz:cpu", 0), requests.pop("nz:memory", 0)
     scalar = requests
-    ports: list[tuple[str, str, int]] = []
-    running = [*(c for c in spec.init_containers if c.restart_policy == "Always"),
-               *spec.containers]
-    for container in running:
-        for port in container.ports:
-            if port.host_port:
-                ports.append(
-                    (port.host_ip or framework.BIND_ALL_IP, port.protocol or "TCP", port.host_port)
-                )
     priority, problem = context.priority(spec)
     labels = dict(pod.metadata.labels)
     namespace = pod.namespace
@@ -354,7 +353,7 @@ def pod_info(pod: core.Pod, context: PodContext = NO_CONTEXT) -> framework.PodIn
             framework.Toleration(t.key or "", t.operator or "Equal", t.value or "", t.effect or "")
             for t in spec.tolerations
         ),
-        host_ports=tuple(ports),
+        host_ports=_host_ports(spec),
         labels=labels,
         terminating=pod.metadata.deletion_timestamp is not None,
         node_match=terms.NodeSelectorMatch(
