@@ -62,9 +62,9 @@ def run(home: home_mod.Home, cluster: str, progress: results.ProgressCallback,
         snapshot = before.with_actions(store_actions, written_at=written)
         converged = _converge(fleet, snapshot, observed.reports, progress)
         reports = {**observed.reports, **converged.reports}
-        status = fixpoint.plan_status(dataclasses.replace(snapshot, observed=reports),
-                                      home.clock)
-        after = snapshot.with_actions(status, written_at=writes.write(home.store, status))
+        reported = dataclasses.replace(snapshot, observed=reports)
+        status = fixpoint.plan_status(reported, home.clock)
+        after = reported.with_actions(status, written_at=writes.write(home.store, status))
     applied = [*store_actions,
                *(a for a in plan.actions if a.kind in NODE_KINDS and a.node in converged.reports),
                *status]
