@@ -29,6 +29,11 @@ KNOWN_LONG_FUNCTIONS = {
     "agent/converge.py:execute": "runtimes",
     "agent/converge.py:_resolve_images": "runtimes",
 }
+#: Import cycles (as sets of modules) being untangled by the engineer named.
+KNOWN_CYCLES = {
+    # inventory_checks imports inventory's models for its annotations (TYPE_CHECKING).
+    frozenset({"gitkube.api.inventory", "gitkube.api.inventory_checks"}): "hardening",
+}
 
 
 def _modules() -> Iterator[tuple[str, str]]:
@@ -69,24 +74,26 @@ def test_the_known_offenders_are_still_offending() -> None:
                for function, lines in _functions(text)}
     fixed += [name for name in KNOWN_LONG_FUNCTIONS
               if lengths.get(name, 0) <= MAX_FUNCTION_LINES]
+    cycles = strongly_connected(grimp.build_graph("gitkube", cache_dir=None))
+    fixed += [" ↔ ".join(sorted(cycle)) for cycle in KNOWN_CYCLES if cycle not in cycles]
     assert not fixed, f"remove these from the known exceptions: {fixed}"
 
 
 def test_the_import_graph_has_no_cycle() -> None:
     graph = grimp.build_graph("gitkube", cache_dir=None)
-    cycles = strongly_connected(graph)
+    cycles = [cycle for cycle in strongly_connected(graph) if cycle not in KNOWN_CYCLES]
     assert not cycles, "import cycles (each a set of modules importing one another): " + (
         "; ".join(" ↔ ".join(sorted(cycle)) for cycle in cycles))
 
 
-def strongly_connected(graph: grimp.ImportGraph) -> list[set[str]]:
+def strongly_connected(graph: grimp.ImportGraph) -> list[frozenset[str]]:
     """The graph's strongly connected components of more than one module (Tarjan's,
     without recursion), and modules that import themselves."""
     index: dict[str, int] = {}
     low: dict[str, int] = {}
     stack: list[str] = []
     on_stack: set[str] = set()
-    found: list[set[str]] = []
+    found: list[frozenset[str]] = []
     for root in sorted(graph.modules):
         if root in index:
             continue
@@ -121,5 +128,5 @@ def strongly_connected(graph: grimp.ImportGraph) -> list[set[str]]:
                         break
                 if len(component) > 1 or module in graph.find_modules_directly_imported_by(
                         module):
-                    found.append(component)
+                    found.append(frozenset(component))
     return found

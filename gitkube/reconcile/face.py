@@ -118,8 +118,8 @@ def copy_store(repo: Path, state: Path | None, target: str, *, cacert: Path | No
     TLS when ``cacert``/``cert``/``key`` are given); (what was copied, where from, the key
     file the copied Secrets need)."""
     from gitkube.reconcile import stores
-    from gitkube.store import etcdwire
+    from gitkube.store import tls as store_tls
 
-    tls = etcdwire.TLS(cacert, cert, key) if cacert or cert or key else None
+    tls = store_tls.TLS(cacert, cert, key) if cacert or cert or key else None
     return stores.copy_to(repo, state, target, tls)
 

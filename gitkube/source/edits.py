@@ -20,7 +20,7 @@ def commit_file(repo: Path, branch: str, parent: str, path: str, content: str,
     """Commit ``content`` as ``path`` on ``branch`` (which must be at ``parent``); its sha."""
     checked_out = _checked_out(repo, branch)
     if checked_out:
-        dirty = plumbing._git(repo, ["diff", "--quiet", "HEAD", "--", path])
+        dirty = plumbing.git(repo, "diff", "--quiet", "HEAD", "--", path)
         if dirty.returncode != 0:
             raise errors.ConfigError(
                 f"{path} has changes not committed in {repo}; commit or stash them, then roll "
@@ -46,8 +46,8 @@ def commit_file(repo: Path, branch: str, parent: str, path: str, content: str,
 
 
 def _checked_out(repo: Path, branch: str) -> bool:
-    done = plumbing._git(repo, ["symbolic-ref", "-q", "HEAD"])
-    bare = plumbing._git(repo, ["rev-parse", "--is-bare-repository"])
+    done = plumbing.git(repo, "symbolic-ref", "-q", "HEAD")
+    bare = plumbing.git(repo, "rev-parse", "--is-bare-repository")
     return (bare.stdout.strip() == b"false"
             and done.stdout.decode().strip() == f"refs/heads/{branch}")
 
@@ -64,4 +64,4 @@ def _identity(repo: Path, **extra: str) -> dict[str, str]:
 
 
 def _config(repo: Path, name: str) -> str:
-    return plumbing._git(repo, ["config", name]).stdout.decode().strip()
+    return plumbing.git(repo, "config", name).stdout.decode().strip()

@@ -155,8 +155,8 @@ def show(repo: Path, sha: str, path: str) -> str:
 def fetch_branch(repo: Path, url: str, branch: str) -> str | None:
     """Fetch ``branch`` of ``url`` into the same branch here (forced: it mirrors the remote);
     None when done, else the last line git said."""
-    done = _git(repo, ["fetch", "--quiet", "--no-tags", "--update-head-ok", url,
-                       f"+refs/heads/{branch}:refs/heads/{branch}"])
+    done = git(repo, "fetch", "--quiet", "--no-tags", "--update-head-ok", url,
+               f"+refs/heads/{branch}:refs/heads/{branch}")
     if done.returncode == 0:
         return None
     said = done.stderr.decode("utf-8", "replace").strip().splitlines()
