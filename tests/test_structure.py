@@ -20,15 +20,10 @@ MAX_FUNCTION_LINES = 60
 
 #: Offenders being split by the engineer named; remove the entry with the fix.
 KNOWN_LONG_MODULES = {
-    "agent/podman.py": "runtimes",
-    # Past 500 with issue 11's network contract (services); agent/ is being rebuilt by runtimes.
+    # Past 500 with issue 11's network contract (services); agent/ is runtimes'.
     "agent/protocol.py": "runtimes",
-    "controllers/lowering.py": "views",
 }
-KNOWN_LONG_FUNCTIONS = {
-    "agent/converge.py:execute": "runtimes",
-    "agent/converge.py:_resolve_images": "runtimes",
-}
+KNOWN_LONG_FUNCTIONS: dict[str, str] = {}
 #: Import cycles (as sets of modules) being untangled by the engineer named.
 KNOWN_CYCLES = {
     # inventory_checks imports inventory's models for its annotations (TYPE_CHECKING).

@@ -25,7 +25,6 @@ from gitkube.cli import describe, exits, gitops, render, render_plan, status, ta
 from gitkube.cli.context import Context
 from gitkube.reconcile import face
 
-
 # -- init, validate ----------------------------------------------------------------------------
 
 
