@@ -29,7 +29,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from gitkube.reconcile import engine
+from gitkube.reconcile import face
 from gitkube.store import base, memory, sqlite
 from tests.e2e.harness import ClusterRepo, deployment
 from tests.fixtures import etcd as etcd_fixtures
@@ -85,7 +85,7 @@ def first_pass(directory: Path, pods: int, store_url: str | None) -> float:
     repo.commit("web")
     if store_url:
         repo.git("config", "gitkube.store", store_url)
-    with engine.Cluster.open(repo.path) as cluster:
+    with face.open_cluster(repo.path) as cluster:
         started = time.perf_counter()
         result = cluster.apply()
         seconds = time.perf_counter() - started

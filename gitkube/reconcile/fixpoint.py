@@ -103,15 +103,15 @@ def plan_status(snapshot: Snapshot, clock: clocks.Clock) -> list[Action]:
     return merged.actions()
 
 
-def _to_fixpoint(planners: Sequence[Planner], snapshot: Snapshot, clock: clocks.Clock,
+def _to_fixpoint(running: Sequence[Planner], snapshot: Snapshot, clock: clocks.Clock,
                  merged: _Merger, *, status_only: bool = False) -> tuple[Snapshot, bool]:
-    """Run ``planners`` in rounds, each on the snapshot as the ones before it left it,
+    """Run the ``running`` planners in rounds, each on the snapshot as the ones before it left it,
     until a round plans nothing: that snapshot, and False when ``MAX_ROUNDS`` did not
     settle it."""
     current = snapshot
     for _ in range(MAX_ROUNDS):
         planned_any = False
-        for planner in planners:
+        for planner in running:
             actions = _effective(planner(current, clock), current)
             if status_only:
                 actions = [a for a in actions if a.status_only]

@@ -171,7 +171,7 @@ def test_many_stuck_pods_of_one_owner_are_one_line() -> None:
         pod.metadata.owner_references = [OwnerReference.model_validate(owner)]
         pods.append(Action(ActionKind.CREATE, ref("Pod", pod.name), "replica", obj=pod))
     lonely = Action(ActionKind.UNSCHEDULABLE, ref("Pod", "db-0"), "0/1 nodes are available.")
-    plan = engine.Plan(GOOD, GOOD, 7, [*pods, lonely])
+    plan = face.Plan(GOOD, GOOD, 7, [*pods, lonely])
     assert show(render_plan.render_plan(plan)).splitlines()[:3] == [
         "Unschedulable",
         "  ! 420 pods of replicaset default/web-6f9c (default/web-6f9c-00000 and 419 more): "
