@@ -1,6 +1,7 @@
 """Errors to exit codes and messages: the one place the CLI decides how a failure ends.
 
-    0    done (``reconcile`` also when another pass holds the lock: nothing to do)
+    0    done (``reconcile`` also when another pass holds the lock, or another control
+         machine leads: nothing to do)
     1    an error: gitkube's own (message only) or a bug (traceback)
     2    bad command-line usage (argparse), or ``plan --detailed-exitcode`` with changes
     130  interrupted (Ctrl-C)
@@ -51,6 +52,12 @@ def run(command: str, body: Callable[[], int], err: Console) -> int:
     except errors.LockHeld as exc:
         if command == "reconcile":
             return OK  # a pass is already running: this cron tick has nothing to do
+        _print(err, describe_error(exc))
+        return ERROR
+    except errors.NotLeader as exc:
+        if command == "reconcile":  # another control machine leads: say who, nothing to do
+            err.print(Text(str(exc)))
+            return OK
         _print(err, describe_error(exc))
         return ERROR
     except errors.GitkubeError as exc:

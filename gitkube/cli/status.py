@@ -69,6 +69,9 @@ class StatusView:
     source: dict[str, Any] = field(default_factory=dict)
     #: The pid of the ``gitkube serve`` serving this cluster, when one runs.
     daemon: int | None = None
+    #: With several control machines: "cp2 (pid 4242, term 3)" and the standbys' names.
+    leader: str = ""
+    standbys: list[str] = field(default_factory=list)
 
 
 # -- building ----------------------------------------------------------------------------------
@@ -127,7 +130,10 @@ def build_status_view(cluster: face.Cluster, now: dt.datetime) -> StatusView:
                podstate.restarts_column(p), render.age(p.metadata.creation_timestamp, now))
         for p in sorted(pods, key=lambda p: (p.namespace, p.name))
     ]
+    control = cluster.control()
+    leading, standbys = control.names() if control else ("", [])
     return StatusView(
+        leader=leading, standbys=standbys,
         cluster=cluster.name, repo=cluster.repo_path, now=now,
         nodes=node_rows(nodes, pods),
         workloads=workloads, pods=pod_rows, last_pass=cluster.last_pass(),
@@ -186,7 +192,12 @@ def status_parts(view: StatusView) -> list[RenderableType]:
     title = Text.assemble(("Cluster ", "bold"), (view.cluster, "bold cyan"), f"  ({view.repo})")
     if view.daemon:
         title.append(f"  served by gitkube serve (process {view.daemon})", style="dim")
-    parts += [title, Text()]
+    parts.append(title)
+    if view.leader:
+        standing = ", ".join(view.standbys) or "none"
+        parts.append(Text.assemble(("Control machines: ", "bold"), f"leader {view.leader}; "
+                                   f"standing by: {standing}"))
+    parts.append(Text())
     nodes = _table("Nodes", "NAME", "STATUS", "CPU requested", "MEMORY requested", "PODS")
     for n in view.nodes:
         cpu_cap = None if n.cpu_capacity_m is None else quantities.format_millis(n.cpu_capacity_m)

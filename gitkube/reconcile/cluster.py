@@ -25,6 +25,7 @@ from gitkube.clock import Clock, SystemClock
 from gitkube.reconcile import (
     events,
     history,
+    leader,
     passes,
     planner,
     plans,
@@ -37,7 +38,7 @@ from gitkube.reconcile import (
 )
 from gitkube.reconcile import fleet as fleet_mod
 from gitkube.reconcile import home as home_mod
-from gitkube.source import locks, secrets
+from gitkube.source import locks, publish, secrets
 from gitkube.source import repo as source_repo
 from gitkube.source import settings as source_settings
 from gitkube.source import status as source_status
@@ -102,14 +103,32 @@ class Cluster:
 
     def apply(self, *, progress: results.ProgressCallback | None = None,
               wait_for_lock: bool = False, saved: plans.SavedPlan | None = None,
-              fleet: fleet_mod.Fleet | None = None) -> results.PassResult:
+              fleet: fleet_mod.Fleet | None = None,
+              fence: leader.Fence | None = None) -> results.PassResult:
         """One pass under the cluster lock. With ``saved``, only if it is still that plan
         (``PlanStale`` otherwise, before anything is written). ``fleet`` is one kept across
         passes (``gitkube serve``): its connections and agent sessions are reused, not
-        closed; without it the pass opens its own."""
+        closed; without it the pass opens its own. With several control machines (an etcd
+        store) only the leader runs passes: ``fence`` is the leadership ``gitkube serve``
+        holds; without it the pass takes the leadership for itself when nobody leads
+        (``NotLeader`` naming the leader when someone does)."""
+        report = progress or (lambda _p: None)
         with locks.cluster_lock(self.home.state_dir, wait=wait_for_lock):
-            return passes.run(self.home, self.name, progress or (lambda _p: None), saved,
-                              fleet)
+            if fence is not None or not self.home.settings.shared_store:
+                return passes.run(self.home, self.name, report, saved, fleet, fence)
+            with leader.one_pass(self.home.store, timing=self.leader_timing,
+                                 remote=publish.origin_url(self.home.repo_path)) as taken:
+                return passes.run(self.home, self.name, report, saved, fleet, taken)
+
+    @property
+    def leader_timing(self) -> leader.Timing:
+        settings = self.home.settings
+        return leader.Timing(settings.lease_duration, settings.renew_deadline,
+                             settings.retry_period)
+
+    def control(self) -> leader.Roster | None:
+        """Who leads the cluster and who stands by; None with a store of one machine."""
+        return leader.roster(self.home.store) if self.home.settings.shared_store else None
 
     # ------------------------------------------------------------------ the store
     def objects(self, plural: str) -> list[KubeObject]:

@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 from gitkube.agent import protocol
 from gitkube.api.inventory import Inventory, InventoryNode
 from gitkube.api.meta import KubeObject
-from gitkube.errors import ConfigError, GitkubeError
+from gitkube.errors import ConfigError, GitkubeError, NotLeader
 from gitkube.nodes import client as node_client
 from gitkube.nodes import images
 
@@ -48,6 +48,19 @@ class Fleet:
         self.inventory = inventory
         self._clients: dict[str, node_client.NodeClient] = {}
         self._lock = threading.Lock()
+        self._term: int | None = None
+        self._check: Callable[[], None] | None = None
+
+    def lead(self, term: int | None, check: Callable[[], None] | None = None) -> None:
+        """From now on every node request carries the leader's ``term`` (None: a lone control
+        machine, unfenced), and ``check`` (``NotLeader`` once the leadership lapsed) runs
+        before each: a deposed leader touches no node."""
+        self._term, self._check = term, check
+
+    def _as_leader(self) -> dict[str, Any]:
+        if self._check is not None:
+            self._check()
+        return {} if self._term is None else {"term": self._term}
 
     def use(self, inventory: Inventory) -> None:
         """Serve ``inventory`` from now on; nodes gone or changed are disconnected."""
@@ -89,7 +102,7 @@ class Fleet:
     def observe(self, nodes: Iterable[InventoryNode] | None = None) -> FleetResult:
         targets = list(nodes if nodes is not None else self.inventory.nodes)
         return self._each(targets, lambda n: _report(
-            self.client(n).request("observe", timeout=OBSERVE_TIMEOUT)))
+            self.client(n).request("observe", timeout=OBSERVE_TIMEOUT, **self._as_leader())))
 
     def converge(
         self,
@@ -108,7 +121,7 @@ class Fleet:
             facts = dict(observed.get(node.name, {}).get("facts", {}))
             if node.transport != "sim":  # a simulated node has its images (or says so)
                 self._ship_missing_images(client, runs, facts)
-            report = _report(client.request("converge", pods=runs))
+            report = _report(client.request("converge", pods=runs, **self._as_leader()))
             report.setdefault("facts", facts)
             if on_node_done is not None:
                 on_node_done(node.name)
@@ -158,6 +171,8 @@ def _guarded(
 ) -> tuple[dict[str, Any], str | None]:
     try:
         return work(node), None
+    except NotLeader:
+        raise  # not this node's fault: the whole pass stops
     except GitkubeError as exc:
         message = str(exc)
         if node.name not in message:

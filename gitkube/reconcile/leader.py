@@ -30,7 +30,7 @@ import secrets
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from gitkube import errors
 from gitkube.clock import SystemClock, format_time
@@ -84,6 +84,11 @@ class Roster:
     def standbys(self) -> list[base.JSON]:
         holder = self.leader.get("holder") if self.leader else None
         return [m for m in self.members if m.get("identity") != holder]
+
+    def names(self) -> tuple[str, list[str]]:
+        """The leader (``nobody`` between leaders) and the standbys, in words."""
+        return (describe(self.leader) if self.leader else "nobody",
+                [describe(m) for m in self.standbys])
 
 
 def new_identity() -> str:
@@ -233,3 +238,40 @@ class Elector:
         self._leading = None
         self.log(f"{self.identity} lost the leadership of term {term}: {why}; it writes "
                  "nothing and touches no node until it leads again")
+
+
+@dataclasses.dataclass(frozen=True)
+class Fence:
+    """What a leader's pass carries: its term, the check it makes before touching a node or
+    the ledger (``NotLeader`` once the leadership lapsed), and where it publishes the ledger
+    (the origin the control machines fetch from; None: the clone's own branch)."""
+
+    leadership: Leadership
+    check: Callable[[], None]
+    remote: str | None = None
+
+
+@contextlib.contextmanager
+def one_pass(store: base.Store, *, timing: Timing | None = None, remote: str | None = None,
+             log: Log = lambda _line: None) -> Iterator[Fence]:
+    """The leadership for one pass of a command (``reconcile`` from cron, ``apply``): taken
+    when nobody leads, kept while the pass runs, given up after. ``NotLeader`` naming the
+    leader when another control machine leads."""
+    elector = Elector(store, timing=timing, log=log)
+    leading = roster(store).leader
+    got = None if leading is not None else elector.step()
+    if got is None:
+        elector.resign()
+        leading = roster(store).leader
+        who = describe(leading) if leading else "another control machine"
+        raise errors.NotLeader(
+            f"{who} leads this cluster and runs its passes; this machine has nothing to do.",
+            leader=who)
+    stop = threading.Event()
+    keeper = threading.Thread(target=elector.run, args=(stop,), name="leader", daemon=True)
+    keeper.start()
+    try:
+        yield Fence(got, lambda: elector.check(got), remote)
+    finally:
+        stop.set()
+        keeper.join()

@@ -27,6 +27,7 @@ from gitkube.planning.actions import NODE_KINDS, STORE_KINDS, Action
 from gitkube.planning.snapshot import Snapshot
 from gitkube.reconcile import (
     fixpoint,
+    leader,
     ledger,
     planner,
     plans,
@@ -42,13 +43,19 @@ from gitkube.reconcile import home as home_mod
 
 def run(home: home_mod.Home, cluster: str, progress: results.ProgressCallback,
         saved: plans.SavedPlan | None = None,
-        kept: fleet_mod.Fleet | None = None) -> results.PassResult:
+        kept: fleet_mod.Fleet | None = None,
+        fence: leader.Fence | None = None) -> results.PassResult:
     """One pass of the cluster named ``cluster``. With ``saved``, only if it is still that
-    plan; ``kept`` is a fleet kept across passes (``gitkube serve``), left open."""
+    plan; ``kept`` is a fleet kept across passes (``gitkube serve``), left open. With
+    ``fence`` (a leader's pass, several control machines) every store write compares the
+    leader key, every node request carries the term, and the ledger is published."""
     started = home.clock.now()
     began = time.monotonic()
+    if fence is not None:
+        home = dataclasses.replace(home, store=fence.leadership.fence(home.store))
     source = sources.read(home)
     with _fleet_for(source.inventory, kept) as fleet:
+        fleet.lead(fence.leadership.term if fence else None, fence.check if fence else None)
         progress(results.Progress("observe",
                                   f"observing {len(source.inventory.nodes)} node(s)"))
         observed = fleet.observe()
@@ -71,7 +78,8 @@ def run(home: home_mod.Home, cluster: str, progress: results.ProgressCallback,
     progress(results.Progress("status", "recording status"))
     node_errors = converged.errors | observed.errors
     result = _result(home, source, plan, before, after, applied, node_errors, started,
-                     errors=[*plan.unreachable.values(), *converged.errors.values()])
+                     errors=[*plan.unreachable.values(), *converged.errors.values()],
+                     fence=fence)
     records.record_pass(home.store, result, time.monotonic() - began)
     records.record_events(home.store, result, reports, node_errors, cluster)
     return result
@@ -80,7 +88,7 @@ def run(home: home_mod.Home, cluster: str, progress: results.ProgressCallback,
 def _result(home: home_mod.Home, source: sources.PassSource, plan: results.Plan,
             before: Snapshot, after: Snapshot, applied: list[Action],
             node_errors: dict[str, str], started: dt.datetime, *, errors: list[str],
-            ) -> results.PassResult:
+            fence: leader.Fence | None) -> results.PassResult:
     """The summary line and the status commit of what the pass did."""
     ready = summaries.readiness(after)
     moved = summaries.rescheduled(before, applied)
@@ -89,7 +97,7 @@ def _result(home: home_mod.Home, source: sources.PassSource, plan: results.Plan,
                                rescheduled=moved, restarted=again)
     commit = records.commit_status(home.repo_path, home.state_dir, source, after, applied,
                                    ready=ready, node_errors=node_errors, rescheduled=moved,
-                                   restarted=again)
+                                   restarted=again, fence=fence)
     return results.PassResult(plan=plan, applied=applied, errors=errors, status_commit=commit,
                               started_at=started, finished_at=home.clock.now(),
                               summary=summary)

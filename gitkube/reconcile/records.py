@@ -19,7 +19,8 @@ from gitkube.api import keys
 from gitkube.clock import format_time
 from gitkube.planning.actions import Action
 from gitkube.planning.snapshot import Snapshot
-from gitkube.reconcile import events, ledger, results, sources
+from gitkube.reconcile import events, leader, ledger, results, sources
+from gitkube.source import publish
 from gitkube.source import status as source_status
 from gitkube.store import base as store_base
 
@@ -31,8 +32,9 @@ LEDGER_KEY_FILE = "ledger.key"
 def commit_status(repo_path: Path, state_dir: Path, source: sources.PassSource,
                   after: Snapshot, applied: list[Action], *, ready: dict[str, str],
                   node_errors: dict[str, str], rescheduled: dict[str, int],
-                  restarted: dict[str, str]) -> str | None:
-    """The status commit for the store as ``after`` holds it; None when nothing changed."""
+                  restarted: dict[str, str], fence: leader.Fence | None = None) -> str | None:
+    """The status commit for the store as ``after`` holds it; None when nothing changed.
+    A leader (``fence``) commits only while it leads, and publishes to the origin."""
     objects = [stored.obj for _, stored in sorted(after.objects.items())]
     revision = source.sha or source.head
     files = ledger.status_files(objects, source_revision=revision,
@@ -43,7 +45,13 @@ def commit_status(repo_path: Path, state_dir: Path, source: sources.PassSource,
     message = ledger.commit_message(applied, source_revision=revision, ready=ready,
                                     node_errors=node_errors, rescheduled=rescheduled,
                                     restarted=restarted)
-    return source_status.write_status(repo_path, files, message)
+    if fence is None:
+        return source_status.write_status(repo_path, files, message)
+    fence.check()
+    if fence.remote is None:
+        return source_status.write_status(repo_path, files, message)
+    return publish.publish(repo_path, fence.remote, files, message,
+                           term=fence.leadership.term)
 
 
 def ledger_key(state_dir: Path) -> bytes:

@@ -13,6 +13,11 @@ ordinary pass lock (waiting for it), so a person's ``gitkube apply`` or a cron
 ``reconcile`` between passes still works and never interleaves with the daemon.
 ``stop()`` (SIGTERM, SIGINT) lets the running pass finish, then returns.
 
+With an etcd store (several control machines) each daemon campaigns for the leadership
+(``leader``) in a thread; only the leader runs passes, fenced by its term, and publishes
+the ledger to the origin it follows (``--follow``, else the clone's ``origin``); the others
+stand by, say who leads, and take over when the leader's lease runs out.
+
 While it serves, the daemon also judges pushes for the pre-receive hook, in a
 thread of its own on ``<state>/serve.sock`` (``source.judge``): it has GitPython
 and the models imported already, which the hook would otherwise spend most of a
@@ -25,6 +30,7 @@ import contextlib
 import os
 import select
 import stat
+import threading
 import time
 import traceback
 from collections.abc import Callable, Iterator, Mapping
@@ -36,8 +42,8 @@ from gitkube import errors
 from gitkube.api.inventory import Inventory
 from gitkube.reconcile import cluster as cluster_mod
 from gitkube.reconcile import fleet as fleet_mod
-from gitkube.reconcile import setup
-from gitkube.source import hooks, judge, locks, plumbing
+from gitkube.reconcile import leader, setup, stores
+from gitkube.source import hooks, judge, locks, plumbing, publish
 from gitkube.source import settings as source_settings
 
 DEFAULT_INTERVAL = 30.0
@@ -73,6 +79,9 @@ class Daemon:
         self._fleet: fleet_mod.Fleet | None = None
         self._stopping = False
         self._wake_r, self._wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        #: With an etcd store: this daemon's campaign for the leadership (``_campaign``).
+        self._elector: leader.Elector | None = None
+        self._standby = ""
 
     # ------------------------------------------------------------------ control
     def stop(self) -> None:
@@ -87,7 +96,7 @@ class Daemon:
     def run(self) -> None:
         try:
             with locks.serve_lock(self.state_dir), self._fifo() as fifo, self._watch(), \
-                    self._judging():
+                    self._judging(), self._campaign():
                 every = f"every {self.options.interval:g}s"
                 follow = f", following {self.options.follow}" if self.options.follow else ""
                 self.log(f"serving {self.repo} (branch {self.settings.branch}); passes on push "
@@ -109,6 +118,10 @@ class Daemon:
             if self.options.follow and now >= next_fetch:
                 self._fetch()
                 next_fetch = time.monotonic() + self.options.fetch_interval
+            if self._elector is not None and not self._leads(self._elector):
+                last_head = None  # a pass at once when this machine takes over
+                self._wait(fifo, self._elector.timing.retry_period)
+                continue
             head = self._head()
             if head != last_head or now >= next_pass:
                 why = ("first pass" if last_head is None else
@@ -135,8 +148,10 @@ class Daemon:
         self.passes += 1
         began = time.monotonic()
         try:
+            fence = self._fence()
             with cluster_mod.Cluster.open(self.repo, state=self.state_override) as cluster:
-                result = cluster.apply(wait_for_lock=True, fleet=self._kept_fleet())
+                result = cluster.apply(wait_for_lock=True, fleet=self._kept_fleet(),
+                                       fence=fence)
         except errors.GitkubeError as exc:
             self.log(f"pass failed ({why}): {exc}")
             return
@@ -151,6 +166,55 @@ class Daemon:
                  f"{result.summary if result.changed or not result.ok else 'no changes'}")
         for error in [*result.errors, *(str(p) for p in result.plan.problems)]:
             self.log(f"  {error}")
+
+    # ------------------------------------------------------------------ leading
+    @contextlib.contextmanager
+    def _campaign(self) -> Iterator[None]:
+        """With an etcd store, campaign for the leadership (a thread) while serving: only the
+        leader runs passes; on the way out the leadership is given up, for a standby."""
+        if not self.settings.shared_store:
+            yield
+            return
+        store = stores.open_cluster_store(self.state_dir, self.settings)
+        timing = leader.Timing(self.settings.lease_duration, self.settings.renew_deadline,
+                               self.settings.retry_period)
+        self._elector = leader.Elector(store, timing=timing, log=self.log)
+        stop = threading.Event()
+        campaign = threading.Thread(target=self._elector.run, args=(stop,), name="leader",
+                                    daemon=True)
+        campaign.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            campaign.join()
+            store.close()
+
+    def _leads(self, elector: leader.Elector) -> bool:
+        if elector.current() is not None:
+            return True
+        try:
+            holder = leader.roster(elector.store).leader
+        except errors.GitkubeError:
+            holder = None
+        if holder is not None and holder.get("holder") == elector.identity:
+            return False  # just taken: the next look finds it current
+        note = f"standing by: {leader.describe(holder)} leads" if holder else "standing by"
+        if note != self._standby:
+            self.log(note)
+            self._standby = note
+        return False
+
+    def _fence(self) -> leader.Fence | None:
+        elector = self._elector
+        if elector is None:
+            return None
+        leading = elector.current()
+        if leading is None:
+            raise errors.NotLeader(f"{elector.identity} no longer leads; no pass.")
+        self._standby = ""
+        return leader.Fence(leading, lambda: elector.check(leading),
+                            self.options.follow or publish.origin_url(self.repo))
 
     def _kept_fleet(self) -> fleet_mod.Fleet:
         if self._fleet is None:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from gitkube import errors
+from gitkube.reconcile import leader
 from gitkube.source import locks
 from gitkube.source import settings as source_settings
 from gitkube.store import base, copying, encryption, open_store
@@ -55,6 +57,11 @@ def copy_to(repo: Path, state: Path | None, target: str,
     with locks.cluster_lock(state_dir, wait=False):
         source = open_store(source_location, tls=tls_of(settings))
         try:
+            running = leader.roster(source).leader
+            if running is not None:
+                raise errors.ConfigError(
+                    f"{leader.describe(running)} leads this cluster and runs its passes; stop "
+                    "`gitkube serve` on every control machine, then copy.")
             destination = open_store(target, tls=tls)
             try:
                 copied = copying.copy(source, destination)

@@ -52,6 +52,13 @@ def publish(repo: Path, remote: str, files: Mapping[str, bytes], message: str, *
         retry_after=2.0)
 
 
+def origin_url(repo: Path) -> str | None:
+    """Where this clone fetches from (``remote.origin.url``): where its leader publishes."""
+    done = plumbing.git(repo, "remote", "get-url", "origin")
+    url = done.stdout.decode().strip()
+    return url if done.returncode == 0 and url else None
+
+
 def fetch_status(repo: Path, remote: str) -> str | None:
     """The origin's ``gitkube/status`` tip, fetched into the clone; None when there is none."""
     done = plumbing.git(repo, "fetch", "--quiet", "--no-tags", remote,

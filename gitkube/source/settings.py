@@ -15,6 +15,9 @@ repository (``git config gitkube.allowedSigners /etc/gitkube/allowed_signers``):
         storeCert = /etc/gitkube/etcd-client.pem #   and --cert/--key when the members
         storeKey = /etc/gitkube/etcd-client-key.pem  # check client certificates
         encryptionKey = /etc/gitkube/encryption.key  # Secrets' key (default: <state>/...)
+        leaseDuration = 15               # leader election with an etcd store (seconds,
+        renewDeadline = 10               #   client-go's defaults)
+        retryPeriod = 2
         allowForcePush = false           # hooks refuse non-fast-forward pushes; the engine
                                          # refuses to apply a branch that was rewritten
         allowBranchDeletion = false      # hooks refuse deleting branches
@@ -28,6 +31,7 @@ import dataclasses
 import subprocess
 from pathlib import Path
 
+from gitkube import errors
 from gitkube.source import plumbing
 
 DEFAULT_BRANCH = "main"
@@ -56,6 +60,15 @@ class Settings:
     store_cert: Path | None = None
     store_key: Path | None = None
     encryption_key: Path | None = None
+    #: Leader election among control machines (client-go's defaults), in seconds.
+    lease_duration: float = 15.0
+    renew_deadline: float = 10.0
+    retry_period: float = 2.0
+
+    @property
+    def shared_store(self) -> bool:
+        """Whether several control machines may share this cluster's store (etcd)."""
+        return self.store.startswith("etcd://")
 
     @property
     def signing_required(self) -> bool:
@@ -98,6 +111,9 @@ def read_settings(repo: Path) -> Settings:
         store_cert=path("storeCert"),
         store_key=path("storeKey"),
         encryption_key=path("encryptionKey"),
+        lease_duration=_seconds("leaseDuration", last("leaseDuration"), 15.0),
+        renew_deadline=_seconds("renewDeadline", last("renewDeadline"), 10.0),
+        retry_period=_seconds("retryPeriod", last("retryPeriod"), 2.0),
     )
 
 
@@ -124,6 +140,19 @@ def git_dir(repo: Path) -> Path:
 def _path(repo: Path, value: str) -> Path:
     path = Path(value).expanduser()
     return path if path.is_absolute() else (repo / path).resolve()
+
+
+def _seconds(name: str, value: str, default: float) -> float:
+    if not value:
+        return default
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not seconds > 0:
+        raise errors.ConfigError(f"git config gitkube.{name} is {value!r}; it is a number of "
+                                 "seconds greater than 0.")
+    return seconds
 
 
 def _true(value: str) -> bool:
