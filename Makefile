@@ -79,3 +79,4 @@ bench: venv
 	$(PY) bench/scheduler.py
 	$(PY) bench/store.py
 	$(PY) bench/push_latency.py
+	$(PY) bench/steady_pass.py

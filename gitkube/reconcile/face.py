@@ -27,15 +27,11 @@ from gitkube.reconcile import events, plans, results
 
 if TYPE_CHECKING:
     from gitkube.reconcile import cluster as cluster_mod
-    from gitkube.reconcile import history, serve
-    from gitkube.source import status as source_status
+    from gitkube.reconcile import serve
     from gitkube.store import copying
 
     Cluster = cluster_mod.Cluster
     Daemon = serve.Daemon
-    Revision = history.Revision
-    RollbackResult = history.RollbackResult
-    StatusEntry = source_status.StatusEntry
     StoreCopy = copying.Copied
 
 Plan = results.Plan

@@ -106,7 +106,7 @@ def _result(home: home_mod.Home, source: sources.PassSource, plan: results.Plan,
 def _converge(fleet: fleet_mod.Fleet, snapshot: Snapshot,
               reports: Mapping[str, Mapping[str, Any]],
               progress: results.ProgressCallback) -> fleet_mod.FleetResult:
-    pods_by_node = pods_by_node_of(snapshot, reports)
+    pods_by_node = _pods_by_node(snapshot, reports)
     total = len(pods_by_node)
     done: list[str] = []
 
@@ -118,7 +118,7 @@ def _converge(fleet: fleet_mod.Fleet, snapshot: Snapshot,
     return fleet.converge(pods_by_node, reports, on_node_done=node_done)
 
 
-def pods_by_node_of(snapshot: Snapshot,
+def _pods_by_node(snapshot: Snapshot,
                     reports: Mapping[str, Mapping[str, Any]]) -> dict[str, list[Any]]:
     """The pods each reached node should run, lowered into the agent's shape."""
     by_node: dict[str, list[Any]] = {name: [] for name in reports}
