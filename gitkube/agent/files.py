@@ -1,4 +1,5 @@
-"""What the agent writes on the node for a pod: env files, ConfigMap/Secret volumes, emptyDirs.
+"""What the agent writes on the node for a pod: env files, ConfigMap/Secret volumes, emptyDirs
+(and the binds of hostPath and claim volumes, ``volumes``).
 
 Environment values may be secrets, so they reach the runtime through a 0600 file
 (``--env-file``, as podman and ``ctr`` read it) that is deleted as soon as the runtime has
@@ -38,7 +39,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from . import protocol
+from . import protocol, volumes
 
 _DATA = "..data"
 #: podman's bufio.Scanner reads env-file lines up to 64 KiB; longer values go another way.
@@ -174,27 +175,24 @@ def materialise(state_dir: Path, pod: protocol.PodRun) -> dict[str, list[tuple[P
 def scratch_binds(
     state_dir: Path, pod: protocol.PodRun, containers: list[protocol.ContainerRun]
 ) -> dict[str, list[tuple[str, str, bool]]]:
-    """Make the pod's disk emptyDirs; answer per container its (host, mount path, read-only).
+    """Make the pod's disk emptyDirs and check (or make) its hostPaths (``volumes.host_dir``);
+    answer per container its (host, mount path, read-only).
 
     Memory emptyDirs are the runtime's (``memory_binds``); their mounts are skipped here.
     """
     uid = pod.get("uid", "")
-    disk = {v.get("name", "") for v in pod.get("volumes", []) if v.get("medium") != "Memory"}
+    by_name = {v.get("name", ""): v for v in pod.get("volumes", [])}
     binds: dict[str, list[tuple[str, str, bool]]] = {}
     if pod.get("volumes"):
         # Even for Memory ones only: ``pods/<uid>`` is how a gone pod's leftovers are found.
         (_pods_dir(state_dir) / uid).mkdir(exist_ok=True)
     for container in containers:
         for mount in container.get("mounts", []):
-            if mount.get("volume") not in disk:
+            volume = by_name.get(mount.get("volume", ""))
+            if volume is None or volume.get("medium") == "Memory":
                 continue
-            host = volume_dir(state_dir, uid, mount.get("volume", ""))
-            if not host.is_dir():
-                _pods_dir(state_dir)
-                host.mkdir(parents=True, exist_ok=True)
-                host.chmod(0o777)  # kubelet's emptyDir mode: any container user may write
-                if pod.get("fsGroup") is not None:
-                    _own(host, int(pod["fsGroup"]), 0o2777)
+            host = (volumes.host_dir(volume) if volume.get("kind") == "hostPath"
+                    else _empty_dir(state_dir, pod, volume.get("name", "")))
             sub = mount.get("subPath", "")
             if sub:
                 if sub.startswith("/") or ".." in sub.split("/"):
@@ -204,6 +202,17 @@ def scratch_binds(
             binds.setdefault(container.get("name", ""), []).append(
                 (str(host), mount.get("mountPath", ""), bool(mount.get("readOnly"))))
     return binds
+
+
+def _empty_dir(state_dir: Path, pod: protocol.PodRun, name: str) -> Path:
+    host = volume_dir(state_dir, pod.get("uid", ""), name)
+    if not host.is_dir():
+        _pods_dir(state_dir)
+        host.mkdir(parents=True, exist_ok=True)
+        host.chmod(0o777)  # kubelet's emptyDir mode: any container user may write
+        if pod.get("fsGroup") is not None:
+            _own(host, int(pod["fsGroup"]), 0o2777)
+    return host
 
 
 def refresh(

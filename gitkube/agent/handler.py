@@ -5,7 +5,8 @@ speaking to the runtime only through its interface (``runtimes.base``). Observe 
 converge first program the request's ``network`` (``network.apply``: pod network, routes,
 Services, DNS) where the runtime runs on the host. Converge records the desired pods in the
 state directory (so the node-resident supervisor keeps healing without the control plane),
-then plans and executes under the node's agent lock.
+then plans and executes under the node's agent lock; it keeps the claim directories its
+pods mount and removes those the request's ``removeVolumes`` names (``volumes.py``).
 Observe and converge start the supervisor when it is not running (on runtimes that have
 one), and lay its records (restart counts, last terminations, probe results) over what the
 runtime shows; converge also hands over the supervisor's event journal (probe failures,
@@ -35,6 +36,7 @@ from . import (
     reports,
     state,
     supervisor,
+    volumes,
 )
 from .runtimes import base, kinds
 
@@ -94,7 +96,8 @@ def _dispatch(request: dict[str, Any], rt: base.Runtime | None,
         rt = kinds.make(config, path, node)
     node_state = state.StateDir(path, memory=rt.state_memory)
     if op == "info":
-        return {"ok": True, "report": protocol.NodeReport(node=node, facts=_facts(rt))}
+        return {"ok": True, "report": protocol.NodeReport(node=node,
+                                                          facts=_facts(rt, node_state))}
     if op == "observe":
         net = _network(rt, cluster, node, node_state, request)
         report = _observe(rt, cluster, node, node_state, request)
@@ -104,8 +107,13 @@ def _dispatch(request: dict[str, Any], rt: base.Runtime | None,
         return {"ok": True, "report": report}
     if op == "converge":
         desired = _desired(request)
+        removals = _removals(request)
         net = _network(rt, cluster, node, node_state, request)
         answer = _converge(rt, cluster, node, node_state, desired)
+        kept, events = _claim_volumes(rt, node_state, desired, removals)
+        report = answer["report"]
+        report["volumes"] = kept
+        report["events"] = [*report.get("events", []), *events]
         if net is not None:
             answer["report"]["network"] = net
         _after(later, lambda: _supervise(rt, cluster, node, config, node_state))
@@ -182,12 +190,14 @@ def _observe(
         reports.apply_stats(pods, rt.stats(cluster))
     # The node's facts ride along: they are the heartbeat and the capacity the scheduler needs,
     # and the image list that tells the control plane what to ship before a converge.
-    return protocol.NodeReport(node=node, facts=_facts(rt), pods=pods)
+    return protocol.NodeReport(node=node, facts=_facts(rt, node_state), pods=pods,
+                               volumes=node_state.read_volumes())
 
 
-def _facts(rt: base.Runtime) -> protocol.NodeFacts:
+def _facts(rt: base.Runtime, node_state: state.StateDir) -> protocol.NodeFacts:
     facts = rt.facts()
     facts["time"] = reports.rfc3339(time.time())
+    facts["storageRoot"] = str((node_state.path / "storage").absolute())
     if rt.runs_on_host:  # a real machine: its own addresses
         facts["addresses"] = network.addresses()
     return facts
@@ -237,17 +247,50 @@ def _desired(request: dict[str, Any]) -> list[protocol.PodRun]:
 
 
 def _check_volumes(pod: dict[str, Any], where: str) -> None:
-    """Volume names become paths and runtime volume names on the node: only plain ones."""
-    volumes = pod.get("volumes", [])
-    if not isinstance(volumes, list):
+    """Volume names become paths and runtime volume names on the node: only plain ones; a
+    hostPath names an absolute path."""
+    listed = pod.get("volumes", [])
+    if not isinstance(listed, list):
         raise BadRequest(f"{where} has 'volumes' that is not a list.")
-    for volume in volumes:
+    for volume in listed:
         name = volume.get("name") if isinstance(volume, dict) else None
         if not isinstance(name, str) or not _LABEL.fullmatch(name):
             raise BadRequest(f"{where} has a volume with an invalid name {name!r}.")
-        if volume.get("kind", "emptyDir") != "emptyDir":
-            raise BadRequest(f"{where} volume {name} has an unknown kind {volume.get('kind')!r};"
-                             " this agent knows emptyDir.")
+        kind = volume.get("kind", "emptyDir")
+        if kind not in ("emptyDir", "hostPath"):
+            raise BadRequest(f"{where} volume {name} has an unknown kind {kind!r}; this agent "
+                             "knows emptyDir and hostPath.")
+        if kind == "hostPath" and not _absolute(volume.get("path")):
+            raise BadRequest(f"{where} volume {name} needs an absolute 'path' without '..'.")
+
+
+def _absolute(path: object) -> bool:
+    return isinstance(path, str) and path.startswith("/") and ".." not in path.split("/")
+
+
+def _removals(request: dict[str, Any]) -> list[str]:
+    asked = request.get("removeVolumes", [])
+    if not isinstance(asked, list) or not all(_absolute(p) for p in asked):
+        raise BadRequest("'removeVolumes' must be a list of absolute paths without '..'.")
+    return [str(p) for p in asked]
+
+
+def _claim_volumes(rt: base.Runtime, node_state: state.StateDir,
+                   desired: list[protocol.PodRun], removals: list[str]
+                   ) -> tuple[list[str], list[dict[str, Any]]]:
+    """Keep the claim directories of the desired pods and remove those asked for: (the
+    directories kept, events saying what was removed or refused)."""
+    on_disk = rt.runs_on_host and node_state.memory is None
+    with node_state.lock():
+        held = set(node_state.read_volumes()) | volumes.claim_dirs(desired)
+        removed, refused = volumes.remove(held, removals, desired, on_disk=on_disk)
+        node_state.write_volumes(held - set(removed))
+        kept = node_state.read_volumes()
+    events = [{"type": "Normal", "reason": "VolumeDeleted", "message": f"removed {path}"}
+              for path in removed]
+    events += [{"type": "Warning", "reason": "VolumeFailedDelete", "message": why}
+               for why in refused]
+    return kept, events
 
 
 def _converge(

@@ -49,6 +49,9 @@ On the node the agent keeps ``state_dir`` (default ``~/.gitkube/<cluster>/<node>
     pods/<uid>/volumes/    materialised ``files`` (Kubernetes' atomic ``..data`` layout) and
                            the pod's disk ``emptyDir`` volumes (one directory each; a Memory
                            one is a tmpfs volume the runtime makes)
+    volumes.json           the claim directories the agent made (kept until ``removeVolumes``)
+    storage/               where claims' local-path volumes go unless their class says
+                           ``nodePath`` (``facts.storageRoot``)
     tmp/                   short-lived env files handed to the runtime
 """
 
@@ -132,14 +135,24 @@ class FileRun(_FileRunRequired, total=False):
 
 
 class VolumeRun(TypedDict, total=False):
-    """A pod volume the agent makes itself (ConfigMap/Secret volumes travel as ``files``)."""
+    """A pod volume the agent makes itself (ConfigMap/Secret volumes travel as ``files``):
+    an ``emptyDir``, or a ``hostPath`` — a path of the node, which is also what a claim's
+    local-path volume is (``claim``: a directory the agent makes and keeps, see
+    ``Request.removeVolumes``)."""
 
     name: str
-    kind: Literal["emptyDir"]
-    #: "" (a directory on the node's disk) or "Memory" (a tmpfs).
+    kind: Literal["emptyDir", "hostPath"]
+    #: emptyDir: "" (a directory on the node's disk) or "Memory" (a tmpfs).
     medium: Literal["", "Memory"]
-    #: sizeLimit: the tmpfs size for Memory; not enforced on disk.
+    #: emptyDir: sizeLimit: the tmpfs size for Memory; not enforced on disk.
     sizeBytes: int
+    #: hostPath: the absolute path on the node.
+    path: str
+    #: hostPath: kubelet's check before mounting ("" none, DirectoryOrCreate, Directory,
+    #: FileOrCreate, File, Socket, CharDevice, BlockDevice).
+    type: str
+    #: hostPath: a claim's volume (made 0777 as the local-path provisioner makes it).
+    claim: bool
 
 
 class MountRun(TypedDict, total=False):
@@ -358,6 +371,8 @@ class NodeFacts(TypedDict, total=False):
     #: pods go via the inventory's ``address`` when it is one of these, else via the first
     #: (a node reached over SSH through a forwarded port or a name, as the test nodes are).
     addresses: list[str]
+    #: Where the agent keeps the directories of local-path volumes (absolute).
+    storageRoot: str
 
 
 # -- networking (issue 11) -----------------------------------------------------------------
@@ -500,6 +515,8 @@ class NodeReport(TypedDict, total=False):
     events: list[dict[str, Any]]
     #: On converge and observe: the node's networking in force (absent: none programmed).
     network: NetworkReport
+    #: On converge and observe: the claim volumes (directories) the agent made and keeps.
+    volumes: list[str]
 
 
 class Request(TypedDict, total=False):
@@ -515,6 +532,9 @@ class Request(TypedDict, total=False):
     pods: list[PodRun]
     # converge and observe (optional): the node's networking, programmed before answering
     network: NetworkRun
+    # converge (optional): claim volumes to delete (reclaimPolicy Delete); only directories
+    # the agent made for claims, and no pod of ``pods`` may still mount them
+    removeVolumes: list[str]
     # observe
     stats: bool
     # load-image

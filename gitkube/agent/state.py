@@ -1,10 +1,10 @@
 """The agent's directory on the node: what it was asked to run and what it is waiting for.
 
 The layout (``desired.json``, ``waiting.json``, ``runtime.json``, ``health.json``,
-``events.json``, ``pods/<uid>/``, ``tmp/``) is what the node-resident supervisor reads
-and writes to keep healing while the control plane is away, so it is written atomically
-and readable without the control plane. ``desired.json`` holds environment values
-(secrets), hence 0600.
+``events.json``, ``volumes.json``, ``pods/<uid>/``, ``storage/``, ``tmp/``) is what the
+node-resident supervisor reads and writes to keep healing while the control plane is
+away, so it is written atomically and readable without the control plane.
+``desired.json`` holds environment values (secrets), hence 0600.
 
 ``events.json`` is the node's event journal: what the supervisor did (probe failures,
 kills, back-offs) waits there until the next converge drains it into its report. It is
@@ -102,6 +102,17 @@ class StateDir:
 
     def write_health(self, health: dict[str, Any]) -> None:
         self._write("health.json", health)
+
+    def read_volumes(self) -> list[str]:
+        """The claim directories the agent made and keeps (``volumes.py``)."""
+        data = self._read("volumes.json", [])
+        return [p for p in data if isinstance(p, str)] if isinstance(data, list) else []
+
+    def write_volumes(self, paths: Iterable[str]) -> None:
+        """Record the claim directories (hold ``lock()``); written only when they changed."""
+        wanted = sorted(set(paths))
+        if wanted != self.read_volumes():
+            self._write("volumes.json", wanted)
 
     def read_runtime(self) -> dict[str, Any]:
         data = self._read("runtime.json", {})

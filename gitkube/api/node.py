@@ -63,6 +63,8 @@ class NodeSystemInfo(KubeModel):
     architecture: str | None = None
     #: The gitkube agent's version on the node (Kubernetes has kubeletVersion here).
     agent_version: str | None = None
+    #: Where the agent keeps the directories of local-path volumes (absolute, on the node).
+    storage_root: str | None = None
 
 
 class ContainerImage(KubeModel):

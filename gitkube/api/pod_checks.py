@@ -246,11 +246,11 @@ def _check_resource_name(name: str, path: str) -> Issues:
 def _check_volume(volume: pods.Volume, path: str) -> Issues:
     issues = [_issue(f"{path}.name", p) for p in names.dns1123_label_errors(volume.name)]
     given = [s for s in (volume.config_map, volume.secret, volume.empty_dir, volume.downward_api,
-                         volume.persistent_volume_claim) if s is not None]
+                         volume.persistent_volume_claim, volume.host_path) if s is not None]
     if not given:
         issues.append(_issue(path, "must specify a volume type: configMap, secret, emptyDir, "
-                                   "downwardAPI or persistentVolumeClaim (the types gitkube "
-                                   "supports)"))
+                                   "downwardAPI, persistentVolumeClaim or hostPath (the types "
+                                   "gitkube supports)"))
     elif len(given) > 1:
         issues.append(_issue(path, "may not specify more than 1 volume type"))
     if volume.config_map is not None:
@@ -267,7 +267,20 @@ def _check_volume(volume: pods.Volume, path: str) -> Issues:
     if volume.persistent_volume_claim is not None:
         issues += validation.check_reference_name(f"{path}.persistentVolumeClaim.claimName",
                                                   volume.persistent_volume_claim.claim_name)
+    if volume.host_path is not None:
+        issues += _check_host_path(volume.host_path.path, f"{path}.hostPath.path")
     return issues
+
+
+def _check_host_path(value: str, path: str) -> Issues:
+    """An absolute path on the node without ``..`` (``validatePathNoBacksteps``)."""
+    if not value:
+        return [_issue(path, "field 'path' is required")]
+    if not value.startswith("/"):
+        return [_issue(path, f"must be an absolute path on the node, not {value!r}")]
+    if ".." in value.split("/"):
+        return [_issue(path, "must not contain '..'")]
+    return []
 
 
 #: What a downwardAPI volume file may hold (node and status fields are env-only).

@@ -132,6 +132,17 @@ class EmptyDirVolumeSource(KubeModel):
     size_limit: fields.Quantity | None = None
 
 
+HostPathType = Literal["", "DirectoryOrCreate", "Directory", "FileOrCreate", "File", "Socket",
+                       "CharDevice", "BlockDevice"]
+
+
+class HostPathVolumeSource(KubeModel):
+    """A file or directory of the node, bind-mounted as it is (kubelet checks ``type``)."""
+
+    path: str
+    type: HostPathType | None = None
+
+
 class DownwardAPIVolumeFile(KubeModel):
     """One file of a downwardAPI volume: a pod field or a container's request or limit."""
 
@@ -161,6 +172,7 @@ class Volume(KubeModel):
     #: Files kept up to date in place, like ConfigMap volumes (labels, annotations...).
     downward_api: DownwardAPIVolumeSource | None = Field(default=None, alias="downwardAPI")
     persistent_volume_claim: PersistentVolumeClaimVolumeSource | None = None
+    host_path: HostPathVolumeSource | None = None
 
 
 class Toleration(KubeModel):

@@ -16,7 +16,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
-from gitkube.api import affinity, errors, fields, names, quantities, selectors, validation
+from gitkube.api import affinity, errors, fields, names, pods, quantities, selectors, validation
 from gitkube.api.meta import KubeModel, KubeObject, ObjectMeta
 
 #: The provisioner gitkube runs, under the name k3s gives it (and gitkube's own).
@@ -147,11 +147,6 @@ class ObjectReference(KubeModel):
     resource_version: str | None = None
 
 
-class HostPathVolumeSource(KubeModel):
-    path: str
-    type: str | None = None
-
-
 class LocalVolumeSource(KubeModel):
     path: str
     fs_type: str | None = None
@@ -168,7 +163,7 @@ class PersistentVolumeSpec(KubeModel):
     storage_class_name: str | None = None
     volume_mode: Literal["Filesystem", "Block"] | None = None
     claim_ref: ObjectReference | None = None
-    host_path: HostPathVolumeSource | None = None
+    host_path: pods.HostPathVolumeSource | None = None
     local: LocalVolumeSource | None = None
     node_affinity: VolumeNodeAffinity | None = None
     mount_options: list[str] = Field(default_factory=list)

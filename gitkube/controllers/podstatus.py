@@ -155,6 +155,7 @@ def reported_node_status(
         "operating_system": "linux",
         "container_runtime_version": (
             f"{runtime}://{facts.get('runtimeVersion', '')}" if runtime else None),
+        "storage_root": facts.get("storageRoot") or node.status.node_info.storage_root,
     })
     conditions = _heartbeat(node, clock)
     update: dict[str, Any] = {

@@ -27,7 +27,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from gitkube import clock as clocks
-from gitkube.api import affinity, keys, storage
+from gitkube.api import affinity, keys, pods, storage
 from gitkube.api import node as node_api
 from gitkube.api.meta import ObjectMeta
 from gitkube.planning import claims, objects
@@ -41,8 +41,6 @@ PROVISIONED_BY = "pv.kubernetes.io/provisioned-by"
 STORAGE_PROVISIONER = "volume.kubernetes.io/storage-provisioner"
 BETA_STORAGE_PROVISIONER = "volume.beta.kubernetes.io/storage-provisioner"
 LOCAL_PATH_NODE = "local.path.provisioner/selected-node"
-#: On a Node: the directory its agent keeps volumes in (absolute, on the node).
-STORAGE_ROOT_ANNOTATION = "gitkube.io/storage-root"
 #: The key of a node report listing the volume directories present under its root.
 REPORT_KEY = "volumes"
 #: Annotations the system writes on claims; Git's copy of a claim leaves them in place.
@@ -120,8 +118,8 @@ def waiting_for(snapshot: Snapshot, pvc: storage.PersistentVolumeClaim,
 
 
 def storage_root(cls: storage.StorageClass, node: node_api.Node) -> str:
-    return cls.parameters.get("nodePath") or node.metadata.annotations.get(
-        STORAGE_ROOT_ANNOTATION, "")
+    """The class's ``nodePath``, else where the node's agent keeps volumes (it says so)."""
+    return cls.parameters.get("nodePath") or node.status.node_info.storage_root or ""
 
 
 def provision(
@@ -152,7 +150,7 @@ def provision(
             claim_ref=storage.ObjectReference(
                 api_version="v1", kind="PersistentVolumeClaim", namespace=pvc.namespace,
                 name=pvc.name, uid=pvc.metadata.uid),
-            host_path=storage.HostPathVolumeSource(
+            host_path=pods.HostPathVolumeSource(
                 path=posixpath.join(storage_root(cls, node), folder), type="DirectoryOrCreate"),
             node_affinity=storage.VolumeNodeAffinity(
                 required=affinity.NodeSelector(node_selector_terms=[term])),

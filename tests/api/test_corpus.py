@@ -58,6 +58,8 @@ MUST_ACCEPT = {
     # StatefulSets, PersistentVolumeClaims.
     "application/mysql/mysql-statefulset.yaml", "pods/storage/pv-pod.yaml",
     "controllers/statefulset.yaml",
+    # DaemonSets (with hostPath volumes).
+    "controllers/daemonset.yaml", "controllers/fluentd-daemonset-update.yaml",
 }
 
 pytestmark = pytest.mark.skipif(not CORPUS.is_dir(), reason="corpus not present")
@@ -125,8 +127,8 @@ def test_negative_files_are_refused() -> None:
      "apiVersion batch/v1beta1 is not served for kind CronJob; use batch/v1"),
     ("secret/tls-auth-secret.yaml", "data[tls.crt]",
      "is not valid base64; encode the value (base64 -w0) or put it under stringData instead"),
-    ("controllers/daemonset.yaml", "spec.template.spec.volumes[0].hostPath",
-     "field 'hostPath' is not supported by gitkube yet"),
+    ("pods/storage/projected.yaml", "spec.volumes[0].projected",
+     "field 'projected' is not supported by gitkube yet"),
     ("pods/inject/pod-single-secret-env-variable.yaml", "apiVersion",
      "field 'apiVersion' is required (for a Pod: v1)"),
     ("pods/probe/grpc-liveness.yaml", "spec.containers[0].livenessProbe.gRPC",

@@ -78,8 +78,8 @@ CASES: list[tuple[str, dict[str, Any], str, str]] = [
     ("termination-message-path", P({"containers": [C(terminationMessagePath="/x")]}),
      "spec.containers[0].terminationMessagePath",
      "field 'terminationMessagePath' is not supported by gitkube yet"),
-    ("host-path-volume", P({"containers": [C()], "volumes": [{"name": "v", "hostPath": {}}]}),
-     "spec.volumes[0].hostPath", "field 'hostPath' is not supported by gitkube yet"),
+    ("projected-volume", P({"containers": [C()], "volumes": [{"name": "v", "projected": {}}]}),
+     "spec.volumes[0].projected", "field 'projected' is not supported by gitkube yet"),
     ("generate-name", P(generateName="web-"),
      "metadata.generateName", "field 'generateName' is not supported by gitkube yet"),
     ("typo", P({"containers": [C(imagePulPolicy="Always")]}),
@@ -187,8 +187,8 @@ CASES: list[tuple[str, dict[str, Any], str, str]] = [
      "spec.containers[0].volumeMounts[0].name",
      "Not found: no volume named 'v' in the pod's volumes"),
     ("volume-no-type", P({"containers": [C()], "volumes": [{"name": "v"}]}), "spec.volumes[0]",
-     "must specify a volume type: configMap, secret, emptyDir, downwardAPI or "
-     "persistentVolumeClaim (the types gitkube supports)"),
+     "must specify a volume type: configMap, secret, emptyDir, downwardAPI, "
+     "persistentVolumeClaim or hostPath (the types gitkube supports)"),
     ("volume-two-types", P({"containers": [C()], "volumes": [
         {"name": "v", "emptyDir": {}, "configMap": {"name": "c"}}]}), "spec.volumes[0]",
      "may not specify more than 1 volume type"),

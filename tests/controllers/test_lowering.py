@@ -147,10 +147,6 @@ def test_volumes(volume: dict[str, Any], mount: dict[str, Any],
                      [{"name": "v", "emptyDir": {"medium": "Memory"}}],
                      'volume mount "v": subPath on a Memory emptyDir is not supported yet; '
                      "mount the whole volume", id="memory-emptyDir-subPath-rejected"),
-        pytest.param(_container(volumeMounts=[{"name": "v", "mountPath": "/data"}]),
-                     [{"name": "v", "persistentVolumeClaim": {"claimName": "data"}}],
-                     'volume "v": persistentVolumeClaim volumes are not supported yet; use '
-                     "configMap, secret, emptyDir or downwardAPI volumes", id="claim-volume"),
     ],
 )
 def test_lowering_errors(container: dict[str, Any], volumes: list[dict[str, Any]] | None,

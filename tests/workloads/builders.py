@@ -12,7 +12,6 @@ from typing import Any
 from gitkube.api import core, registry, storage
 from gitkube.api import node as node_api
 from gitkube.api.meta import SOURCE_ANNOTATION, KubeObject
-from gitkube.controllers import volumes
 from gitkube.planning.actions import Action, ActionKind
 from gitkube.planning.snapshot import Snapshot, Stored
 from gitkube.reconcile import fixpoint
@@ -111,9 +110,10 @@ def node(name: str, *, labels: Mapping[str, str] | None = None,
     status: dict[str, Any] = {"capacity": capacity, "allocatable": capacity, "conditions": [
         {"type": t, "status": s} for t, s in {
             **({"Ready": ready} if ready else {}), **(conditions or {})}.items()]}
-    annotations = {volumes.STORAGE_ROOT_ANNOTATION: root} if root else {}
+    if root:
+        status["nodeInfo"] = {"storageRoot": root}
     return node_api.Node.model_validate({
-        "metadata": {"name": name, "annotations": annotations,
+        "metadata": {"name": name,
                      "labels": {node_api.HOSTNAME_LABEL: name, **(labels or {})}},
         "spec": {"taints": [{"key": k, "value": v or None, "effect": e} for k, v, e in taints],
                  "unschedulable": unschedulable},

@@ -100,6 +100,14 @@ CASES = [
      "Filesystem"),
     ("pvc-data-source", _claim(dataSource={"kind": "VolumeSnapshot", "name": "s"}),
      "spec.dataSource", "field 'dataSource' is not supported by gitkube yet"),
+    ("host-path-relative", m.pod({"containers": [m.container()], "volumes": [
+        {"name": "logs", "hostPath": {"path": "var/log"}}]}), "spec.volumes[0].hostPath.path",
+     "must be an absolute path on the node, not 'var/log'"),
+    ("host-path-type", m.pod({"containers": [m.container()], "volumes": [
+        {"name": "logs", "hostPath": {"path": "/var/log", "type": "Folder"}}]}),
+     "spec.volumes[0].hostPath.type",
+     "unsupported value 'Folder': supported values are '', 'DirectoryOrCreate', 'Directory', "
+     "'FileOrCreate', 'File', 'Socket', 'CharDevice' or 'BlockDevice'"),
     ("class-relative-node-path", _class(parameters={"nodePath": "data"}),
      "parameters[nodePath]", "must be an absolute path on the nodes, not 'data'"),
     ("class-binding-mode", _class(volumeBindingMode="Later"), "volumeBindingMode",

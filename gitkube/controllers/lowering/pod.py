@@ -41,10 +41,10 @@ def lower_pod(pod: core.Pod, snapshot: Snapshot) -> protocol.PodRun:
     inits = [containers.lower_container(c, pod, found, by_name) for c in spec.init_containers]
     if inits:
         run["initContainers"] = inits
-    scratch = [volumes.scratch_volume(v, v.empty_dir) for v in by_name.values()
-               if v.empty_dir is not None]
-    if scratch:
-        run["volumes"] = scratch
+    on_node = [made for v in by_name.values()
+               if (made := volumes.node_volume(v, found)) is not None]
+    if on_node:
+        run["volumes"] = on_node
     security.lower_pod_security(spec, run)
     dns = lower_dns(spec)
     if dns is not None:

@@ -12,11 +12,14 @@ from __future__ import annotations
 import base64
 
 from gitkube import errors
-from gitkube.api import core, keys
+from gitkube.api import core, keys, storage
 from gitkube.api import node as nodes
+from gitkube.planning import claims
 from gitkube.planning.snapshot import Snapshot
 
 CONFIG_ERROR = "CreateContainerConfigError"
+#: kubelet's reason while a pod's volumes cannot be mounted yet.
+CONTAINER_CREATING = "ContainerCreating"
 
 
 class LoweringError(errors.PermanentError):
@@ -54,6 +57,19 @@ class Refs:
             return {}
         status = stored.obj.status
         return dict(status.allocatable or status.capacity)
+
+    def claim_volume(self, name: str) -> storage.PersistentVolume:
+        """The volume a claim of the pod's namespace is bound to; kubelet's words while
+        there is none (the pod waits in ContainerCreating)."""
+        pvc = claims.claim(self._snapshot, self._namespace, name)
+        if pvc is None:
+            raise LoweringError(reason=CONTAINER_CREATING,
+                                message=f'persistentvolumeclaim "{name}" not found')
+        volume = claims.bound_volume(self._snapshot, pvc)
+        if volume is None or not volume.path:
+            raise LoweringError(reason=CONTAINER_CREATING, message=(
+                f'persistentvolumeclaim "{name}" is not bound to a volume yet'))
+        return volume
 
     def require(self, kind: str, name: str, optional: bool) -> dict[str, bytes] | None:
         found = self.data(kind, name)

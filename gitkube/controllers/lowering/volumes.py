@@ -1,4 +1,5 @@
-"""Volumes: ConfigMap, Secret and downwardAPI volumes as files, emptyDir as a scratch volume.
+"""Volumes: ConfigMap, Secret and downwardAPI volumes as files; emptyDir, hostPath and
+persistentVolumeClaim volumes as node directories the containers mount.
 
 Part of lowering. A ConfigMap/Secret/downwardAPI volume becomes the files of each
 mount (``FileRun``: path, mode, content; a subPath mount is one file bind-mounted on
@@ -6,7 +7,9 @@ its own); the agent writes them with the atomic ``..data`` swap and rewrites the
 place when only their content changes (``filesHash``). A downwardAPI file holds a pod
 field (labels and annotations as kubelet's ``key="value"`` lines) or a container's
 request or limit. An emptyDir becomes a ``VolumeRun`` (a per-pod directory, or a tmpfs
-for ``medium: Memory``) and each container's ``MountRun``.
+for ``medium: Memory``) and each container's ``MountRun``; so does a hostPath (the node's
+path, checked by the agent as kubelet checks its ``type``) and a persistentVolumeClaim (the
+directory of the local-path volume the claim is bound to, made by the agent on first use).
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ def files(container: core.Container, pod: core.Pod, found: refs.Refs,
         volume = volumes.get(mount.name)
         if volume is None:
             raise refs.LoweringError(message=f'volume mount "{mount.name}" names no volume')
-        if volume.empty_dir is not None:
+        if _mounted(volume):
             continue
         entries = (_downward_files(volume.downward_api, pod, found)
                    if volume.downward_api is not None else _volume_files(volume, found))
@@ -121,19 +124,40 @@ def mounts(container: core.Container,
     out: list[protocol.MountRun] = []
     for mount in container.volume_mounts:
         volume = volumes.get(mount.name)
-        if volume is None or volume.empty_dir is None:
+        if volume is None or not _mounted(volume):
             continue
-        if mount.sub_path and volume.empty_dir.medium == "Memory":
+        if mount.sub_path and volume.empty_dir is not None and volume.empty_dir.medium == "Memory":
             raise refs.LoweringError(message=(
                 f'volume mount "{mount.name}": subPath on a Memory emptyDir is not supported '
                 "yet; mount the whole volume"))
         run: protocol.MountRun = {"volume": mount.name, "mountPath": mount.mount_path}
-        if mount.read_only:
+        claim = volume.persistent_volume_claim
+        if mount.read_only or (claim is not None and claim.read_only):
             run["readOnly"] = True
         if mount.sub_path:
             run["subPath"] = mount.sub_path
         out.append(run)
     return out
+
+
+def _mounted(volume: core.Volume) -> bool:
+    """Volumes the containers mount as directories of the node (not files lowering writes)."""
+    return (volume.empty_dir is not None or volume.host_path is not None
+            or volume.persistent_volume_claim is not None)
+
+
+def node_volume(volume: core.Volume, found: refs.Refs) -> protocol.VolumeRun | None:
+    """The ``VolumeRun`` of an emptyDir, hostPath or claim volume (None for file volumes)."""
+    if volume.empty_dir is not None:
+        return scratch_volume(volume, volume.empty_dir)
+    if volume.host_path is not None:
+        return {"name": volume.name, "kind": "hostPath", "path": volume.host_path.path,
+                "type": volume.host_path.type or ""}
+    if volume.persistent_volume_claim is not None:
+        bound = found.claim_volume(volume.persistent_volume_claim.claim_name)
+        return {"name": volume.name, "kind": "hostPath", "path": bound.path,
+                "type": "DirectoryOrCreate", "claim": True}
+    return None
 
 
 def scratch_volume(volume: core.Volume, source: core.EmptyDirVolumeSource) -> protocol.VolumeRun:
