@@ -93,7 +93,9 @@ _BY_PLURAL = {cls.plural: cls for cls in KINDS.values()}
 #: kubectl's short names (``kubectl api-resources``), the one alias table the CLI uses.
 SHORT_NAMES = {"po": "pods", "deploy": "deployments", "rs": "replicasets", "no": "nodes",
                "cm": "configmaps", "ns": "namespaces", "cj": "cronjobs", "pc": "priorityclasses",
-               "svc": "services"}
+               "svc": "services", "ds": "daemonsets", "sts": "statefulsets",
+               "pvc": "persistentvolumeclaims", "pv": "persistentvolumes",
+               "sc": "storageclasses"}
 
 
 def plural_for(word: str) -> str | None:

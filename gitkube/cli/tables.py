@@ -24,15 +24,20 @@ from gitkube.api import (
     apps,
     batch,
     core,
+    daemonsets,
     discovery,
     node,
     nodestate,
     podstate,
     registry,
+    revisions,
     services,
+    statefulsets,
+    storage,
 )
 from gitkube.api.meta import KubeObject
 from gitkube.cli import batchviews, render, serviceviews
+from gitkube.cli import workloadviews as wv
 from gitkube.cli.render import NONE
 
 T = TypeVar("T", bound=KubeObject)
@@ -113,6 +118,15 @@ _COLUMNS: dict[str, tuple[list[str], Row]] = {
                  _typed(services.Service, serviceviews.service_row)),
     "endpointslices": (serviceviews.SLICE_COLUMNS,
                        _typed(discovery.EndpointSlice, serviceviews.slice_row)),
+    "daemonsets": (wv.DAEMONSET_COLUMNS, _typed(daemonsets.DaemonSet, wv.daemonset_row)),
+    "statefulsets": (wv.STATEFULSET_COLUMNS,
+                     _typed(statefulsets.StatefulSet, wv.statefulset_row)),
+    "controllerrevisions": (wv.REVISION_COLUMNS,
+                            _typed(revisions.ControllerRevision, wv.revision_row)),
+    "persistentvolumeclaims": (wv.CLAIM_COLUMNS,
+                               _typed(storage.PersistentVolumeClaim, wv.claim_row)),
+    "persistentvolumes": (wv.VOLUME_COLUMNS, _typed(storage.PersistentVolume, wv.volume_row)),
+    "storageclasses": (wv.CLASS_COLUMNS, _typed(storage.StorageClass, wv.class_row)),
 }
 
 _WIDE: dict[str, tuple[list[str], Row]] = {
@@ -121,6 +135,12 @@ _WIDE: dict[str, tuple[list[str], Row]] = {
     "jobs": (batchviews.WIDE_COLUMNS, _typed(batch.Job, batchviews.job_wide)),
     "cronjobs": (batchviews.WIDE_COLUMNS, _typed(batch.CronJob, batchviews.cronjob_wide)),
     "services": (serviceviews.SERVICE_WIDE, _typed(services.Service, serviceviews.service_wide)),
+    "daemonsets": ([*wv.WORKLOAD_WIDE, "SELECTOR"],
+                   _typed(daemonsets.DaemonSet, wv.daemonset_wide)),
+    "statefulsets": (wv.WORKLOAD_WIDE, _typed(statefulsets.StatefulSet, wv.statefulset_wide)),
+    "persistentvolumeclaims": (wv.STORAGE_WIDE,
+                               _typed(storage.PersistentVolumeClaim, wv.claim_wide)),
+    "persistentvolumes": (wv.STORAGE_WIDE, _typed(storage.PersistentVolume, wv.volume_wide)),
 }
 
 #: The kinds ``get`` lists without a namespace.

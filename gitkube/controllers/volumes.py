@@ -3,7 +3,9 @@
 For every PersistentVolumeClaim:
 
 - a claim with no ``storageClassName`` gets the default class (``local-path`` unless Git
-  marks another), as the DefaultStorageClass admission plugin does;
+  marks another), as the DefaultStorageClass admission plugin does; the ``local-path``
+  class itself is stored as k3s deploys it (once there is a claim), unless Git declares a
+  class of that name;
 - a claim of a local-path class is provisioned once the scheduler has chosen its node
   (``WaitForFirstConsumer``: the ``volume.kubernetes.io/selected-node`` annotation, see
   ``scheduler/plugins/volumebinding.py``): a PersistentVolume ``pvc-<claim uid>`` whose
@@ -50,8 +52,10 @@ SYSTEM_PREFIXES = ("pv.kubernetes.io/", "volume.kubernetes.io/", "volume.beta.ku
 def plan_volumes(snapshot: Snapshot, clock: clocks.Clock) -> list[Action]:
     known = claims.classes(snapshot)
     default = claims.default_class(known)
-    actions: list[Action] = []
-    for stored in snapshot.stored_of_kind(storage.PersistentVolumeClaim):
+    stored_claims = list(snapshot.stored_of_kind(storage.PersistentVolumeClaim))
+    builtin = stored_claims and not snapshot.get(known[storage.DEFAULT_CLASS_NAME].key)
+    actions: list[Action] = [_builtin_class(snapshot, clock)] if builtin else []
+    for stored in stored_claims:
         if isinstance(stored.obj, storage.PersistentVolumeClaim):
             actions += sync_claim(snapshot, stored, known, default, clock)
     for stored in snapshot.stored_of_kind(storage.PersistentVolume):
@@ -84,6 +88,18 @@ def sync_claim(
     if waiting_for(snapshot, pvc, dict(known)):
         return _set_status(stored, pvc, "Pending", None)
     return provision(snapshot, stored, pvc, known, clock)
+
+
+def _builtin_class(snapshot: Snapshot, clock: clocks.Clock) -> Action:
+    """k3s's ``local-path`` class, stored as k3s deploys it (Git may declare its own)."""
+    made = storage.builtin_local_path()
+    meta = made.metadata.model_copy(update={
+        "uid": objects.deterministic_uid(snapshot.cluster, made.key, snapshot.revision),
+        "creation_timestamp": objects.now_text(clock)})
+    made = made.model_copy(update={"metadata": meta})
+    return Action(ActionKind.CREATE, ObjectRef.of(made),
+                  "the built-in local-path StorageClass (rancher.io/local-path, the default)",
+                  obj=made, expected_revision=0, source=SOURCE)
 
 
 def waiting_for(snapshot: Snapshot, pvc: storage.PersistentVolumeClaim,

@@ -147,8 +147,8 @@ def test_released_volume_of_a_delete_class_is_removed_by_its_node() -> None:
     still = _after(b.snapshot(pv, b.node("n1"), observed={"n1": {
         volumes.REPORT_KEY: [pv.path.rsplit("/", 1)[1]]}}))
     assert still.of_kind(storage.PersistentVolume)
-    done = volumes.plan_volumes(b.snapshot(pv, b.node("n1"), observed={"n1": {
-        volumes.REPORT_KEY: []}}), f.clock())
+    done = [a for a in volumes.plan_volumes(b.snapshot(pv, b.node("n1"), observed={"n1": {
+        volumes.REPORT_KEY: []}}), f.clock()) if a.target.kind == "PersistentVolume"]
     assert [(a.kind, a.reason) for a in done] == [(
         ActionKind.DELETE, f"claim default/data is gone and node/n1 removed {pv.path} "
                            "(reclaimPolicy Delete)")]
@@ -171,3 +171,13 @@ def test_git_does_not_undo_the_binding() -> None:
     plan = fixpoint.plan_pass(Snapshot(revision=snap.revision, objects=snap.objects,
                                        desired=desired, cluster="test"), f.clock())
     assert [a for a in plan if a.is_change and a.target.kind == "PersistentVolumeClaim"] == []
+
+
+def test_the_builtin_class_is_stored_with_the_first_claim() -> None:
+    assert not _after(b.snapshot(b.node("n1"))).of_kind(storage.StorageClass)
+    [made] = _after(b.snapshot(b.pvc("data"))).of_kind(storage.StorageClass)
+    assert (made.name, made.provisioner, made.volume_binding_mode, made.is_default) == (
+        "local-path", "rancher.io/local-path", "WaitForFirstConsumer", True)
+    declared = b.storage_class("local-path", reclaimPolicy="Retain")
+    [kept] = _after(b.snapshot(b.pvc("data"), declared)).of_kind(storage.StorageClass)
+    assert kept.reclaim_policy == "Retain"

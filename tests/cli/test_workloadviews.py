@@ -1,0 +1,72 @@
+"""``get daemonsets|statefulsets|controllerrevisions|pvc|pv|storageclasses`` as kubectl prints
+them, from objects the controllers made."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from gitkube.api import registry
+from gitkube.cli import tables
+from gitkube.planning.snapshot import Snapshot
+from tests.controllers import factories as f
+from tests.workloads import builders as b
+
+NOW = f.START + dt.timedelta(minutes=5)
+
+
+def _table(snap: Snapshot, word: str, *, wide: bool = False) -> list[str]:
+    plural = tables.resolve_kind(word)
+    cls = registry.model_for_plural(plural)
+    return tables.render_table(plural, snap.of_kind(cls), NOW, wide=wide).splitlines()
+
+
+def _cluster() -> Snapshot:
+    snap = b.snapshot(b.daemonset(nodeSelector={"role": "edge"}),
+                      b.statefulset(replicas=2, policy="Parallel"),
+                      b.node("n1", labels={"role": "edge"}), b.node("n2"))
+    for step in range(3):
+        snap, _ = b.settle(snap, seconds=step)
+    return snap
+
+
+def test_daemonsets_and_statefulsets() -> None:
+    snap = _cluster()
+    assert _table(snap, "daemonsets", wide=True) == [
+        "NAME    DESIRED   CURRENT   READY   UP-TO-DATE   AVAILABLE   NODE SELECTOR   AGE"
+        "   CONTAINERS   IMAGES      SELECTOR",
+        "agent   1         1         1       1            1           role=edge       5m "
+        "   agent        busybox:1   app=agent"]
+    assert _table(snap, "sts", wide=True) == [
+        "NAME   READY   AGE   CONTAINERS   IMAGES",
+        "web    2/2     5m    web          busybox:1"]
+    [header, *rows] = _table(snap, "controllerrevisions")
+    assert header.split() == ["NAME", "CONTROLLER", "REVISION", "AGE"]
+    assert sorted(row.split()[1:3] for row in rows) == [["daemonset.apps/agent", "1"],
+                                                        ["statefulset.apps/web", "1"]]
+
+
+def test_claims_volumes_and_classes() -> None:
+    snap = _cluster()
+    [header, *claims] = _table(snap, "pvc")
+    assert header.split() == ["NAME", "STATUS", "VOLUME", "CAPACITY", "ACCESS", "MODES",
+                              "STORAGECLASS", "VOLUMEATTRIBUTESCLASS", "AGE"]
+    assert [c.split()[:2] + c.split()[3:] for c in claims] == [
+        ["data-web-0", "Bound", "1Gi", "RWO", "local-path", "<unset>", "5m"],
+        ["data-web-1", "Bound", "1Gi", "RWO", "local-path", "<unset>", "5m"]]
+    [header, *volumes] = _table(snap, "pv")
+    assert header.split()[:7] == ["NAME", "CAPACITY", "ACCESS", "MODES", "RECLAIM", "POLICY",
+                                  "STATUS"]
+    assert sorted(v.split()[1:6] for v in volumes) == [
+        ["1Gi", "RWO", "Delete", "Bound", "default/data-web-0"],
+        ["1Gi", "RWO", "Delete", "Bound", "default/data-web-1"]]
+    assert _table(snap, "sc") == [
+        "NAME                   PROVISIONER             RECLAIMPOLICY   VOLUMEBINDINGMODE      "
+        "ALLOWVOLUMEEXPANSION   AGE",
+        "local-path (default)   rancher.io/local-path   Delete          WaitForFirstConsumer   "
+        "false                  5m"]
+
+
+def test_kubectl_short_names() -> None:
+    assert [registry.plural_for(w) for w in ("ds", "sts", "pvc", "pv", "sc")] == [
+        "daemonsets", "statefulsets", "persistentvolumeclaims", "persistentvolumes",
+        "storageclasses"]
