@@ -269,7 +269,7 @@ def _check_json(secret: Secret, key: str) -> list[errors.FieldIssue]:
     field = "stringData" if key in secret.string_data else "data"
     try:
         parsed = json.loads(secret.decoded()[key])
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than json can read
         parsed = None
     if isinstance(parsed, dict):
         return []

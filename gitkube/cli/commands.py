@@ -97,8 +97,11 @@ def cmd_apply(args: argparse.Namespace, ctx: Context) -> int:
         return _apply_saved(args, ctx, plan_file)
     with ctx.cluster(args) as cluster:
         plan = cluster.plan()
-        ctx.out.print(render_plan.render_plan(plan), soft_wrap=True)
-        if plan.has_changes and ctx.interactive and not args.yes:
+        asking = plan.has_changes and ctx.interactive and not args.yes
+        # Unless a person decides on this plan, a node that did not answer is told once, in
+        # the result (the pass tries it again under the lock).
+        ctx.out.print(render_plan.render_plan(plan, nodes=asking), soft_wrap=True)
+        if asking:
             try:
                 answer = ctx.out.input("\nApply these changes? [y/N] ")
             except EOFError:  # Ctrl-D: as good as no

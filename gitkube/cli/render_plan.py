@@ -135,7 +135,8 @@ def summary_line(plan: face.Plan) -> str:
     return line + stuck
 
 
-def warnings(plan: face.Plan) -> list[Text]:
+def warnings(plan: face.Plan, *, nodes: bool = True) -> list[Text]:
+    """Problems of the newest commit, and (with ``nodes``) the nodes that did not answer."""
     lines: list[Text] = []
     if plan.problems:
         count = render.plural(len(plan.problems), "problem")
@@ -147,7 +148,7 @@ def warnings(plan: face.Plan) -> list[Text]:
         lines.append(Text(f"Warning: the newest commit {attempted} has {count}, so {then}:",
                           style="bold yellow"))
         lines.extend(Text(f"  {problem}", style="yellow") for problem in plan.problems)
-    for node, sentence in sorted(plan.unreachable.items()):
+    for node, sentence in sorted(plan.unreachable.items() if nodes else ()):
         lines.append(Text(f"Warning: node {node} could not be reached: {sentence}",
                           style="bold yellow"))
     return lines
@@ -167,10 +168,11 @@ def _section(title: str, lines: Iterable[Text], *, style: str = "bold") -> list[
     return [Text(title, style=style), *body, Text("")] if body else []
 
 
-def render_plan(plan: face.Plan) -> RenderableType:
-    """The whole plan: warnings, sections, the summary line."""
+def render_plan(plan: face.Plan, *, nodes: bool = True) -> RenderableType:
+    """The whole plan: warnings, sections, the summary line. Without ``nodes`` the nodes
+    that did not answer are left to the apply result that follows, so each is told once."""
     parts = sections(plan)
-    out: list[RenderableType] = [*warnings(plan)]
+    out: list[RenderableType] = [*warnings(plan, nodes=nodes)]
     if out:
         out.append(Text(""))
     out += _section("Objects", (

@@ -195,8 +195,12 @@ class NodeClient:
                 self._argv = self._prepare()
             return self._argv
 
+    def _is_local(self) -> bool:
+        """The agent runs on this machine (no SSH, no ssh.python)."""
+        return isinstance(self.transport, local.LocalTransport | inprocess.InProcessTransport)
+
     def _prepare(self) -> list[str]:
-        if isinstance(self.transport, local.LocalTransport | inprocess.InProcessTransport):
+        if self._is_local():
             self._home = str(Path.home())
             return [sys.executable, "-m", "gitkube.agent"]
         bundle = agent_bundle()
@@ -270,10 +274,17 @@ class NodeClient:
         except ValueError:
             answer = None
         if not isinstance(answer, dict) or not isinstance(answer.get("ok"), bool):
+            local_node = self._is_local()
+            if local_node and result.exit_code < 0:  # a local process killed by a signal
+                ended = f"was killed by signal {-result.exit_code}"
+                hint = "Something on this machine stopped it; the next pass starts it again."
+            else:
+                ended = f"ended with exit code {result.exit_code}"
+                hint = (f"It runs with {sys.executable} on this machine." if local_node else
+                        "Check that ssh.python in inventory.yaml names a Python 3 on the node.")
             raise errors.AgentError(
-                f"Node {self.node.name}: the agent answered `{op}` with something that is not "
-                f"its protocol (exit code {result.exit_code}){_stderr_excerpt(result.stderr)}. "
-                "Check that ssh.python in inventory.yaml names a Python 3 on the node."
+                f"Node {self.node.name}: the agent {ended} without answering `{op}` in its "
+                f"protocol{_stderr_excerpt(result.stderr)}. {hint}"
             )
         if not answer["ok"]:
             error = str(answer.get("error") or "the agent failed without saying why")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import logging
 import posixpath
 import secrets
 import shlex
@@ -31,6 +32,13 @@ from gitkube.nodes import channels, hostkeys, transport
 
 #: sshd allows 10 sessions per connection by default (MaxSessions); stay below it.
 MAX_CHANNELS = 8
+
+# paramiko logs what it raises ("Exception (client): Error reading SSH protocol banner" and a
+# traceback, from its transport thread); with no handler Python prints that on stderr, over
+# gitkube's output. Every failure reaches the user as one sentence naming the node instead.
+_paramiko_log = logging.getLogger("paramiko")
+_paramiko_log.addHandler(logging.NullHandler())
+_paramiko_log.propagate = False
 #: Seconds between SSH keepalive messages on an idle connection.
 KEEPALIVE_SECONDS = 15
 
@@ -231,6 +239,7 @@ class SSHTransport:
             self.known_hosts, accept_unknown=self.settings.accept_unknown_host_keys))
         identity = self.settings.identity_file
         limit = self.settings.connect_timeout_seconds
+        began = time.monotonic()
         try:
             # Without TCP_NODELAY every short command waits on Nagle and delayed ACKs:
             # about 50 ms each instead of 3 ms on a LAN.
@@ -265,7 +274,7 @@ class SSHTransport:
             ) from exc
         except (paramiko.SSHException, OSError, EOFError) as exc:
             client.close()
-            raise self._unreachable("could not connect", exc) from exc
+            raise self._not_connected(exc, time.monotonic() - began) from exc
         live = client.get_transport()
         if live is not None:
             # ``gitkube serve`` keeps the connection between passes: keep NAT and firewall
@@ -333,6 +342,17 @@ class SSHTransport:
             sftp.remove(path)
 
     # -- messages -------------------------------------------------------------------------
+
+    def _not_connected(self, exc: BaseException, waited: float) -> errors.NodeUnreachable:
+        limit = self.settings.connect_timeout_seconds
+        if isinstance(exc, TimeoutError) or waited >= limit:
+            # A hung machine or sshd: TCP may still connect, but no banner comes. What
+            # paramiko then says ("No existing session") is not the story; the wait is.
+            return errors.NodeUnreachable(
+                f"Node {self.where} did not answer within {limit:g} s while gitkube "
+                "connected. Check that the machine is up and its sshd answers; gitkube "
+                "will try again on the next pass.", retry_after=limit)
+        return self._unreachable("could not connect", exc)
 
     def _unreachable(self, what: str, exc: BaseException | None) -> errors.NodeUnreachable:
         return channels.unreachable(self.where, what, exc, self.settings.connect_timeout_seconds)

@@ -7,6 +7,7 @@ push hooks. ``find_repository`` finds the cluster repository at or above a direc
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import socket
@@ -45,9 +46,9 @@ def local_inventory(cluster: str) -> str:
         "# The machines of this cluster. See gitkube's inventory.yaml for an SSH example.\n"
         "apiVersion: gitkube.io/v1alpha1\n"
         "kind: Inventory\n"
-        f"cluster: {cluster}\n"
+        f"cluster: {json.dumps(cluster)}\n"  # quoted: a cluster named "y" or "no" is a string
         "nodes:\n"
-        f"  - name: {default_node_name()}\n"
+        f"  - name: {json.dumps(default_node_name())}\n"
         "    transport: local\n"
         "    runtime:\n"
         f"      kind: podman{runtime}\n"

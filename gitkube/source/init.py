@@ -54,7 +54,12 @@ def init_repository(
 def _create(
     directory: Path, files: dict[str, bytes], executable: set[str], branch: str, bare: bool
 ) -> str:
-    directory.mkdir(parents=True, exist_ok=True)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise errors.SourceError(
+            f"{directory} cannot be made: {exc.strerror}; choose a directory gitkube may "
+            "create.") from exc
     init = ["init", "--quiet", f"--initial-branch={branch}"]
     plumbing.run(directory, *init, *(["--bare"] if bare else []), ".")
     tree = plumbing.write_tree(directory, files, executable)

@@ -16,11 +16,18 @@ from ruamel.yaml.error import YAMLError
 from ruamel.yaml.scalarstring import LiteralScalarString
 
 from gitkube import errors
-from gitkube.source import secrets
+from gitkube.source import secrets, yamlload
 
 
 def encrypt_manifest(text: str, recipients: list[str], *, where: str) -> tuple[str, int]:
     """``text`` (one or more YAML documents) with every plain Secret encrypted; (text, count)."""
+    # Read as gitkube reads a revision first: its bounds (depth, aliases) and its sentences
+    # with lines, before the round-trip loader, which keeps comments but has no bounds.
+    _, problems = yamlload.parse_documents(text, where)
+    if problems:
+        said = "; ".join(f"line {p.line}: {p.message}" if p.line else p.message
+                         for p in problems)
+        raise errors.ConfigError(f"{where} cannot be read as manifests: {said}")
     yaml = YAML(typ="rt")
     yaml.preserve_quotes = True
     yaml.width = 4096

@@ -286,6 +286,11 @@ DATA_CASES: list[tuple[str, dict[str, Any], str, str]] = [
      "Secret type 'kubernetes.io/service-account-token' is not supported by gitkube; supported "
      "types: Opaque, kubernetes.io/basic-auth, kubernetes.io/ssh-auth, kubernetes.io/tls, "
      "kubernetes.io/dockercfg, kubernetes.io/dockerconfigjson"),
+    ("docker-config-nested-too-deep", secret(
+        type="kubernetes.io/dockerconfigjson",
+        stringData={".dockerconfigjson": '{"auths": ' + "[" * 5000 + "]" * 5000 + "}"}),
+     "stringData[.dockerconfigjson]", "must be a JSON object (the content of a docker config "
+                                      "file) for a Secret of type kubernetes.io/dockerconfigjson"),
     ("secret-too-big", secret(stringData={"big": "x" * (1024 * 1024 + 1)}), "data",
      "Too long: the data is 1048577 bytes; it must have at most 1048576 bytes"),
     ("namespace-name", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "a.b"}},

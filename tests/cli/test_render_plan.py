@@ -102,6 +102,8 @@ def test_a_bad_newest_commit_and_an_unreachable_node_are_warned_about() -> None:
         "",
         "No changes. The cluster matches aaaaaaaaaaaa.",
     ]
+    # Before an apply nobody confirms, the result tells the node (once) instead.
+    assert "node-3" not in show(render_plan.render_plan(plan, nodes=False))
 
 
 def test_pods_bound_without_a_node_report_are_shown_as_binds() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -9,7 +10,7 @@ import pytest
 from gitkube import errors
 from gitkube.api.inventory import InventoryNode, RuntimeSettings
 from gitkube.nodes import client as node_client
-from gitkube.nodes import local, ssh
+from gitkube.nodes import local, ssh, transport
 from tests.fixtures.nodes import LoopbackNode, NodeFactory
 
 
@@ -40,6 +41,28 @@ def test_a_local_node_runs_the_installed_agent(tmp_path: Path) -> None:
     assert answer["report"]["facts"]["runtime"] == "sim"
     assert client.shipments == 0
     client.close()
+
+
+class _KilledAgent(local.LocalTransport):
+    """This machine, where whatever gitkube starts is killed by SIGKILL at once."""
+
+    def run(self, argv: Sequence[str], *, stdin: bytes = b"", timeout: float = 60.0
+            ) -> transport.Result:
+        return super().run(["sh", "-c", "kill -9 $$"], stdin=stdin, timeout=timeout)
+
+
+def test_a_killed_local_agent_is_told_without_talking_about_ssh() -> None:
+    node = InventoryNode(name="here", transport="local", runtime=RuntimeSettings(kind="sim"))
+    client = node_client.NodeClient(_KilledAgent("here"), node, "unit", sessions=False)
+
+    with pytest.raises(errors.AgentError) as caught:
+        client.request("observe")
+
+    assert str(caught.value) == (
+        "Node here: the agent was killed by signal 9 without answering `observe` in its "
+        "protocol; it wrote nothing on stderr. Something on this machine stopped it; the next "
+        "pass starts it again.")
+    assert "ssh" not in str(caught.value).lower()
 
 
 @pytest.mark.ssh
@@ -92,9 +115,11 @@ def test_an_answer_that_is_not_json_shows_the_agents_stderr(node: LoopbackNode) 
         client.request("info")
 
     message = str(caught.value)
-    assert message.startswith("Node agent-1: the agent answered `info` with something that is not")
-    assert "its stderr says:" in message
-    assert "(exit code 2); its stderr says:\n  sh: 0: cannot open gitkube_agent" in message
+    assert message.startswith("Node agent-1: the agent ended with exit code 2 without answering "
+                              "`info` in its protocol; its stderr says:\n  sh: 0: cannot open "
+                              "gitkube_agent")
+    assert message.endswith("Check that ssh.python in inventory.yaml names a Python 3 on the "
+                            "node.")
     client.close()
 
 
