@@ -154,7 +154,7 @@ class PodmanRuntime(base.Runtime):
             ]
             if ids:
                 # A container removed since ``ps`` fails its part only: keep the rest.
-                argv = ["inspect", "--format", podman_report.INSPECT_TEMPLATE, *ids]
+                argv = ["inspect", "--format", podman_report.INSPECT_TEMPLATE, "--", *ids]
                 text = self._run(argv, partial=True)
                 podman_report.apply_inspect(pods, podman_report.parse_inspect(text))
         return pods
@@ -165,7 +165,8 @@ class PodmanRuntime(base.Runtime):
         ).split()
         if not running:
             return {}
-        text = self._run(["stats", "--no-stream", "--format", "json", *running], timeout=60)
+        text = self._run(["stats", "--no-stream", "--format", "json", "--", *running],
+                         timeout=60)
         return {_SCHEME + short: use for short, use in podman_report.parse_stats(text).items()}
 
     def logs(self, cluster: str, uid: str, container: str, tail: int) -> str:
@@ -177,7 +178,7 @@ class PodmanRuntime(base.Runtime):
                 f"Pod {uid} has no container {container} on {self.node} in cluster {cluster}.",
                 permanent=True,
             )
-        argv = [*self.base, "logs", *(["--tail", str(tail)] if tail >= 0 else []), found[0]]
+        argv = [*self.base, "logs", *(["--tail", str(tail)] if tail >= 0 else []), "--", found[0]]
         done = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                               text=True, env=self.env, timeout=60, check=False)
         return done.stdout
@@ -242,7 +243,7 @@ class PodmanRuntime(base.Runtime):
         """The tmpfs podman volume of a Memory emptyDir (kept when it exists: a resume)."""
         vname = identity.volume_name(cluster, uid, volume.get("name", ""))
         try:
-            self._run(["volume", "exists", vname])
+            self._run(["volume", "exists", "--", vname])
             return
         except base.RuntimeFailure:
             pass
@@ -255,7 +256,7 @@ class PodmanRuntime(base.Runtime):
                 "--opt", f"o={options}"]
         argv += podman_args.label_args(
             identity.volume_labels(cluster, uid, volume.get("name", "")))
-        self._run([*argv, vname])
+        self._run([*argv, "--", vname])
 
     def _run_container(self, cluster: str, pod: protocol.PodRun,
                        container: protocol.ContainerRun, labels: identity.Labels,
@@ -284,14 +285,14 @@ class PodmanRuntime(base.Runtime):
             env_values = {**podnetwork.service_env(podnetwork.in_force(self.state_dir),
                                                    namespace), **env_values}
         with files.EnvFile(self.state_dir / "tmp", env_values) as env:
-            argv += ["--env-file", str(env.path), container.get("image", "")]
+            argv += ["--env-file", str(env.path), "--", container.get("image", "")]
             argv += container.get("args", [])
             try:
                 started = self._run(argv, extra_env=env.process_env).strip()
             except base.RuntimeFailure as exc:
                 # A failed start leaves a "created" container that would block the retry.
                 with contextlib.suppress(base.RuntimeFailure):
-                    self._run(["rm", "-f", "-t", "0", "--ignore", cname])
+                    self._run(["rm", "-f", "-t", "0", "--ignore", "--", cname])
                 exc.container = container.get("name", "")
                 raise
         return _SCHEME + (started or cname)
@@ -302,7 +303,7 @@ class PodmanRuntime(base.Runtime):
         wanted = container.get("security", {})
         image_user = ""
         if security.needs_image_user(wanted):
-            image_user = self._run(["image", "inspect", "--format", "{{.Config.User}}",
+            image_user = self._run(["image", "inspect", "--format", "{{.Config.User}}", "--",
                                     container.get("image", "")]).strip()
         problem = security.non_root_problem(wanted, image_user, identity.kubelet_name(pod),
                                             container.get("name", ""))
@@ -323,7 +324,7 @@ class PodmanRuntime(base.Runtime):
                        if entry.state == "running" and not entry.sandbox]
             grace_seconds = self.run_pre_stops(running, grace_seconds)
         self._run(
-            ["pod", "rm", "-f", "--ignore", "-t", str(max(0, grace_seconds)), name],
+            ["pod", "rm", "-f", "--ignore", "-t", str(max(0, grace_seconds)), "--", name],
             timeout=grace_seconds + 60,
         )
         self._names.pop(uid, None)
@@ -339,7 +340,7 @@ class PodmanRuntime(base.Runtime):
         if not shown:
             self._run(["network", "create", "--disable-dns", "--subnet", subnet,
                        "--gateway", gateway, "--label", f"{identity.LABEL_CLUSTER}={cluster}",
-                       name])
+                       "--", name])
             return []
         subnets = [s.get("subnet") for s in shown[0].get("subnets") or []]
         if subnet not in subnets:
@@ -354,19 +355,19 @@ class PodmanRuntime(base.Runtime):
                            "--filter", f"label={identity.LABEL_CLUSTER}={cluster}",
                            "--filter", f"label={identity.LABEL_POD_UID}={uid}"]).split()
         if found:
-            self._run(["volume", "rm", "-f", *found], partial=True)
+            self._run(["volume", "rm", "-f", "--", *found], partial=True)
 
     # -- one container ------------------------------------------------------------------------
 
     def start_container(self, container_id: str) -> None:
-        self._run(["start", container_id.removeprefix(_SCHEME)], timeout=60)
+        self._run(["start", "--", container_id.removeprefix(_SCHEME)], timeout=60)
 
     def stop_container(self, container_id: str, grace_seconds: int) -> None:
-        self._run(["stop", "-t", str(max(0, grace_seconds)),
+        self._run(["stop", "-t", str(max(0, grace_seconds)), "--",
                    container_id.removeprefix(_SCHEME)], timeout=grace_seconds + 60)
 
     def exec_in(self, container_id: str, command: list[str], timeout: float) -> base.Result:
-        argv = [*self.base, "exec", container_id.removeprefix(_SCHEME), *command]
+        argv = [*self.base, "exec", "--", container_id.removeprefix(_SCHEME), *command]
         try:
             done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout + 1,
                                   env=self.env, check=False)
@@ -377,7 +378,7 @@ class PodmanRuntime(base.Runtime):
 
     def was_oom_killed(self, container_id: str) -> bool:
         try:
-            out = self._run(["inspect", "--format", "{{.State.OOMKilled}}",
+            out = self._run(["inspect", "--format", "{{.State.OOMKilled}}", "--",
                              container_id.removeprefix(_SCHEME)])
         except base.RuntimeFailure:
             return False
@@ -387,7 +388,8 @@ class PodmanRuntime(base.Runtime):
         ids = [cid.removeprefix(_SCHEME) for cid in container_ids]
         if not ids:
             return {}
-        text = self._run(["inspect", "--format", "{{.Id}}\t{{.State.Pid}}", *ids], partial=True)
+        text = self._run(["inspect", "--format", "{{.Id}}\t{{.State.Pid}}", "--", *ids],
+                         partial=True)
         pids: dict[str, int] = {}
         for line in text.splitlines():
             cid, _, pid = line.partition("\t")
@@ -402,13 +404,13 @@ class PodmanRuntime(base.Runtime):
 
     def has_image(self, ref: str) -> bool:
         try:
-            self._run(["image", "exists", ref])
+            self._run(["image", "exists", "--", ref])
         except base.RuntimeFailure:
             return False
         return True
 
     def pull_image(self, ref: str) -> None:
-        self._run(["pull", "-q", ref], timeout=300)
+        self._run(["pull", "-q", "--", ref], timeout=300)
 
     def load_image(self, path: str) -> list[str]:
         out = self._run(["load", "-i", path], timeout=600)
