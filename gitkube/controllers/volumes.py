@@ -43,7 +43,7 @@ PROVISIONED_BY = "pv.kubernetes.io/provisioned-by"
 STORAGE_PROVISIONER = "volume.kubernetes.io/storage-provisioner"
 BETA_STORAGE_PROVISIONER = "volume.beta.kubernetes.io/storage-provisioner"
 LOCAL_PATH_NODE = "local.path.provisioner/selected-node"
-#: The key of a node report listing the volume directories present under its root.
+#: The key of a node report listing the claim directories its agent holds (absolute paths).
 REPORT_KEY = "volumes"
 #: Annotations the system writes on claims; Git's copy of a claim leaves them in place.
 SYSTEM_PREFIXES = ("pv.kubernetes.io/", "volume.kubernetes.io/", "volume.beta.kubernetes.io/")
@@ -203,13 +203,16 @@ def sync_volume(snapshot: Snapshot, stored: Stored, clock: clocks.Clock) -> list
         report = snapshot.observed.get(node) or {}
         listed = report.get(REPORT_KEY)
         left = _node(snapshot, node) is None
-        gone = listed is not None and _folder(volume) not in listed
+        gone = listed is not None and volume.path not in listed
         if left or gone:
             why = ("its node left the inventory" if left
                    else f"node/{node} removed {volume.path}")
+            # What the node observed is recorded as soon as it says so, as pods' final
+            # deletes are (the status step after the converge that removed the directory).
             return [Action(ActionKind.DELETE, ObjectRef.of(volume),
                            f"claim {what} is gone and {why} (reclaimPolicy Delete)",
-                           expected_revision=stored.mod_revision, source=SOURCE)]
+                           expected_revision=stored.mod_revision, status_only=gone,
+                           source=SOURCE)]
     return _set_volume_phase(stored, volume, "Released", f"claim {what} is gone", clock)
 
 
@@ -223,10 +226,6 @@ def plan_removals(snapshot: Snapshot, node: str) -> list[str]:
                 and volume.metadata.annotations.get(LOCAL_PATH_NODE) == node and volume.path):
             out.append(volume.path)
     return out
-
-
-def _folder(volume: storage.PersistentVolume) -> str:
-    return posixpath.basename(volume.path)
 
 
 def _node(snapshot: Snapshot, name: str) -> node_api.Node | None:

@@ -110,9 +110,11 @@ class Fleet:
         observed: Mapping[str, Mapping[str, Any]],
         *,
         on_node_done: Callable[[str], None] | None = None,
+        extras: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> FleetResult:
         """Make each node run exactly its pods. ``observed`` are this pass's reports: their
-        facts (images present) decide what to ship first, and carry over into the answer."""
+        facts (images present) decide what to ship first, and carry over into the answer.
+        ``extras`` adds fields to a node's converge request (``removeVolumes``)."""
         targets = [n for n in self.inventory.nodes if n.name in pods_by_node]
 
         def one(node: InventoryNode) -> dict[str, Any]:
@@ -121,7 +123,9 @@ class Fleet:
             facts = dict(observed.get(node.name, {}).get("facts", {}))
             if node.transport != "sim":  # a simulated node has its images (or says so)
                 self._ship_missing_images(client, runs, facts)
-            report = _report(client.request("converge", pods=runs, **self._as_leader()))
+            more = dict((extras or {}).get(node.name, {}))
+            report = _report(client.request("converge", pods=runs, **more,
+                                            **self._as_leader()))
             report.setdefault("facts", facts)
             if on_node_done is not None:
                 on_node_done(node.name)

@@ -22,7 +22,7 @@ from typing import Any
 
 from gitkube.api import core
 from gitkube.api.inventory import Inventory
-from gitkube.controllers import lowering
+from gitkube.controllers import lowering, volumes
 from gitkube.planning.actions import NODE_KINDS, STORE_KINDS, Action
 from gitkube.planning.snapshot import Snapshot
 from gitkube.reconcile import (
@@ -115,7 +115,10 @@ def _converge(fleet: fleet_mod.Fleet, snapshot: Snapshot,
         progress(results.Progress("node", f"{name} converged", len(done), total))
 
     progress(results.Progress("node", f"converging {total} node(s)", 0, total))
-    return fleet.converge(pods_by_node, reports, on_node_done=node_done)
+    # Released volumes of reclaimPolicy Delete: their node removes the directory.
+    extras = {node: {"removeVolumes": paths} for node in pods_by_node
+              if (paths := volumes.plan_removals(snapshot, node))}
+    return fleet.converge(pods_by_node, reports, on_node_done=node_done, extras=extras)
 
 
 def _pods_by_node(snapshot: Snapshot,

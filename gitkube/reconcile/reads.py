@@ -54,7 +54,9 @@ def explain(store: store_base.Store, pod: KubeObject) -> list[results.Fit]:
     """The scheduler's verdict on every node for ``pod`` (what ``describe`` shows)."""
     if not isinstance(pod, core.Pod):
         return []
-    around = [*objects(store, "nodes"), *objects(store, "pods")]
+    # The pod's claims, their volumes and classes too: where a volume lets the pod go.
+    around = [obj for plural in ("nodes", "pods", "persistentvolumeclaims", "persistentvolumes",
+                                 "storageclasses") for obj in objects(store, plural)]
     snapshot = Snapshot(revision=0, objects={o.key: Stored(o, 0) for o in around})
     return scheduler.explain(snapshot, pod)
 

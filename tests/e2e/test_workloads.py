@@ -2,7 +2,8 @@
 
 A StatefulSet of 3 (a claim each, local-path volumes on the nodes) comes up, each pod
 writing its name into its own volume; it is rolled to a new image and one pod is deleted:
-every ordinal finds its own data again, on the node its volume is on. A DaemonSet runs a
+every ordinal finds its own data again, on the node its volume is on; the data goes only
+when the set does (its retention policy deletes the claims). A DaemonSet runs a
 pod on the one node of the inventory, on the second node in the pass that first sees it,
 and leaves it when the node goes.
 """
@@ -33,6 +34,7 @@ def statefulset(image: str) -> dict[str, Any]:
             # (tests/workloads/test_statefulsets.py), what lives through it is this test's.
             "replicas": 3, "serviceName": "web", "podManagementPolicy": "Parallel",
             "updateStrategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 3}},
+            "persistentVolumeClaimRetentionPolicy": {"whenDeleted": "Delete"},
             "selector": {"matchLabels": {"app": "web"}},
             "template": {"metadata": {"labels": {"app": "web"}}, "spec": {
                 "terminationGracePeriodSeconds": 0,
@@ -129,6 +131,13 @@ def test_every_ordinal_keeps_its_data_through_a_roll_and_a_deleted_pod(
         assert set(lines) == {f"web-{ordinal}"}, lines  # its own data, no one else's
         assert len(lines) == (3 if ordinal == 1 else 2)
         assert pods[f"web-{ordinal}"]["spec"]["nodeName"] == node
+
+    # whenDeleted: Delete, and the class's reclaimPolicy Delete: the data goes with the set.
+    repo.remove("web.yaml")
+    repo.commit("web leaves")
+    _apply_until(repo, lambda: not _get(repo, "pv")["items"], "the volumes' removal")
+    assert not _get(repo, "pvc")["items"]
+    assert not any(path.exists() for _, path in volumes.values())
 
 
 def daemonset(image: str, host_dir: Path) -> dict[str, Any]:
