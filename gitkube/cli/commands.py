@@ -19,9 +19,19 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn
 from rich.text import Text
 
 from gitkube import clock, errors
-from gitkube.api import apps, core, node, registry
+from gitkube.api import apps, core, node, registry, storage
 from gitkube.api.meta import SOURCE_ANNOTATION, KubeObject
-from gitkube.cli import describe, exits, gitops, render, render_plan, status, tables, watch
+from gitkube.cli import (
+    describe,
+    exits,
+    gitops,
+    render,
+    render_plan,
+    status,
+    tables,
+    watch,
+    workloadviews,
+)
 from gitkube.cli.context import Context
 from gitkube.reconcile import face
 
@@ -210,7 +220,8 @@ def cmd_get(args: argparse.Namespace, ctx: Context) -> int:
 
 
 #: The words ``describe`` takes for a kind (po, pod, pods...) → its plural.
-DESCRIBE_KINDS = {word: plural for plural in ("pods", "deployments", "nodes")
+DESCRIBE_KINDS = {word: plural for plural in ("pods", "deployments", "nodes",
+                                              "persistentvolumeclaims")
                   for word in registry.names_for(plural)}
 
 
@@ -233,6 +244,12 @@ def cmd_describe(args: argparse.Namespace, ctx: Context) -> int:
             lines[2:2] = _cause_line(cluster, obj)
         elif isinstance(obj, node.Node):
             lines = describe.describe_node(obj, cluster.pods_on(obj.name), now)
+        elif isinstance(obj, storage.PersistentVolumeClaim):
+            users = [p.name for p in render.of_kind(core.Pod, cluster.objects("pods"))
+                     if p.namespace == obj.namespace and any(
+                         v.persistent_volume_claim and v.persistent_volume_claim.claim_name
+                         == obj.name for v in p.spec.volumes)]
+            lines = workloadviews.describe_claim(obj, users, now, cluster.cause(obj))
         else:
             raise TypeError(f"describe got a {obj.kind}")
         namespace = obj.namespace if obj.namespaced else None

@@ -107,3 +107,32 @@ def class_row(sc: storage.StorageClass, now: dt.datetime) -> list[str]:
     expansion = "true" if sc.allow_volume_expansion else "false"
     return [name, sc.provisioner, sc.reclaim_policy, sc.volume_binding_mode, expansion,
             render.age(sc.metadata.creation_timestamp, now)]
+
+
+# -- describe pvc ---------------------------------------------------------------------------
+
+
+def _field(label: str, value: object) -> str:
+    shown = value if value not in (None, "") else NONE
+    return f"{label + ':':<15}{shown}"
+
+
+def describe_claim(pvc: storage.PersistentVolumeClaim, used_by: Sequence[str],
+                   now: dt.datetime, waiting: str | None = None) -> list[str]:
+    """kubectl's ``describe pvc``: class, status, volume, capacity, access modes, the pods
+    using it — and what an unbound one waits for (kubectl leaves that to its events)."""
+    deleting = pvc.metadata.deletion_timestamp
+    status = f"Terminating (lasts {render.age(deleting, now)})" if deleting else (
+        pvc.status.phase or "Pending")
+    return [
+        _field("Name", pvc.name), _field("Namespace", pvc.namespace),
+        _field("StorageClass", pvc.spec.storage_class_name), _field("Status", status),
+        *([_field("Waiting for", waiting)] if waiting else []),
+        _field("Volume", pvc.spec.volume_name),
+        _field("Labels", _selector(pvc.metadata.labels)),
+        _field("Annotations", _selector(pvc.metadata.annotations)),
+        _field("Capacity", pvc.status.capacity.get("storage")),
+        _field("Access Modes", access_modes(pvc.status.access_modes or pvc.spec.access_modes)),
+        _field("VolumeMode", pvc.spec.volume_mode or "Filesystem"),
+        _field("Used By", ", ".join(used_by)),
+    ]

@@ -12,6 +12,7 @@ bound to, and the node the scheduler chose for an unbound one.
 from __future__ import annotations
 
 from gitkube.api import core, keys, podstate, storage
+from gitkube.api.meta import SOURCE_ANNOTATION
 from gitkube.planning import objects
 from gitkube.planning.snapshot import Snapshot
 
@@ -27,11 +28,13 @@ def classes(snapshot: Snapshot) -> dict[str, storage.StorageClass]:
 
 
 def default_class(known: dict[str, storage.StorageClass]) -> storage.StorageClass | None:
-    """The default class: of several marked default, the newest (then by name)."""
+    """The default class: of several marked default, the newest (then by name), Git's before
+    the built-in one — k3s deploys local-path when the cluster starts, so it is the oldest."""
     marked = [c for c in known.values() if c.is_default]
     if not marked:
         return None
-    return max(marked, key=lambda c: (objects.parse_or_epoch(c.metadata.creation_timestamp),
+    return max(marked, key=lambda c: (SOURCE_ANNOTATION in c.metadata.annotations,
+                                      objects.parse_or_epoch(c.metadata.creation_timestamp),
                                       c.name))
 
 

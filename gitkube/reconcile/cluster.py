@@ -18,7 +18,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from gitkube.api import apps, core
+from gitkube.api import apps, core, storage
 from gitkube.api import node as node_api
 from gitkube.api.meta import KubeObject
 from gitkube.clock import Clock, SystemClock
@@ -166,7 +166,10 @@ class Cluster:
         return reads.source_record(self.home.store)
 
     def cause(self, obj: KubeObject) -> str | None:
-        """The first reason a Pod or Deployment is not ready (None when it is)."""
+        """The first reason a Pod or Deployment is not ready, or a claim not bound (None when
+        it is)."""
+        if isinstance(obj, storage.PersistentVolumeClaim):
+            return reads.claim_waiting(self.home.store, obj)
         nodes = {n.name: n for n in reads.of_kind(self.home.store, node_api.Node)}
         if isinstance(obj, core.Pod):
             found = rootcause.pod_cause(obj, nodes)

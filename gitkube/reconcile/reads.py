@@ -1,8 +1,8 @@
 """The read side of the library: what the store holds, as the CLI and tests ask for it.
 
 Objects by kind or name, what an object owns, the pods bound to a node, the scheduler's
-verdict for a pod on every node (``describe pod``), the last pass and the source
-record. Reads only; ``Cluster`` exposes them as its methods.
+verdict for a pod on every node (``describe pod``), why a claim waits (``describe pvc``),
+the last pass and the source record. Reads only; ``Cluster`` exposes them as its methods.
 """
 
 from __future__ import annotations
@@ -10,9 +10,11 @@ from __future__ import annotations
 from typing import Any, TypeVar
 
 from gitkube import scheduler
-from gitkube.api import core, keys, registry
+from gitkube.api import core, keys, registry, storage
 from gitkube.api.meta import KubeObject
+from gitkube.controllers import volumes
 from gitkube.errors import SourceError
+from gitkube.planning import claims
 from gitkube.planning.snapshot import Snapshot, Stored
 from gitkube.reconcile import home as home_mod
 from gitkube.reconcile import results, sources
@@ -59,6 +61,16 @@ def explain(store: store_base.Store, pod: KubeObject) -> list[results.Fit]:
                                  "storageclasses") for obj in objects(store, plural)]
     snapshot = Snapshot(revision=0, objects={o.key: Stored(o, 0) for o in around})
     return scheduler.explain(snapshot, pod)
+
+
+def claim_waiting(store: store_base.Store, pvc: storage.PersistentVolumeClaim) -> str | None:
+    """Why an unbound claim is not provisioned, in the words of Kubernetes' events (None when
+    it is bound, or when it can be in the next pass)."""
+    if pvc.status.phase == "Bound":
+        return None
+    around = [obj for plural in ("nodes", "storageclasses") for obj in objects(store, plural)]
+    snapshot = Snapshot(revision=0, objects={o.key: Stored(o, 0) for o in [*around, pvc]})
+    return volumes.waiting_for(snapshot, pvc, claims.classes(snapshot)) or None
 
 
 def source_record(store: store_base.Store) -> dict[str, Any]:

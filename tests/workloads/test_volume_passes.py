@@ -3,14 +3,17 @@ node, kept while a pod uses it, and its volume removed by the node once the clai
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 
 from gitkube.api import core, storage
+from gitkube.cli import main
 from gitkube.reconcile import face
 
 INVENTORY = """\
@@ -70,6 +73,26 @@ def _apply(repo: Path) -> list[storage.PersistentVolume]:
                 if isinstance(v, storage.PersistentVolume)]
 
 
+def _describe(repo: Path, claim: str) -> list[str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = main.main(["describe", "pvc", claim, "--repo", str(repo)],
+                     out=Console(file=out, width=100), err=Console(file=err, width=100))
+    assert code == 0, err.getvalue()
+    return out.getvalue().splitlines()
+
+
+def test_describe_says_why_a_claim_waits(repo: Path) -> None:
+    (repo / "fast.yaml").write_text(CLAIM.replace("name: data", "name: fast")
+                                    + "  storageClassName: fast\n")
+    _git(repo, "add", "-A")
+    _git(repo, "commit", "-qm", "a claim of a class nobody declared")
+    _apply(repo)
+    shown = _describe(repo, "fast")
+    assert shown[3:6] == ["Status:        Pending",
+                          'Waiting for:   storageclass.storage.k8s.io "fast" not found',
+                          "Volume:        <none>"]
+
+
 def _held(tmp_path: Path) -> list[str]:
     """The claim directories the node's agent keeps (its volumes.json)."""
     held: list[str] = json.loads((tmp_path / "node" / "volumes.json").read_text())
@@ -91,9 +114,12 @@ def test_a_claim_lives_on_its_node_and_goes_with_git(repo: Path, tmp_path: Path)
     _git(repo, "rm", "-q", "claim.yaml")
     _git(repo, "commit", "-qm", "no claim")
     [volume] = _apply(repo)
-    with face.open_cluster(repo) as cluster:
-        claim = cluster.get("persistentvolumeclaims", "data")
-        assert claim is not None and claim.metadata.deletion_timestamp
+    shown = _describe(repo, "data")
+    assert shown[:3] == ["Name:          data", "Namespace:     default",
+                         "StorageClass:  local-path"]
+    assert shown[3].startswith("Status:        Terminating (lasts ")
+    assert shown[4] == f"Volume:        {volume.name}"
+    assert "Used By:       db" in shown
 
     _git(repo, "rm", "-q", "db.yaml")
     _git(repo, "commit", "-qm", "no pod")

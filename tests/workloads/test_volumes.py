@@ -39,6 +39,11 @@ def _class(pvc: storage.PersistentVolumeClaim, name: str | None) -> Any:
     pytest.param((), "local-path", id="builtin-local-path-is-the-default"),
     pytest.param((b.storage_class("fast", default=True, created=10),), "fast",
                  id="a-class-marked-default-in-git-wins"),
+    pytest.param((b.storage_class("fast", default=True, created=0),
+                  storage.builtin_local_path().model_copy(update={"metadata": (
+                      storage.builtin_local_path().metadata.model_copy(update={
+                          "creation_timestamp": f.at(100)}))})), "fast",
+                 id="git-default-wins-over-a-builtin-stored-later"),
     pytest.param((b.storage_class("local-path", default=False),), None,
                  id="git-local-path-not-default-means-no-default"),
 ])
