@@ -91,6 +91,8 @@ def gitkube_apply(storage: Path, count: int) -> float:
     (repo / "bench.yaml").write_text(DEPLOYMENT.format(replicas=count, image=IMAGE))
     inventory = (repo / "inventory.yaml").read_text()
     inventory += f"      root: {storage / 'root'}\n      runroot: {storage / 'run'}\n"
+    # Raw podman sets up no cluster network either, and the bench leaves nothing behind.
+    inventory += "settings:\n  podNetwork: none\n"
     (repo / "inventory.yaml").write_text(inventory)
     subprocess.run(["git", "-C", str(repo), "add", "-A"], check=True)
     subprocess.run(["git", "-C", str(repo), "-c", "user.name=bench", "-c", "user.email=b@x",

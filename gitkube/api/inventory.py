@@ -112,6 +112,11 @@ class Settings(KubeModel):
     service_cidr: str = Field(default=network.DEFAULT_SERVICE_CIDR, alias="serviceCIDR")
     #: DNS names of Services: <service>.<namespace>.svc.<clusterDomain>.
     cluster_domain: str = network.DEFAULT_CLUSTER_DOMAIN
+    #: How pods of different nodes reach each other. host-gw (flannel's backend of that
+    #: name): each node routes the others' pod subnets via their addresses, so the nodes
+    #: must share a network. none: the nodes' networking is left alone (pods stay on
+    #: podman's default network; no Service rules or cluster DNS on the nodes).
+    pod_network: Literal["host-gw", "none"] = "host-gw"
 
 
 class Inventory(KubeModel):

@@ -13,8 +13,8 @@ computed from the store (pure: a snapshot in, dicts of ``gitkube.agent.protocol`
 - the cluster DNS: its address (the tenth of ``serviceCIDR``) and domain; the records are
   the Services' names, their headless endpoints and the pods' hostnames in them.
 
-The Services part is the same for every node, so ``lower_services`` is computed once a
-pass and ``lower_network`` adds what is the node's own.
+The Services part is the same for every node: ``lower_networks`` lowers it once a pass
+and adds what is each node's own.
 """
 
 from __future__ import annotations
@@ -28,31 +28,37 @@ from gitkube.controllers import endpointslices
 from gitkube.planning.snapshot import Snapshot
 
 
-def lower_network(snapshot: Snapshot, node_name: str,
-                  lowered: list[protocol.ServiceRun] | None = None) -> protocol.NetworkRun | None:
-    """The ``network`` of a converge or observe to ``node_name``; None while the node has
-    no pod subnet (its networking is then left as it is)."""
-    nodes = {n.name: n for n in snapshot.of_kind(node_api.Node)}
-    node = nodes.get(node_name)
-    if node is None or not node.spec.pod_cidr:
-        return None
+def lower_networks(snapshot: Snapshot, names: Iterable[str]
+                   ) -> dict[str, protocol.NetworkRun]:
+    """The ``network`` of a converge to each of ``names`` that has one: not while a node has
+    no pod subnet, nor when the inventory says ``podNetwork: none`` (its networking is then
+    left as it is). The Services part is lowered once, for every node."""
     settings = snapshot.settings
-    own = node.routable_address
-    routes: list[protocol.RouteRun] = []
-    for other in sorted(nodes.values(), key=lambda n: n.name):
-        via = other.routable_address
-        if other.name == node_name or not other.spec.pod_cidr or not via or via == own:
-            continue
-        routes.append({"node": other.name, "podCIDR": other.spec.pod_cidr, "via": via})
-    return {
-        "podCIDR": node.spec.pod_cidr,
-        "clusterCIDR": settings.cluster_cidr,
-        "serviceCIDR": settings.service_cidr,
-        "dnsIP": network.dns_service_ip(settings.service_cidr),
-        "clusterDomain": settings.cluster_domain,
-        "routes": routes,
-        "services": lower_services(snapshot) if lowered is None else lowered,
-    }
+    if settings.pod_network == "none":
+        return {}
+    nodes = sorted(snapshot.of_kind(node_api.Node), key=lambda n: n.name)
+    by_name = {n.name: n for n in nodes}
+    wanted = [by_name[name] for name in names if name in by_name and by_name[name].spec.pod_cidr]
+    if not wanted:
+        return {}
+    lowered = lower_services(snapshot)
+    subnets = [(n.name, n.spec.pod_cidr, n.routable_address) for n in nodes if n.spec.pod_cidr]
+    out: dict[str, protocol.NetworkRun] = {}
+    for node in wanted:
+        own = node.routable_address
+        routes: list[protocol.RouteRun] = [
+            {"node": name, "podCIDR": cidr, "via": via} for name, cidr, via in subnets
+            if name != node.name and cidr and via and via != own]
+        out[node.name] = {
+            "podCIDR": node.spec.pod_cidr or "",
+            "clusterCIDR": settings.cluster_cidr,
+            "serviceCIDR": settings.service_cidr,
+            "dnsIP": network.dns_service_ip(settings.service_cidr),
+            "clusterDomain": settings.cluster_domain,
+            "routes": routes,
+            "services": lowered,
+        }
+    return out
 
 
 def lower_services(snapshot: Snapshot) -> list[protocol.ServiceRun]:

@@ -113,6 +113,11 @@ def from_report(node: str, report: Mapping[str, Any]) -> list[Event]:
     for raw in report.get("events", []) or []:
         if isinstance(raw, Mapping):
             out.append(_with_times(_from_agent(node, raw), raw))
+    network = report.get("network")
+    for message in (network.get("errors") or []) if isinstance(network, Mapping) else []:
+        # What the node could not program of the cluster network (kubelet's NetworkNotReady).
+        out.append(make("Node", "", node, type_="Warning", reason="NetworkNotReady",
+                        message=str(message), component="agent", host=node))
     return out
 
 

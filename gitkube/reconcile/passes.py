@@ -17,12 +17,13 @@ import contextlib
 import dataclasses
 import datetime as dt
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
+from gitkube.agent import protocol
 from gitkube.api import core
 from gitkube.api.inventory import Inventory
-from gitkube.controllers import lowering, volumes
+from gitkube.controllers import lowering, nodenetwork, volumes
 from gitkube.planning.actions import NODE_KINDS, STORE_KINDS, Action
 from gitkube.planning.snapshot import Snapshot
 from gitkube.reconcile import (
@@ -78,7 +79,8 @@ def run(home: home_mod.Home, cluster: str, progress: results.ProgressCallback,
     progress(results.Progress("status", "recording status"))
     node_errors = converged.errors | observed.errors
     result = _result(home, source, plan, before, after, applied, node_errors, started,
-                     errors=[*plan.unreachable.values(), *converged.errors.values()],
+                     errors=[*plan.unreachable.values(), *converged.errors.values(),
+                             *network_errors(converged.reports)],
                      fence=fence)
     records.record_pass(home.store, result, time.monotonic() - began)
     records.record_events(home.store, result, reports, node_errors, cluster)
@@ -116,9 +118,29 @@ def _converge(fleet: fleet_mod.Fleet, snapshot: Snapshot,
 
     progress(results.Progress("node", f"converging {total} node(s)", 0, total))
     # Released volumes of reclaimPolicy Delete: their node removes the directory.
-    extras = {node: {"removeVolumes": paths} for node in pods_by_node
-              if (paths := volumes.plan_removals(snapshot, node))}
+    extras: dict[str, dict[str, Any]] = {
+        node: {"removeVolumes": paths} for node in pods_by_node
+        if (paths := volumes.plan_removals(snapshot, node))}
+    for node, network in networks_of(snapshot, fleet.inventory, pods_by_node).items():
+        extras.setdefault(node, {})["network"] = network
     return fleet.converge(pods_by_node, reports, on_node_done=node_done, extras=extras)
+
+
+def networks_of(snapshot: Snapshot, inventory: Inventory, nodes: Iterable[str]
+                ) -> dict[str, protocol.NetworkRun]:
+    """The share of the cluster network each of ``nodes`` programs. Simulated nodes have no
+    kernel to program: their converges carry none (thousands of them would each carry every
+    Service's endpoints for nothing)."""
+    wanted = set(nodes)
+    real = [n.name for n in inventory.nodes if n.name in wanted and n.runtime.kind != "sim"]
+    return nodenetwork.lower_networks(snapshot, real)
+
+
+def network_errors(reports: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    """What the nodes could not program of their share of the network (a node another
+    cannot route to, a failed nft transaction), as the agents said it."""
+    return [str(e) for _, report in sorted(reports.items())
+            for e in (report.get("network") or {}).get("errors") or []]
 
 
 def _pods_by_node(snapshot: Snapshot,

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pytest
 
+from gitkube.api import inventory
 from gitkube.api import node as node_api
 from gitkube.api.meta import KubeObject
 from gitkube.controllers import endpointslices, nodenetwork, podstatus
@@ -27,15 +29,18 @@ def test_the_nodes_own_subnet_routes_to_the_others_and_the_dns() -> None:
     same_machine = f.node("node-c", address="198.18.0.2", pod_cidr="10.244.2.0/24")
     local_only = f.node("node-d", address="127.0.0.1", pod_cidr="10.244.3.0/24")
     unallocated = f.node("node-e", address="198.18.0.9")
-    run = nodenetwork.lower_network(f.snapshot(A, B, same_machine, local_only, unallocated),
-                                    "node-a")
-    assert run == {
+    runs = nodenetwork.lower_networks(f.snapshot(A, B, same_machine, local_only, unallocated),
+                                      ["node-a", "node-e", "node-gone"])
+    assert list(runs) == ["node-a"]
+    assert runs["node-a"] == {
         "podCIDR": "10.244.0.0/24", "clusterCIDR": "10.244.0.0/16",
         "serviceCIDR": "10.96.0.0/12", "dnsIP": "10.96.0.10", "clusterDomain": "cluster.local",
         "routes": [{"node": "node-b", "podCIDR": "10.244.1.0/24", "via": "198.18.0.3"}],
         "services": [],
     }
-    assert nodenetwork.lower_network(f.snapshot(A, unallocated), "node-e") is None
+    off = dataclasses.replace(f.snapshot(A, B), settings=inventory.Settings.model_validate(
+        {"podNetwork": "none"}))
+    assert nodenetwork.lower_networks(off, ["node-a", "node-b"]) == {}
 
 
 def services_of(*objs: KubeObject) -> list[dict[str, Any]]:

@@ -17,9 +17,13 @@ from typing import Any
 
 from ruamel.yaml import YAML
 
-from gitkube.api.inventory import Inventory, InventoryNode
+from gitkube.api.inventory import Inventory, InventoryNode, Settings
 
 GITKUBE = str(Path(sys.executable).with_name("gitkube"))
+#: The loopback test nodes share this machine's network namespace with every other test
+#: session, so their clusters leave its networking alone; the cluster network (pod subnets,
+#: Service rules, DNS) is tested on nodes in their own namespaces (tests/fixtures/netns.py).
+SETTINGS = Settings(pod_network="none")
 
 
 @dataclass
@@ -30,10 +34,14 @@ class Run:
 
 
 class ClusterRepo:
-    def __init__(self, path: Path, cluster: str, nodes: Sequence[InventoryNode]) -> None:
+    def __init__(self, path: Path, cluster: str, nodes: Sequence[InventoryNode],
+                 settings: Settings = SETTINGS) -> None:
+        """``settings``: inventory.yaml's (the loopback nodes' default leaves networking
+        alone; netns nodes pass ``Settings()`` for the cluster network)."""
         self.path = path
         self.cluster = cluster
         self.nodes = list(nodes)
+        self.settings = settings
         done = self.gitkube("init", str(path), cwd=path.parent)
         assert done.code == 0, done.err
         self.write_inventory()
@@ -41,7 +49,7 @@ class ClusterRepo:
 
     # ---------------------------------------------------------------- files and git
     def write_inventory(self) -> None:
-        inventory = Inventory(cluster=self.cluster, nodes=self.nodes)
+        inventory = Inventory(cluster=self.cluster, nodes=self.nodes, settings=self.settings)
         data = inventory.model_dump(mode="json", by_alias=True, exclude_none=True)
         self.write("inventory.yaml", data)
 

@@ -19,8 +19,9 @@ from typing import Any
 
 import pytest
 
-from gitkube.api.inventory import Inventory, Settings
+from gitkube.api.inventory import Inventory
 from gitkube.reconcile import face
+from tests.e2e import harness
 from tests.e2e.harness import ClusterRepo
 from tests.fixtures.nodes import LoopbackNode
 from tests.waiting import until
@@ -33,8 +34,9 @@ FAST = {"periodSeconds": 1, "timeoutSeconds": 1}
 def _repo(tmp_path: Path, cluster: str, nodes: list[LoopbackNode]) -> ClusterRepo:
     repo = ClusterRepo(tmp_path / "cluster", cluster, [n.inventory for n in nodes])
     inventory = Inventory(cluster=cluster, nodes=[n.inventory for n in nodes],
-                          settings=Settings(node_grace_period_seconds=2,
-                                            pod_eviction_timeout_seconds=1))
+                          settings=harness.SETTINGS.model_copy(update={
+                              "node_grace_period_seconds": 2,
+                              "pod_eviction_timeout_seconds": 1}))
     repo.write("inventory.yaml", inventory.model_dump(mode="json", by_alias=True,
                                                       exclude_none=True))
     repo.commit("Short node timers for the test")

@@ -114,7 +114,8 @@ class PushRepo:
         assert made.returncode == 0, made.stderr
         done = run("git", "clone", "-q", str(self.server), str(self.work), cwd=base)
         assert done.returncode == 0, done.stderr
-        self.write("inventory.yaml", Inventory(cluster=cluster, nodes=nodes).model_dump(
+        self.write("inventory.yaml", Inventory(
+            cluster=cluster, nodes=nodes, settings=e2e_harness.SETTINGS).model_dump(
             mode="json", by_alias=True, exclude_none=True))
         self.commit("Use the test node")
         pushed = self.push()
