@@ -19,7 +19,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn
 from rich.text import Text
 
 from gitkube import clock, errors
-from gitkube.api import apps, core, node, registry, storage
+from gitkube.api import apps, core, node, registry, services, storage
 from gitkube.api.meta import SOURCE_ANNOTATION, KubeObject
 from gitkube.cli import (
     describe,
@@ -27,6 +27,7 @@ from gitkube.cli import (
     gitops,
     render,
     render_plan,
+    serviceviews,
     status,
     tables,
     watch,
@@ -221,7 +222,7 @@ def cmd_get(args: argparse.Namespace, ctx: Context) -> int:
 
 #: The words ``describe`` takes for a kind (po, pod, pods...) → its plural.
 DESCRIBE_KINDS = {word: plural for plural in ("pods", "deployments", "nodes",
-                                              "persistentvolumeclaims")
+                                              "persistentvolumeclaims", "services")
                   for word in registry.names_for(plural)}
 
 
@@ -250,6 +251,9 @@ def cmd_describe(args: argparse.Namespace, ctx: Context) -> int:
                          v.persistent_volume_claim and v.persistent_volume_claim.claim_name
                          == obj.name for v in p.spec.volumes)]
             lines = workloadviews.describe_claim(obj, users, now, cluster.cause(obj))
+        elif isinstance(obj, services.Service):
+            lines = serviceviews.describe_service(obj, cluster.endpoint_slices(obj),
+                                                  cluster.traffic(obj))
         else:
             raise TypeError(f"describe got a {obj.kind}")
         namespace = obj.namespace if obj.namespaced else None

@@ -114,14 +114,15 @@ def _read_commands(add: Add) -> None:
     get = add("get", "List objects, like kubectl get.", commands.cmd_get)
     get.add_argument("kind", metavar="KIND",
                      help="pods, deployments, replicasets, jobs, cronjobs, nodes, configmaps, "
-                          "secrets, namespaces (or po, deploy, rs, cj, no, cm, ns)")
+                          "secrets, namespaces, services, endpointslices (or po, deploy, rs, "
+                          "cj, no, cm, ns, svc)")
     get.add_argument("name", nargs="?", metavar="NAME", help="one object only")
     get.add_argument("-o", "--output", choices=["wide", "json", "yaml"])
     _namespace(get, all_namespaces=True)
 
     describe = add("describe", "Show one object in detail.", commands.cmd_describe)
     describe.add_argument("kind", choices=sorted(commands.DESCRIBE_KINDS), metavar="KIND",
-                          help="pod, deployment or node")
+                          help="pod, deployment, node, pvc or service")
     describe.add_argument("name", metavar="NAME")
     _namespace(describe, all_namespaces=False)
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from gitkube.api import apps, core, storage
+from gitkube.api import apps, core, discovery, services, storage
 from gitkube.api import node as node_api
 from gitkube.api.meta import KubeObject
 from gitkube.clock import Clock, SystemClock
@@ -145,6 +145,14 @@ class Cluster:
     def pods_on(self, node: str) -> list[core.Pod]:
         """The pods bound to ``node``."""
         return reads.pods_on(self.home.store, node)
+
+    def endpoint_slices(self, svc: services.Service) -> list[discovery.EndpointSlice]:
+        """The EndpointSlices of a Service."""
+        return reads.slices_of(self.home.store, svc)
+
+    def traffic(self, svc: services.Service) -> list[tuple[str, str]] | str:
+        """The selected pods a Service sends no traffic to, and why (or a sentence)."""
+        return reads.traffic(self.home.store, svc)
 
     def explain(self, pod: KubeObject) -> list[results.Fit]:
         """The scheduler's verdict for ``pod`` on every node: (node, fits, why not)."""

@@ -10,9 +10,10 @@ from __future__ import annotations
 from typing import Any, TypeVar
 
 from gitkube import scheduler
-from gitkube.api import core, keys, registry, storage
+from gitkube.api import core, discovery, keys, registry, services, storage
+from gitkube.api import node as node_api
 from gitkube.api.meta import KubeObject
-from gitkube.controllers import volumes
+from gitkube.controllers import endpoints, endpointslices, volumes
 from gitkube.errors import SourceError
 from gitkube.planning import claims
 from gitkube.planning.snapshot import Snapshot, Stored
@@ -71,6 +72,18 @@ def claim_waiting(store: store_base.Store, pvc: storage.PersistentVolumeClaim) -
     around = [obj for plural in ("nodes", "storageclasses") for obj in objects(store, plural)]
     snapshot = Snapshot(revision=0, objects={o.key: Stored(o, 0) for o in [*around, pvc]})
     return volumes.waiting_for(snapshot, pvc, claims.classes(snapshot)) or None
+
+def slices_of(store: store_base.Store, svc: services.Service) -> list[discovery.EndpointSlice]:
+    """The EndpointSlices of a Service."""
+    return endpointslices.endpoints_of(svc, of_kind(store, discovery.EndpointSlice))
+
+
+def traffic(store: store_base.Store, svc: services.Service) -> list[tuple[str, str]] | str:
+    """The pods ``svc`` selects that get no traffic (or not on every port) and why, or a
+    sentence when there are none (``describe service``)."""
+    nodes = {n.name: dict(n.metadata.labels) for n in of_kind(store, node_api.Node)}
+    said = endpoints.explain(svc, of_kind(store, core.Pod), nodes)
+    return said if isinstance(said, str) else [(note.pod, note.reason) for note in said]
 
 
 def source_record(store: store_base.Store) -> dict[str, Any]:

@@ -62,7 +62,7 @@ def test_describe_takes_kubectls_words_for_its_kinds(capsys: pytest.CaptureFixtu
     assert main.main(["describe", "secret", "x"]) == 2
     assert ("invalid choice: 'secret' (choose from 'deploy', 'deployment', 'deployments', 'no', "
             "'node', 'nodes', 'persistentvolumeclaim', 'persistentvolumeclaims', 'po', 'pod', "
-            "'pods', 'pvc')") in capsys.readouterr().err
+            "'pods', 'pvc', 'service', 'services', 'svc')") in capsys.readouterr().err
 
 
 def test_help_lists_every_command_with_one_line(capsys: pytest.CaptureFixture[str]) -> None:

@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
+import os
+import subprocess
+from pathlib import Path
 from typing import Any
 
+from rich.console import Console
+
 from gitkube.api import discovery, services
-from gitkube.cli import serviceviews, tables
+from gitkube.cli import main, serviceviews, tables
 from gitkube.controllers import endpoints, endpointslices
+from gitkube.reconcile import face
 from tests.controllers import factories as f
 from tests.controllers.test_endpointslices import http_pod, pod
 
@@ -115,3 +122,66 @@ def test_describe_service_with_nothing_to_explain() -> None:
     lines = serviceviews.describe_service(service, [], "1 pod selected, all serving")
     assert lines[-1] == "Pods:                     1 pod selected, all serving"
     assert "Endpoints:                <none>" in lines
+
+
+CLUSTER = """\
+apiVersion: gitkube.io/v1alpha1
+kind: Inventory
+cluster: svc
+nodes:
+  - name: sim-1
+    transport: local
+    runtime: {{kind: sim}}
+    stateDir: {state}
+"""
+MANIFESTS = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers: [{name: main, image: "web:1", ports: [{name: http, containerPort: 8080}]}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web}
+spec:
+  selector: {app: web}
+  ports: [{port: 80, targetPort: http, name: http}, {port: 81, targetPort: admin, name: admin}]
+"""
+
+
+def test_get_and_describe_a_service_on_a_cluster(tmp_path: Path) -> None:
+    path = tmp_path / "cluster"
+    face.init_cluster(path)
+    (path / "inventory.yaml").write_text(CLUSTER.format(state=tmp_path / "node"))
+    (path / "web.yaml").write_text(MANIFESTS)
+    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t",
+           "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"}
+    subprocess.run(["git", "-C", str(path), "add", "-A"], check=True, env=env)
+    subprocess.run(["git", "-C", str(path), "commit", "-qm", "web"], check=True, env=env)
+    with face.open_cluster(path) as cluster:
+        assert cluster.apply().ok and cluster.apply().ok
+
+    def run(*argv: str) -> list[str]:
+        out = io.StringIO()
+        code = main.main(["--repo", str(path), *argv], out=Console(file=out, width=200),
+                         err=Console(file=out, width=200))
+        assert code == 0, out.getvalue()
+        return out.getvalue().splitlines()
+
+    [header, row] = run("get", "svc")
+    assert header.split() == ["NAME", "TYPE", "CLUSTER-IP", "EXTERNAL-IP", "PORT(S)", "AGE"]
+    assert row.split()[:5] == ["web", "ClusterIP", "10.96.184.169", "<none>", "80/TCP,81/TCP"]
+    [_, slice_row] = run("get", "endpointslices")
+    assert slice_row.split()[1:3] == ["IPv4", "8080"]
+    described = run("describe", "svc", "web")
+    assert "IP:                       10.96.184.169" in described
+    assert described[described.index("Pods without traffic:") + 1].split() == [
+        "POD", "WHY", "IT", "GETS", "NO", "TRAFFIC"]
+    assert [line.split()[1:5] for line in described if "admin/TCP" in line][-1] == [
+        "the", "pod", "has", "no"]
