@@ -15,7 +15,7 @@ Git failures are translated into ``SourceError`` here, at the boundary.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -76,7 +76,7 @@ class SourceRepo:
             self._repo.git.update_environment(**env)
         # Parsed files by (path, blob sha): blobs are content-addressed, so a file that did
         # not change between two revisions is parsed once. Pruned to the last revision read.
-        self._parsed: dict[tuple[str, str], tuple[list[yamlload.Document], list[Any]]] = {}
+        self._parsed: dict[tuple[str, str], Parsed] = {}
 
     def close(self) -> None:
         """Stop the ``git cat-file`` processes GitPython keeps open."""
@@ -134,11 +134,9 @@ class SourceRepo:
     def read_revision(self, sha: str) -> Revision:
         """Read and validate every manifest committed at ``sha``; problems are collected."""
         commit = self._commit(sha)
-        documents: list[yamlload.Document] = []
         problems: list[errors.Problem] = []
-        inventory: api_inventory.Inventory | None = None
-        inventory_docs: list[yamlload.Document] = []
-        parsed: dict[tuple[str, str], tuple[list[yamlload.Document], list[Any]]] = {}
+        files: list[tuple[str, Parsed]] = []
+        cache: dict[tuple[str, str], Parsed] = {}
         blobs = sorted(_manifest_blobs(commit.tree), key=lambda blob: str(blob.path))
         for blob in blobs:
             path = str(blob.path)
@@ -153,34 +151,13 @@ class SourceRepo:
                 )
                 continue
             key = (path, str(blob.hexsha))
-            result = self._parsed.get(key) or _parse_blob(blob, path)
-            parsed[key] = result
-            file_docs, file_problems = result
-            problems.extend(file_problems)
-            if file_problems:
-                continue
-            if path == manifests.INVENTORY_PATH:
-                inventory, inventory_problems = manifests.validate_inventory(file_docs, path)
-                problems.extend(inventory_problems)
-                inventory_docs = file_docs
-            else:
-                documents.extend(file_docs)
-        self._parsed = parsed
-        if not any(str(blob.path) == manifests.INVENTORY_PATH for blob in blobs):
-            problems.append(errors.Problem(manifests.INVENTORY_PATH, 0, (
-                "The revision has no inventory.yaml, so it names no nodes: applying it would "
-                "stop every pod. Restore the file (an inventory with `nodes: []` is how to "
-                "say there are none).")))
+            cache[key] = self._parsed.get(key) or _parse_blob(blob, path)
+            files.append((path, cache[key]))
+        self._parsed = cache
         keyring = secrets.Keyring.load(self.state_dir) if self.state_dir else None
-        required = inventory is not None and inventory.settings.require_encrypted_secrets
-        documents, secret_problems = secrets.decrypt_documents(
-            documents, keyring, require_encrypted=required)
-        problems.extend(secret_problems)
-        objects, object_problems = manifests.validate_documents(documents)
-        problems.extend(object_problems)
-        problems.extend(networkcheck.check_revision(
-            objects, documents, inventory, inventory_docs, networkcheck.read_host_networks()))
-        problems.sort(key=lambda p: (p.path, p.line))
+        objects, inventory, found = validate_parsed(
+            files, keyring=keyring, host_networks=networkcheck.read_host_networks())
+        problems = sorted([*problems, *found], key=lambda p: (p.path, p.line))
         return Revision(
             sha=str(commit.hexsha),
             objects=objects,
@@ -200,6 +177,59 @@ class SourceRepo:
             ) from exc
 
 
+#: One file as ``yamlload`` read it: its documents, and what is wrong with its text.
+Parsed = tuple[list[yamlload.Document], list[errors.Problem]]
+
+
+def validate_files(
+    files: Mapping[str, bytes], *, keyring: secrets.Keyring | None = None,
+    host_networks: Iterable[tuple[str, str]] = (),
+) -> tuple[list[meta.KubeObject], api_inventory.Inventory | None, list[errors.Problem]]:
+    """The objects, inventory and problems of a revision's files (path → content), as
+    ``read_revision`` finds them in a commit: the whole of validate without Git."""
+    parsed = [(path, _parse_bytes(data, path)) for path, data in sorted(files.items())]
+    objects, inventory, problems = validate_parsed(parsed, keyring=keyring,
+                                                   host_networks=host_networks)
+    return objects, inventory, sorted(problems, key=lambda p: (p.path, p.line))
+
+
+def validate_parsed(
+    files: Iterable[tuple[str, Parsed]], *, keyring: secrets.Keyring | None,
+    host_networks: Iterable[tuple[str, str]],
+) -> tuple[list[meta.KubeObject], api_inventory.Inventory | None, list[errors.Problem]]:
+    """Parsed files → objects, the inventory (None unless valid) and every problem."""
+    documents: list[yamlload.Document] = []
+    problems: list[errors.Problem] = []
+    inventory: api_inventory.Inventory | None = None
+    inventory_docs: list[yamlload.Document] = []
+    has_inventory = False
+    for path, (file_docs, file_problems) in files:
+        has_inventory = has_inventory or path == manifests.INVENTORY_PATH
+        problems.extend(file_problems)
+        if file_problems:
+            continue
+        if path == manifests.INVENTORY_PATH:
+            inventory, inventory_problems = manifests.validate_inventory(file_docs, path)
+            problems.extend(inventory_problems)
+            inventory_docs = file_docs
+        else:
+            documents.extend(file_docs)
+    if not has_inventory:
+        problems.append(errors.Problem(manifests.INVENTORY_PATH, 0, (
+            "The revision has no inventory.yaml, so it names no nodes: applying it would "
+            "stop every pod. Restore the file (an inventory with `nodes: []` is how to "
+            "say there are none).")))
+    required = inventory is not None and inventory.settings.require_encrypted_secrets
+    documents, secret_problems = secrets.decrypt_documents(
+        documents, keyring, require_encrypted=required)
+    problems.extend(secret_problems)
+    objects, object_problems = manifests.validate_documents(documents)
+    problems.extend(object_problems)
+    problems.extend(networkcheck.check_revision(
+        objects, documents, inventory, inventory_docs, host_networks))
+    return objects, inventory, problems
+
+
 def load_revision(repo: SourceRepo | str | Path, ref: str = "main") -> Revision:
     """Resolve ``ref`` and read that revision (opening the repository when given a path)."""
     if isinstance(repo, SourceRepo):
@@ -215,15 +245,22 @@ def require_valid(revision: Revision) -> Revision:
     return revision
 
 
-def _parse_blob(blob: Any, path: str) -> tuple[list[yamlload.Document], list[Any]]:
+def _parse_blob(blob: Any, path: str) -> Parsed:
     # One `cat-file --batch` round trip per file: the stream knows the size, so asking
     # `blob.size` first (a second round trip) is not needed.
     stream = blob.data_stream
     if stream.size > MAX_FILE_BYTES:
-        return [], [
-            errors.Problem(path, 0, f"The file is larger than {MAX_FILE_BYTES} bytes; split it.")
-        ]
+        return _too_large(path)
     return yamlload.parse_documents(stream.read(), path)
+
+
+def _parse_bytes(data: bytes, path: str) -> Parsed:
+    return _too_large(path) if len(data) > MAX_FILE_BYTES else yamlload.parse_documents(data, path)
+
+
+def _too_large(path: str) -> Parsed:
+    return [], [errors.Problem(path, 0,
+                               f"The file is larger than {MAX_FILE_BYTES} bytes; split it.")]
 
 
 def _manifest_blobs(tree: Any) -> list[Any]:

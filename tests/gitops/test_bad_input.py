@@ -50,6 +50,11 @@ CASES: dict[str, tuple[str, str]] = {
         DEPLOYMENT.format(replicas=2**63, image="busybox"),
         "6: spec.replicas: must be less than or equal to 2147483647 (the largest int32), not "
         "9223372036854775808."),
+    "option-as-image": (
+        DEPLOYMENT.format(replicas=1, image="--privileged"),
+        "13: spec.template.spec.containers[0].image: '--privileged' is not an image reference "
+        "(invalid reference format; the kubelet would refuse it with InvalidImageName): write "
+        "[registry/]name[:tag][@digest], such as 'docker.io/library/busybox:1.36'."),
     "replicas-quoted": (
         DEPLOYMENT.format(replicas='"3"', image="busybox"),
         "6: spec.replicas: must be an integer, not the string '3' (write the number without "
@@ -146,3 +151,21 @@ def test_the_longest_valid_names_apply_whole(tmp_path: Path) -> None:
     pods = [pod["metadata"]["name"] for pod in repo.pods()]
     assert len(pods) == 3, pods
     assert all(len(name) == 63 for name in pods), pods
+
+
+def test_deleting_the_inventory_stops_nothing(tmp_path: Path) -> None:
+    repo = LocalRepo(tmp_path / "repo", "no-inventory", [SIM_NODE])
+    repo.write("web.yaml", DEPLOYMENT.format(replicas=2, image="busybox"))
+    repo.commit("Two pods")
+    assert repo.gitkube("apply", "--yes").code == 0
+    before = _objects(repo)
+
+    repo.remove("inventory.yaml")
+    repo.commit("Delete the inventory")
+    applied = repo.gitkube("apply", "--yes")
+
+    assert applied.code == 1
+    assert ("inventory.yaml: The revision has no inventory.yaml, so it names no nodes: applying "
+            "it would stop every pod.") in _no_traceback(applied)
+    assert _objects(repo) == before
+    assert len([p for p in repo.pods() if p["status"].get("phase") == "Running"]) == 2
