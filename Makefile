@@ -7,7 +7,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PACKAGES := podman runc openssh-server git busybox-static python3-venv python3-pip age \
-	etcd-server etcd-client nftables iproute2
+	etcd-server etcd-client nftables iproute2 containerd containernetworking-plugins
 STAMP := $(VENV)/.installed-$(shell cksum < pyproject.toml | cut -d' ' -f1)
 DEMO_IMAGE := localhost/gitkube-demo/web:v1
 PYTEST_ARGS ?=

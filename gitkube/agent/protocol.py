@@ -92,7 +92,7 @@ POD_INITIALIZING = "PodInitializing"
 
 
 class RuntimeConfig(TypedDict, total=False):
-    kind: Literal["podman", "sim"]
+    kind: Literal["podman", "containerd", "sim"]
     #: podman --root / --runroot, for several simulated nodes sharing one machine.
     root: str
     runroot: str
@@ -102,6 +102,12 @@ class RuntimeConfig(TypedDict, total=False):
     tmpdir: str
     #: Where the agent keeps its state (desired pods, env files, mounted files).
     state_dir: str
+    #: containerd only: its socket (default /run/containerd/containerd.sock); the runc
+    #: root, cgroup parent and CNI plugin directory when not the defaults (tests' own).
+    socket: str
+    runc_root: str
+    cgroup_parent: str
+    cni_bin_dir: str
     #: sim only: the images present on the node; absent means every image is present
     #: (and then pulls always succeed; with a list, pulls always fail: ship the image).
     images: list[str]

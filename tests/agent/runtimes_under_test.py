@@ -4,8 +4,11 @@ A test asks the agent (``request``), waits for what happens on its own (``settle
 node's supervisor restarts, advances init containers, probes) and looks at what the node
 itself shows (``shown``: each container's deterministic name and gitkube labels). On
 podman that is the real agent in the session's throwaway storage, its resident supervisor
-and ``podman ps``; on sim the same handler on a simulated node whose clock the test
-drives, the same supervisor ticked on it, and the node's ``sim.json``.
+and ``podman ps``; on containerd the real agent on the session's own containerd, its
+supervisor and ``ctr containers ls`` (a container's id is its deterministic name and a
+digest of its pod's uid and hash, which ``shown`` leaves off); on sim the same handler on
+a simulated node whose clock the test drives, the same supervisor ticked on it, and the
+node's ``sim.json``.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from typing import Any, Protocol
 
 from gitkube.agent import handler, state, supervisor
 from gitkube.agent.runtimes import sim
+from tests.fixtures.containerd import Containerd
 
 from .helpers import until
 from .storage import Storage
@@ -90,6 +94,33 @@ class PodmanNode:
     def close(self) -> None:
         handler.handle({**self.base, "op": "converge", "pods": []})
         supervisor.stop(self.state_dir)
+
+
+class ContainerdNode(PodmanNode):
+    """The agent on the session's containerd (its supervisor a real process)."""
+
+    kind = "containerd"
+
+    def __init__(self, daemon: Containerd, cluster: str, state_dir: Path) -> None:
+        self.daemon = daemon
+        self.cluster = cluster
+        self.image = daemon.image
+        self.state_dir = state_dir
+        self.base = {"cluster": cluster, "node": "node-1", "runtime": daemon.runtime(state_dir)}
+
+    def shown(self) -> dict[str, dict[str, str]]:
+        listed = self.daemon.ctr("containers", "ls", "-q",
+                                 f'labels."io.gitkube.cluster"=={self.cluster}').stdout.split()
+        shown = {}
+        for cid in listed:
+            info = json.loads(self.daemon.ctr("containers", "info", cid).stdout)
+            labels = info.get("Labels") or {}
+            if "gitkube.containerd/sandbox" not in labels:
+                shown[cid.rsplit("-", 1)[0]] = gitkube_labels(labels)
+        return shown
+
+    def neighbour(self, cluster: str, state_dir: Path) -> ContainerdNode:
+        return ContainerdNode(self.daemon, cluster, state_dir)
 
 
 class SimNode:

@@ -1,6 +1,6 @@
 """The runtime conformance suite: every runtime runs the same pods the same way.
 
-Each case takes the node as a parameter (``node_under_test``: podman, sim; containerd next)
+Each case takes the node as a parameter (``node_under_test``: podman, containerd, sim)
 and asserts only what a user of the agent sees: what converge answers, what observe reports
 once the node settled, the logs, and the names and labels on the node itself. The
 simulated runtime must answer like the real ones wherever it models a thing.
@@ -15,19 +15,24 @@ from typing import Any
 
 import pytest
 
-from .runtimes_under_test import NodeUnderTest, PodmanNode, SimNode, pods_of
+from .runtimes_under_test import ContainerdNode, NodeUnderTest, PodmanNode, SimNode, pods_of
 
 #: The sim runtime has every image; the name is the podman storage's test image.
 IMAGE = "localhost/gitkube-agent-test/busybox:1"
 
 
-@pytest.fixture(params=[pytest.param("podman", marks=pytest.mark.podman), "sim"])
+@pytest.fixture(params=[pytest.param("podman", marks=pytest.mark.podman),
+                        pytest.param("containerd", marks=[pytest.mark.containerd,
+                                                          pytest.mark.podman]), "sim"])
 def node_under_test(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[NodeUnderTest]:
     cluster = "conf-" + request.node.name.split("[")[0].removeprefix("test_")[:20].replace(
         "_", "-").strip("-")
-    made: PodmanNode | SimNode
+    made: PodmanNode | ContainerdNode | SimNode
     if request.param == "podman":
         made = PodmanNode(request.getfixturevalue("podman_storage"), cluster, tmp_path / "state")
+    elif request.param == "containerd":
+        made = ContainerdNode(request.getfixturevalue("containerd_daemon"), cluster,
+                              tmp_path / "state")
     else:
         made = SimNode(cluster, tmp_path / "state", IMAGE)
     try:

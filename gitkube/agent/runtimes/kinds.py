@@ -2,7 +2,7 @@
 
 The handler and the supervisor build their runtime here from the request's (or
 ``runtime.json``'s) ``RuntimeConfig``; nothing else knows which runtime it has. A new
-runtime (containerd) is one more entry in ``KINDS``.
+runtime is one more entry in ``KINDS``.
 """
 
 from __future__ import annotations
@@ -11,11 +11,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 from .. import protocol
-from . import base, podman, sim
+from . import base, containerd, podman, sim
 
 #: ``RuntimeConfig.kind`` → the runtime's class.
 KINDS: dict[str, Callable[..., base.Runtime]] = {
     "podman": podman.PodmanRuntime,
+    "containerd": containerd.ContainerdRuntime,
     "sim": sim.SimRuntime,
 }
 

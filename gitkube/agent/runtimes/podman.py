@@ -35,7 +35,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .. import files, identity, initsteps, podnetwork, protocol, reports, security
-from . import base, podman_args, podman_hostconf, podman_report
+from . import base, host, podman_args, podman_hostconf, podman_report
 
 _LOADED = re.compile(r"Loaded image(?:\(s\))?:\s*(.+)")
 #: Where the infra container holds a pod's Memory emptyDirs (see the module docstring).
@@ -115,11 +115,11 @@ class PodmanRuntime(base.Runtime):
         return protocol.NodeFacts(
             hostname=platform.node(),
             cpus=os.cpu_count() or 1,
-            memoryBytes=_memory_bytes(),
+            memoryBytes=host.memory_bytes(),
             runtime=self.kind,
             runtimeVersion=self._version(),
             kernel=platform.release(),
-            os=_os_name(),
+            os=host.os_name(),
             images=podman_report.parse_images(images),
             imageSizes=podman_report.parse_image_sizes(images),
         )
@@ -441,22 +441,3 @@ def _last_error(stderr: str) -> str:
     errors = [line for line in lines if line.startswith("Error")]
     return (errors or lines or [""])[-1]
 
-
-def _memory_bytes() -> int:
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal:"):
-                return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return 0
-
-
-def _os_name() -> str:
-    try:
-        for line in Path("/etc/os-release").read_text().splitlines():
-            if line.startswith("PRETTY_NAME="):
-                return line.split("=", 1)[1].strip().strip('"')
-    except OSError:
-        pass
-    return platform.system()
