@@ -15,7 +15,7 @@ as the manifests, so adding a node is a commit like any other change.
         labels: {disktype: ssd}
         taints: [{key: dedicated, value: gpu, effect: NoSchedule}]
         capacity: {cpu: "4", memory: 8Gi, pods: "110"}   # optional: detected when left out
-        runtime: {kind: podman}
+        runtime: {kind: podman}     # or {kind: containerd, socket: /run/containerd/containerd.sock}
 """
 
 from __future__ import annotations
@@ -44,11 +44,19 @@ class SSHSettings(KubeModel):
 
 
 class RuntimeSettings(KubeModel):
-    kind: Literal["podman", "sim"] = "podman"
+    kind: Literal["podman", "containerd", "sim"] = "podman"
     #: podman storage of this node (several simulated nodes on one machine).
     root: str | None = None
     runroot: str | None = None
     containers_conf: str | None = None
+    #: containerd: its socket (default /run/containerd/containerd.sock); gitkube uses its
+    #: namespace ``gitkube`` there and no other.
+    socket: str | None = None
+    #: containerd: the runc root, cgroup parent and CNI plugin directory when not the
+    #: defaults (several containerds on one machine, as the tests run them).
+    runc_root: str | None = None
+    cgroup_parent: str | None = None
+    cni_bin_dir: str | None = None
 
 
 class Taint(KubeModel):

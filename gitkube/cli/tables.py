@@ -99,7 +99,8 @@ def _pod_wide(pod: core.Pod, now: dt.datetime) -> list[str]:
 def _node_wide(found: node.Node, now: dt.datetime) -> list[str]:
     capacity = found.status.capacity
     return [render.text(nodestate.internal_ip(found)), render.text(capacity.get("cpu")),
-            render.text(capacity.get("memory"))]
+            render.text(capacity.get("memory")),
+            render.text(found.status.node_info.container_runtime_version)]
 
 
 _COLUMNS: dict[str, tuple[list[str], Row]] = {
@@ -131,7 +132,8 @@ _COLUMNS: dict[str, tuple[list[str], Row]] = {
 
 _WIDE: dict[str, tuple[list[str], Row]] = {
     "pods": (["IP", "NODE"], _typed(core.Pod, _pod_wide)),
-    "nodes": (["INTERNAL-IP", "CPU", "MEMORY"], _typed(node.Node, _node_wide)),
+    "nodes": (["INTERNAL-IP", "CPU", "MEMORY", "CONTAINER-RUNTIME"],
+              _typed(node.Node, _node_wide)),
     "jobs": (batchviews.WIDE_COLUMNS, _typed(batch.Job, batchviews.job_wide)),
     "cronjobs": (batchviews.WIDE_COLUMNS, _typed(batch.CronJob, batchviews.cronjob_wide)),
     "services": (serviceviews.SERVICE_WIDE, _typed(services.Service, serviceviews.service_wide)),

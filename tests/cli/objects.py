@@ -66,7 +66,7 @@ def terminated(exit_code: int, reason: str | None = None) -> dict[str, Any]:
 
 
 def node(name: str, *, ready: bool = True, cpu: str = "2", memory: str = "4Gi",
-         unschedulable: bool = False) -> KubeObject:
+         unschedulable: bool = False, runtime: str = "podman://4.3.1") -> KubeObject:
     return registry.from_stored({
         "apiVersion": "v1", "kind": "Node",
         "metadata": {"name": name, "creationTimestamp": "2025-12-28T12:00:00Z",
@@ -77,7 +77,7 @@ def node(name: str, *, ready: bool = True, cpu: str = "2", memory: str = "4Gi",
             "allocatable": {"cpu": cpu, "memory": memory, "pods": "110"},
             "conditions": [{"type": "Ready", "status": "True" if ready else "False"}],
             "addresses": [{"type": "InternalIP", "address": "127.0.0.2"}],
-            "nodeInfo": {"agentVersion": "0.1.0"},
+            "nodeInfo": {"agentVersion": "0.1.0", "containerRuntimeVersion": runtime},
         },
     })
 

@@ -39,13 +39,16 @@ def test_wide_pods_table_adds_ip_and_node_and_all_namespaces_adds_namespace() ->
     ]
 
 
-def test_nodes_table_shows_readiness_cordons_roles_and_wide_capacity() -> None:
-    nodes = [o.node("node-1"), o.node("node-2", ready=False, unschedulable=True, cpu="500m")]
+def test_nodes_table_shows_readiness_cordons_roles_and_wide_capacity_and_runtime() -> None:
+    nodes = [o.node("node-1"), o.node("node-2", ready=False, unschedulable=True, cpu="500m",
+                                      runtime="containerd://1.6.20~ds1")]
     assert tables.render_table("nodes", nodes, o.NOW, wide=True).splitlines() == [
         "NAME     STATUS                        ROLES    AGE   VERSION   INTERNAL-IP   CPU    "
-        "MEMORY",
-        "node-1   Ready                         worker   4d    0.1.0     127.0.0.2     2      4Gi",
-        "node-2   NotReady,SchedulingDisabled   worker   4d    0.1.0     127.0.0.2     500m   4Gi",
+        "MEMORY   CONTAINER-RUNTIME",
+        "node-1   Ready                         worker   4d    0.1.0     127.0.0.2     2      "
+        "4Gi      podman://4.3.1",
+        "node-2   NotReady,SchedulingDisabled   worker   4d    0.1.0     127.0.0.2     500m   "
+        "4Gi      containerd://1.6.20~ds1",
     ]
 
 
