@@ -40,18 +40,20 @@ def mixed_nodes(ssh_nodes: NodeFactory) -> Iterator[tuple[LoopbackNode, Loopback
     if shutil.which("containerd") is None:
         pytest.skip("containerd is not installed")
     daemon = containerd.start("e2e")
+    first, second = ssh_nodes(2, prefix="mixed")
     try:
-        first, second = ssh_nodes(2, prefix="mixed")
         settings = RuntimeSettings.model_validate(daemon.runtime())
         for node in (first, second):
             node.state_dir = None  # each cluster's agent state apart, under the node's home
         first.runtime = settings
         yield first, second, daemon
+    finally:
         for node in (first, second):
             for state in (node.home / ".gitkube").glob("*/*"):
                 supervisor.stop(state)
-    finally:
         daemon.stop()
+        for node in (first, second):
+            containerd.unmount_under(node.home)  # the pods' namespaces and tmpfs
 
 
 def _apply_until(repo: ClusterRepo, check: Callable[[], bool], what: str, passes: int = 6

@@ -22,6 +22,7 @@ import struct
 import time
 import urllib.parse
 from collections.abc import Iterable
+from typing import Union
 
 from .. import hpack
 
@@ -36,9 +37,9 @@ NOT_FOUND, ALREADY_EXISTS, FAILED_PRECONDITION = 5, 6, 9
 
 #: A protobuf field value to encode: varint (int, bool), bytes/str, or a nested message
 #: (already encoded, as bytes).
-Value = int | bool | str | bytes
+Value = Union[int, bool, str, bytes]  # noqa: UP007  (the agent runs on Python 3.9)
 #: A decoded message: field number → its values in order (ints or raw bytes).
-Message = dict[int, list[int | bytes]]
+Message = dict[int, list[Union[int, bytes]]]  # noqa: UP007
 
 
 class ApiError(Exception):
