@@ -206,7 +206,8 @@ class ConfigMap(KubeObject):
         return issues + binary_issues + _size_issue("data", size)
 
 
-#: Secret types gitkube accepts, with the keys Kubernetes requires for each.
+#: Secret types Kubernetes checks, with the keys each requires; any other type is accepted
+#: as an opaque label (Kubernetes accepts any string, e.g. ``helm.sh/release.v1``).
 SECRET_TYPES: dict[str, tuple[str, ...]] = {
     "Opaque": (),
     "kubernetes.io/basic-auth": (),
@@ -214,7 +215,10 @@ SECRET_TYPES: dict[str, tuple[str, ...]] = {
     "kubernetes.io/tls": ("tls.crt", "tls.key"),
     "kubernetes.io/dockercfg": (".dockercfg",),
     "kubernetes.io/dockerconfigjson": (".dockerconfigjson",),
+    "kubernetes.io/service-account-token": (),
 }
+#: The annotation a service-account-token Secret must carry (the account it is for).
+SERVICE_ACCOUNT_NAME_ANNOTATION = "kubernetes.io/service-account.name"
 
 
 class Secret(KubeObject):
@@ -244,16 +248,17 @@ class Secret(KubeObject):
         size += sum(len(v.encode()) for k, v in self.string_data.items() if k not in self.data)
         issues += _size_issue("data", size)
         keys = set(self.data) | set(self.string_data)
-        if self.type not in SECRET_TYPES:
-            issues.append(errors.FieldIssue("type", (
-                f"Secret type {self.type!r} is not supported by gitkube; supported types: "
-                + ", ".join(SECRET_TYPES))))
-        else:
-            for key in SECRET_TYPES[self.type]:
-                if key not in keys:
-                    issues.append(errors.FieldIssue(
-                        errors.child("data", key),
-                        f"key {key!r} is required for a Secret of type {self.type}"))
+        for key in SECRET_TYPES.get(self.type, ()):
+            if key not in keys:
+                issues.append(errors.FieldIssue(
+                    errors.child("data", key),
+                    f"key {key!r} is required for a Secret of type {self.type}"))
+        if (self.type == "kubernetes.io/service-account-token"
+                and not self.metadata.annotations.get(SERVICE_ACCOUNT_NAME_ANNOTATION)):
+            issues.append(errors.FieldIssue(
+                errors.child("metadata.annotations", SERVICE_ACCOUNT_NAME_ANNOTATION),
+                "is required for a Secret of type kubernetes.io/service-account-token: the "
+                "name of the ServiceAccount the token is for"))
         if self.type == "kubernetes.io/basic-auth" and not keys & {"username", "password"}:
             issues.append(errors.FieldIssue(
                 "data", "a kubernetes.io/basic-auth Secret needs a 'username' or 'password' key"))

@@ -50,6 +50,8 @@ class OwnerReference(KubeModel):
 
 class ObjectMeta(KubeModel):
     name: str
+    #: A name prefix; read from Git, the name it generates is stable (``registry``).
+    generate_name: str | None = None
     namespace: str | None = None
     labels: dict[str, str] = Field(default_factory=dict)
     annotations: dict[str, str] = Field(default_factory=dict)

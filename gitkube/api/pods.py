@@ -313,6 +313,8 @@ class PodTemplateMeta(KubeModel):
     annotations: dict[str, str] = Field(default_factory=dict)
     #: Only ``null`` in practice: ``kubectl create --dry-run=client -o yaml`` writes it.
     creation_timestamp: str | None = None
+    #: Ignored, as Kubernetes ignores it: pods are named by their controller.
+    name: str | None = None
 
 
 class PodTemplateSpec(KubeModel):

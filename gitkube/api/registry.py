@@ -21,8 +21,10 @@ from gitkube.api import (
     daemonsets,
     discovery,
     errors,
+    hashing,
     inventory,
     keys,
+    names,
     node,
     revisions,
     scheduling,
@@ -196,7 +198,11 @@ def parse_object(data: Mapping[str, Any]) -> KubeObject:
     values = dict(data)
     metadata = values.get("metadata")
     if cls.namespaced and isinstance(metadata, Mapping) and metadata.get("namespace") is None:
-        values["metadata"] = {**metadata, "namespace": "default"}
+        values["metadata"] = metadata = {**metadata, "namespace": "default"}
+    if isinstance(metadata, Mapping) and metadata.get("name") in (None, ""):
+        base = metadata.get("generateName")
+        if isinstance(base, str) and base:
+            values["metadata"] = {**metadata, "name": generated_name(base, data)}
     try:
         obj = cls.model_validate(values, by_alias=True, by_name=False)
     except ValidationError as exc:
@@ -205,6 +211,15 @@ def parse_object(data: Mapping[str, Any]) -> KubeObject:
     if issues:
         raise errors.ObjectInvalid(issues, what=what)
     return obj
+
+
+def generated_name(base: str, data: Mapping[str, Any]) -> str:
+    """The name ``metadata.generateName`` makes for a manifest read from Git: the base and
+    5 characters, as the API server makes it, but from a hash of the whole manifest instead
+    of at random, so every pass reads the same name. A changed manifest is a new object (its
+    predecessor leaves with the old text), as each ``kubectl create`` is a new object."""
+    return names.generated_name(base, hashing.stable_hash(dict(data),
+                                                           names.GENERATED_SUFFIX_LENGTH))
 
 
 def from_stored(value: Mapping[str, Any]) -> KubeObject:

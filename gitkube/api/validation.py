@@ -21,9 +21,14 @@ def check_metadata(obj: KubeObject, *, name_is_label: bool = False) -> list[erro
     meta = obj.metadata
     issues = []
     name_rule = names.dns1123_label_errors if name_is_label else names.dns1123_subdomain_errors
+    if meta.generate_name is not None:
+        # Kubernetes checks a prefix as a name whose trailing '-' is masked.
+        prefix = meta.generate_name[:names.GENERATED_BASE_MAX]
+        issues += [errors.FieldIssue("metadata.generateName", p)
+                   for p in name_rule(prefix[:-1] + "a" if prefix.endswith("-") else prefix)]
     if not meta.name:
         issues.append(errors.FieldIssue("metadata.name", "field 'name' is required"))
-    else:
+    elif not _generated(meta.name, meta.generate_name):
         issues += [errors.FieldIssue("metadata.name", p) for p in name_rule(meta.name)]
     if meta.namespace is not None:
         if not obj.namespaced:
@@ -37,6 +42,12 @@ def check_metadata(obj: KubeObject, *, name_is_label: bool = False) -> list[erro
     issues += check_labels("metadata.labels", meta.labels)
     issues += check_annotations("metadata.annotations", meta.annotations)
     return issues
+
+
+def _generated(name: str, base: str | None) -> bool:
+    """Whether ``name`` is the one ``base`` generated (checked through its base instead)."""
+    prefix = (base or "")[:names.GENERATED_BASE_MAX]
+    return bool(prefix) and name[:-names.GENERATED_SUFFIX_LENGTH] == prefix
 
 
 def check_labels(path: str, labels: Mapping[str, str]) -> list[errors.FieldIssue]:

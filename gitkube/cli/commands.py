@@ -48,6 +48,8 @@ def cmd_init(args: argparse.Namespace, ctx: Context) -> int:
                                 f" (first commit {render.short_sha(sha)})."))
     made = ["inventory.yaml: one node, this machine, running pods with podman"]
     if args.from_folder:
+        if (args.from_folder / "inventory.yaml").is_file():
+            made = [f"inventory.yaml: the one of {args.from_folder}"]
         made.append(f"manifests copied from {args.from_folder}")
     for line in made:
         ctx.out.print(Text(f"  {line}"))

@@ -27,22 +27,23 @@ def init_repository(
     branch: str = "main",
     bare: bool = False,
 ) -> str:
-    """Create the repository at ``directory`` and return the sha of its first commit."""
+    """Create the repository at ``directory`` and return the sha of its first commit.
+
+    ``inventory_yaml`` is the inventory of a folder that has none: a folder's own
+    ``inventory.yaml`` is its cluster's, and is committed as it is (once it is valid).
+    """
     directory = Path(directory)
     if directory.exists() and (not directory.is_dir() or any(directory.iterdir())):
         raise errors.SourceError(
             f"{directory} already exists and is not empty; choose a new directory."
         )
-    _check_inventory(inventory_yaml)
     files, executable = _read_folder(from_folder) if from_folder is not None else ({}, set())
-    inventory = inventory_yaml.encode()
-    present = files.get(manifests.INVENTORY_PATH)
-    if present is not None and present != inventory:
-        raise errors.SourceError(
-            f"{from_folder}/{manifests.INVENTORY_PATH} differs from the inventory given to "
-            "init; remove one of them."
-        )
-    files[manifests.INVENTORY_PATH] = inventory
+    own = files.get(manifests.INVENTORY_PATH)
+    if own is None:
+        _check_inventory(inventory_yaml, "The inventory given to init")
+        files[manifests.INVENTORY_PATH] = inventory_yaml.encode()
+    else:
+        _check_inventory(own, f"{from_folder}/{manifests.INVENTORY_PATH}")
     created = not directory.exists()
     try:
         return _create(directory, files, executable, branch, bare)
@@ -76,13 +77,13 @@ def _create(
     return sha
 
 
-def _check_inventory(inventory_yaml: str) -> None:
+def _check_inventory(inventory_yaml: str | bytes, what: str) -> None:
     documents, problems = yamlload.parse_documents(inventory_yaml, manifests.INVENTORY_PATH)
     if not problems:
         _, problems = manifests.validate_inventory(documents)
     if problems:
         listed = "\n".join(f"  {problem}" for problem in problems)
-        raise errors.ConfigError(f"The inventory given to init is not valid:\n{listed}")
+        raise errors.ConfigError(f"{what} is not valid:\n{listed}")
 
 
 def _read_folder(folder: Path) -> tuple[dict[str, bytes], set[str]]:

@@ -219,6 +219,8 @@ def validate_parsed(
             "The revision has no inventory.yaml, so it names no nodes: applying it would "
             "stop every pod. Restore the file (an inventory with `nodes: []` is how to "
             "say there are none).")))
+    documents, list_problems = manifests.unwrap_lists(documents)
+    problems.extend(list_problems)
     required = inventory is not None and inventory.settings.require_encrypted_secrets
     documents, secret_problems = secrets.decrypt_documents(
         documents, keyring, require_encrypted=required)

@@ -138,9 +138,23 @@ def parse_documents(text: str | bytes, path: str) -> tuple[list[Document], list[
             text = text.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
             return [], [errors.Problem(path, 0, f"The file is not UTF-8 text ({exc.reason}).")]
+    documents, problems, scanned = _read(text, path, pure=False)
+    if scanned and _libyaml is not None:
+        # libyaml refuses what YAML 1.2 allows and kubectl reads: a colon inside a plain
+        # scalar in flow style (``{image: localhost/web:v1}``). The pure parser follows
+        # YAML 1.2 there; a file it reads too is taken as it reads it.
+        again, still, _ = _read(text, path, pure=True)
+        if not still:
+            return again, still
+    return documents, problems
+
+
+def _read(text: str, path: str, *, pure: bool) -> tuple[list[Document], list[errors.Problem],
+                                                         bool]:
+    """The documents and problems of ``text``, and whether the parser itself refused it."""
     documents: list[Document] = []
     problems: list[errors.Problem] = []
-    builder = _Builder(parse_events(text))
+    builder = _Builder(parse_events(text, pure=pure))
     try:
         for index, root, lines in builder.documents():
             if root is None:
@@ -160,10 +174,10 @@ def parse_documents(text: str | bytes, path: str) -> tuple[list[Document], list[
     except _Invalid as exc:
         problems.append(errors.Problem(path, exc.line, exc.message))
     except MarkedYAMLError as exc:
-        problems.append(_yaml_problem(path, exc))
+        return documents, [*problems, _yaml_problem(path, exc)], True
     except YAMLError as exc:
         problems.append(errors.Problem(path, 0, f"The file is not valid YAML: {exc}."))
-    return documents, problems
+    return documents, problems, False
 
 
 def parse_events(text: str, *, pure: bool = False) -> Iterator[events.Event]:

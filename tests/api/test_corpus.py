@@ -36,6 +36,7 @@ MUST_ACCEPT = {
     "pods/config/redis-pod.yaml", "pods/inject/secret.yaml", "pods/inject/secret-pod.yaml",
     "pods/inject/secret-envars-pod.yaml", "pods/inject/pod-secret-envFrom.yaml",
     "secret/basicauth-secret.yaml", "secret/dockercfg-secret.yaml",
+    "secret/serviceaccount-token-secret.yaml",
     "secret/dotfile-secret.yaml", "admin/namespace-dev.yaml", "pods/pod-with-toleration.yaml",
     "application/guestbook/frontend-deployment.yaml",
     "application/guestbook/redis-leader-deployment.yaml",

@@ -80,8 +80,6 @@ CASES: list[tuple[str, dict[str, Any], str, str]] = [
      "field 'terminationMessagePath' is not supported by gitkube yet"),
     ("projected-volume", P({"containers": [C()], "volumes": [{"name": "v", "projected": {}}]}),
      "spec.volumes[0].projected", "field 'projected' is not supported by gitkube yet"),
-    ("generate-name", P(generateName="web-"),
-     "metadata.generateName", "field 'generateName' is not supported by gitkube yet"),
     ("typo", P({"containers": [C(imagePulPolicy="Always")]}),
      "spec.containers[0].imagePulPolicy",
      "unknown field 'imagePulPolicy' (check its spelling and indentation)"),
@@ -282,10 +280,10 @@ DATA_CASES: list[tuple[str, dict[str, Any], str, str]] = [
      "is not valid base64; encode the value (base64 -w0) or put it under stringData instead"),
     ("secret-tls-keys", secret(type="kubernetes.io/tls", data={"tls.crt": "eA=="}),
      "data[tls.key]", "key 'tls.key' is required for a Secret of type kubernetes.io/tls"),
-    ("secret-type", secret(type="kubernetes.io/service-account-token"), "type",
-     "Secret type 'kubernetes.io/service-account-token' is not supported by gitkube; supported "
-     "types: Opaque, kubernetes.io/basic-auth, kubernetes.io/ssh-auth, kubernetes.io/tls, "
-     "kubernetes.io/dockercfg, kubernetes.io/dockerconfigjson"),
+    ("secret-sa-token-account", secret(type="kubernetes.io/service-account-token"),
+     "metadata.annotations[kubernetes.io/service-account.name]",
+     "is required for a Secret of type kubernetes.io/service-account-token: the name of the "
+     "ServiceAccount the token is for"),
     ("docker-config-nested-too-deep", secret(
         type="kubernetes.io/dockerconfigjson",
         stringData={".dockerconfigjson": '{"auths": ' + "[" * 5000 + "]" * 5000 + "}"}),

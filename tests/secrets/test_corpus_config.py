@@ -83,8 +83,6 @@ def test_the_secret_pods_of_the_tutorial_get_env_and_files() -> None:
 @pytest.mark.parametrize(
     ("name", "message"),
     [
-        ("secret/serviceaccount-token-secret.yaml#0",
-         "Secret type 'kubernetes.io/service-account-token' is not supported by gitkube"),
         ("secret/tls-auth-secret.yaml#0", "is not valid base64"),
     ],
 )
@@ -132,8 +130,22 @@ def test_secret_types_are_checked_as_kubernetes_does(
         pytest.param("kubernetes.io/dockerconfigjson",
                      {".dockerconfigjson": base64.b64encode(b'{"auths": {}}').decode()},
                      id="dockerconfigjson"),
+        # Kubernetes accepts any type; only the ones it knows have rules.
+        pytest.param("helm.sh/release.v1", {"release": "eA=="}, id="helm-release"),
+        pytest.param("example.com/anything", {}, id="vendor-type"),
+        pytest.param("bootstrap.kubernetes.io/token", {"token-id": "YWJjZGVm"},
+                     id="bootstrap-token"),
     ],
 )
 def test_secret_types_accepted(secret_type: str, data: dict[str, str]) -> None:
-    registry.parse_object({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"},
-                           "type": secret_type, "data": data})
+    secret = registry.parse_object({"apiVersion": "v1", "kind": "Secret",
+                                    "metadata": {"name": "s"}, "type": secret_type,
+                                    "data": data})
+    assert isinstance(secret, core.Secret) and secret.type == secret_type
+
+
+def test_the_corpus_service_account_token_secret_is_accepted_with_its_account() -> None:
+    secret = OBJECTS["secret/serviceaccount-token-secret.yaml#0"]
+    assert isinstance(secret, core.Secret)
+    assert secret.type == "kubernetes.io/service-account-token"
+    assert secret.metadata.annotations[core.SERVICE_ACCOUNT_NAME_ANNOTATION] == "sa-name"

@@ -81,7 +81,21 @@ def test_an_invalid_inventory_is_refused_before_anything_is_made(tmp_path: Path)
     assert not target.exists()
 
 
-def test_a_different_inventory_in_the_folder_is_refused(tmp_path: Path, folder: Path) -> None:
-    (folder / "inventory.yaml").write_text(INVENTORY.replace("test", "other"))
-    with pytest.raises(errors.SourceError, match="differs from the inventory"):
+def test_the_folders_own_inventory_is_the_clusters(tmp_path: Path, folder: Path) -> None:
+    own = "# our three machines\n" + INVENTORY.replace("cluster: test", "cluster: other")
+    (folder / "inventory.yaml").write_text(own)
+    target = tmp_path / "cluster"
+    sha = init.init_repository(target, folder, INVENTORY)
+    assert git(target, "show", f"{sha}:inventory.yaml") == own.rstrip("\n")
+    assert (target / "inventory.yaml").read_text() == own
+
+
+def test_an_invalid_inventory_in_the_folder_is_refused_at_its_line(tmp_path: Path,
+                                                                    folder: Path) -> None:
+    (folder / "inventory.yaml").write_text(INVENTORY.replace("transport: local",
+                                                             "transport: telnet"))
+    with pytest.raises(errors.ConfigError) as refused:
         init.init_repository(tmp_path / "cluster", folder, INVENTORY)
+    assert str(refused.value).startswith(f"{folder}/inventory.yaml is not valid:\n  "
+                                         "inventory.yaml:6: nodes[0].transport:")
+    assert not (tmp_path / "cluster").exists()

@@ -62,13 +62,99 @@ def test_the_same_object_declared_twice_names_both_places() -> None:
 def test_same_name_in_another_namespace_or_kind_is_not_a_duplicate() -> None:
     other = POD.format(name="web").replace("  name: web\n", "  name: web\n  namespace: prod\n")
     config_map = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web\ndata: {a: b}\n"
-    objects, problems = validate(POD.format(name="web") + "---\n" + other + "---\n" + config_map)
+    objects, problems = validate(POD.format(name="web") + "---\n" + other + "---\n" + config_map
+                                 + "---\n" + NAMESPACE.format(name="prod"))
     assert problems == []
     assert [(o.kind, o.namespace, o.name) for o in objects] == [
         ("Pod", "default", "web"),
         ("Pod", "prod", "web"),
         ("ConfigMap", "default", "web"),
+        ("Namespace", "", "prod"),
     ]
+
+
+NAMESPACE = "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {name}\n"
+
+
+def in_namespace(namespace: str, name: str = "web") -> str:
+    return POD.format(name=name).replace(f"  name: {name}\n",
+                                         f"  name: {name}\n  namespace: {namespace}\n")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        pytest.param(in_namespace("shop"), [
+            'apps/web.yaml:5: metadata.namespace: Pod shop/web is in namespace \'shop\', which '
+            'no manifest of this revision declares (Kubernetes answers: namespaces "shop" not '
+            'found); add a Namespace manifest for it.'], id="undeclared"),
+        pytest.param(in_namespace("shop") + "---\n" + NAMESPACE.format(name="shop"), [],
+                     id="declared-after-its-objects"),
+        pytest.param(in_namespace("kube-system") + "---\n" + in_namespace("kube-public", "b")
+                     + "---\n" + in_namespace("default", "c"), [], id="built-in"),
+        pytest.param(NAMESPACE.format(name="shop") + "---\n" + POD.format(name="p").replace(
+            "kind: Pod", "kind: Namespace"), [], id="cluster-scoped-kinds-have-none"),
+    ],
+)
+def test_objects_must_be_in_a_namespace_the_revision_declares(text: str,
+                                                               expected: list[str]) -> None:
+    _, problems = validate(text)
+    assert [p for p in problems if "namespace" in p] == expected
+
+
+def test_a_namespace_manifest_that_is_itself_invalid_still_declares_its_name() -> None:
+    text = in_namespace("shop") + "---\n" + NAMESPACE.format(name="shop") + "  bogus: 1\n"
+    _, problems = validate(text)
+    assert [p.split(": ")[1] for p in problems] == ["metadata.bogus"]
+
+
+LIST = """\
+apiVersion: v1
+kind: List
+items:
+- apiVersion: v1
+  kind: ConfigMap
+  metadata: {name: one}
+- apiVersion: v1
+  kind: ConfigMap
+  metadata:
+    name: two
+  data: {a: 1}
+"""
+
+
+def test_a_v1_list_is_its_items_each_at_its_own_line() -> None:
+    docs, problems = manifests.unwrap_lists(yamlload.load_documents(
+        POD.format(name="web") + "---\n" + LIST, "apps/list.yaml"))
+    assert problems == []
+    objects, invalid = manifests.validate_documents(docs)
+    assert [o.name for o in objects] == ["web", "one"]
+    assert [o.metadata.annotations[meta.SOURCE_ANNOTATION] for o in objects] == [
+        "apps/list.yaml:1", "apps/list.yaml:13"]
+    assert [str(p) for p in invalid] == [
+        "apps/list.yaml:20: data.a: must be a string, not the number 1 (quote it in YAML)."]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        pytest.param("apiVersion: v1\nkind: List\nitems: [x, {kind: Pod}]\n",
+                     ["apps/list.yaml:3: items[0]: items[0] of the List is not an object; each "
+                      "item is a mapping with apiVersion, kind and metadata."], id="item-not-map"),
+        pytest.param("apiVersion: v2\nkind: List\nitems: []\n",
+                     ["apps/list.yaml:1: apiVersion: A List is `apiVersion: v1` with `items:`, a "
+                      "list of objects; this one has apiVersion 'v2' and a list of items."],
+                     id="api-version"),
+        pytest.param("apiVersion: v1\nkind: List\n", [
+            "apps/list.yaml:1: items: A List is `apiVersion: v1` with `items:`, a list of "
+            "objects; this one has apiVersion 'v1' and no list of items."], id="no-items"),
+        pytest.param("apiVersion: v1\nkind: List\nitems: []\n", [], id="empty"),
+    ],
+)
+def test_a_list_that_is_not_one_is_a_problem_at_its_line(text: str, expected: list[str]) -> None:
+    docs, problems = manifests.unwrap_lists(yamlload.load_documents(text, "apps/list.yaml"))
+    assert [str(p) for p in problems] == expected
+    assert [d.data for d in docs] == ([{"kind": "Pod"}] if "x," in text else [])
 
 
 CORPUS_FILES = sorted(p.relative_to(CORPUS).as_posix() for p in CORPUS.rglob("*.yaml"))

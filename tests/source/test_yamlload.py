@@ -103,6 +103,29 @@ def test_kyaml_flow_style_with_comments_and_trailing_commas() -> None:
     assert doc.line_of("metadata.name") == 6
 
 
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("- {name: c, image: localhost/web:v1}", [{"name": "c", "image": "localhost/web:v1"}]),
+        ("[localhost:5000/web:v1, a:b]", ["localhost:5000/web:v1", "a:b"]),
+        ("{port: 0400, at: '10:30', on: yes}", {"port": 256, "at": "10:30", "on": True}),
+    ],
+    ids=["image-in-flow-mapping", "flow-sequence", "yaml-1.1-numbers-stay"],
+)
+def test_colons_inside_plain_flow_scalars_read_as_kubectl_reads_them(text: str,
+                                                                      value: object) -> None:
+    # libyaml refuses these (YAML 1.1); kubectl and kustomize read the string (YAML 1.2).
+    (doc,) = load(f"# comment\nkind: Pod\nv:\n  {text}\n")
+    assert doc.data["v"] == value
+    assert (doc.line, doc.line_of("v")) == (2, 3)
+
+
+def test_a_flow_file_both_parsers_refuse_keeps_libyamls_sentence() -> None:
+    assert problems_of("kind: Pod\nv: {a: b: c}\n") == [
+        "f.yaml:2: The file is not valid YAML: did not find expected ',' or '}' "
+        "(while parsing a flow mapping on line 2)."]
+
+
 def test_end_markers_missing_final_newline_and_trailing_spaces() -> None:
     text = "---\na: 1   \nb: x  \n\n\n...\n---\nc: 3\n..."
     assert [d.data for d in load(text)] == [{"a": 1, "b": "x"}, {"c": 3}]
