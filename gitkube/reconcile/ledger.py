@@ -11,22 +11,22 @@ secret in the state dir, so a change shows without the ledger confirming a guess
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import hmac
-import io
 import json
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from ruamel.yaml import YAML
-
 from gitkube.api.meta import KubeObject
 from gitkube.planning.actions import Action, ActionKind
+from gitkube.reconcile import ledgeryaml
 
 #: Condition fields that move every pass without meaning a change.
 _VOLATILE = {"lastHeartbeatTime", "lastProbeTime"}
+
+
+SUMMARY = "status/summary.yaml"
 
 
 def status_files(objects: Iterable[KubeObject], *, source_revision: str, digest_key: bytes,
@@ -38,8 +38,28 @@ def status_files(objects: Iterable[KubeObject], *, source_revision: str, digest_
     counts: Counter[str] = Counter()
     for obj in objects:
         counts[obj.plural] += 1
-        where = f"{obj.namespace}/{obj.name}" if obj.namespaced else obj.name
-        files[f"status/{obj.plural}/{where}.yaml"] = _dump(_record(obj, digest_key))
+        files[path_for(obj)] = render_object(obj, digest_key)
+    files[SUMMARY] = summary_file(counts, source_revision=source_revision, cluster=cluster,
+                                  attempted_revision=attempted_revision,
+                                  attempted_errors=attempted_errors)
+    return files
+
+
+def path_for(obj: KubeObject) -> str:
+    """``status/<plural>/<namespace>/<name>.yaml`` (no namespace for cluster-scoped kinds)."""
+    where = f"{obj.namespace}/{obj.name}" if obj.namespaced else obj.name
+    return f"status/{obj.plural}/{where}.yaml"
+
+
+def render_object(obj: KubeObject, digest_key: bytes) -> bytes:
+    """The ledger's file of one object."""
+    return ledgeryaml.render(_record(obj, digest_key)).encode()
+
+
+def summary_file(counts: Mapping[str, int], *, source_revision: str, cluster: str,
+                 attempted_revision: str = "", attempted_errors: Iterable[str] = ()) -> bytes:
+    """``status/summary.yaml``: the cluster, the revision applied (and the one refused, with
+    why), and how many objects of each kind."""
     summary: dict[str, Any] = {
         "cluster": cluster,
         "sourceRevision": source_revision,
@@ -49,8 +69,7 @@ def status_files(objects: Iterable[KubeObject], *, source_revision: str, digest_
         summary["lastAppliedRevision"] = source_revision
         summary["lastAttemptedRevision"] = attempted_revision
         summary["lastAttemptedErrors"] = list(attempted_errors)
-    files["status/summary.yaml"] = _dump(summary)
-    return files
+    return ledgeryaml.render(summary).encode()
 
 
 def _record(obj: KubeObject, digest_key: bytes) -> dict[str, Any]:
@@ -104,22 +123,6 @@ def _strip(value: Any) -> Any:
     if isinstance(value, list):
         return [_strip(v) for v in value]
     return value
-
-
-def _dump(data: Mapping[str, Any]) -> bytes:
-    # Rendering YAML costs milliseconds an object and most objects did not change since the
-    # last pass: the text is kept by content (a daemon's passes then render only what moved).
-    return _render(json.dumps(data, sort_keys=True))
-
-
-@functools.lru_cache(maxsize=4096)
-def _render(canonical: str) -> bytes:
-    data = json.loads(canonical)
-    yaml = YAML(typ="safe", pure=True)
-    yaml.default_flow_style = False
-    buffer = io.StringIO()
-    yaml.dump(dict(data), buffer)
-    return buffer.getvalue().encode()
 
 
 def commit_message(applied: Iterable[Action], *, source_revision: str,

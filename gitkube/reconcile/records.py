@@ -1,8 +1,9 @@
 """What a pass leaves behind: the status commit, the pass record and the events.
 
-The status commit writes the ledger (``ledger.status_files``) of the store as the pass
-ended to ``gitkube/status``; Secret digests in it are keyed by the cluster's ledger key,
-made on first use in the state directory. The pass record (``/gitkube/pass``) is what
+The status commit brings the ledger (``ledger``) on ``gitkube/status`` to the store as the
+pass ended, rewriting only the files of objects that changed (``ledgerindex``); Secret
+digests in it are keyed by the cluster's ledger key, made on first use in the state
+directory. The pass record (``/gitkube/pass``) is what
 ``gitkube status`` shows as the last pass; writing it also compacts the store's history
 to the last ``HISTORY_REVISIONS`` revisions. Events are recorded last.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections import Counter
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -19,8 +21,8 @@ from gitkube.api import keys
 from gitkube.clock import format_time
 from gitkube.planning.actions import Action
 from gitkube.planning.snapshot import Snapshot
-from gitkube.reconcile import events, leader, ledger, results, sources
-from gitkube.source import publish
+from gitkube.reconcile import events, leader, ledger, ledgerindex, results, sources
+from gitkube.source import plumbing, publish
 from gitkube.source import status as source_status
 from gitkube.store import base as store_base
 
@@ -34,24 +36,44 @@ def commit_status(repo_path: Path, state_dir: Path, source: sources.PassSource,
                   node_errors: dict[str, str], rescheduled: dict[str, int],
                   restarted: dict[str, str], fence: leader.Fence | None = None) -> str | None:
     """The status commit for the store as ``after`` holds it; None when nothing changed.
+    Only the files of objects written since the last commit are rendered (``ledgerindex``).
     A leader (``fence``) commits only while it leads, and publishes to the origin."""
-    objects = [stored.obj for _, stored in sorted(after.objects.items())]
     revision = source.sha or source.head
-    files = ledger.status_files(objects, source_revision=revision,
-                                cluster=source.inventory.cluster,
-                                digest_key=ledger_key(state_dir),
-                                attempted_revision=source.head,
-                                attempted_errors=[str(p) for p in source.problems])
+    key = ledger_key(state_dir)
+    index = ledgerindex.load(state_dir, key)
     message = ledger.commit_message(applied, source_revision=revision, ready=ready,
                                     node_errors=node_errors, rescheduled=rescheduled,
                                     restarted=restarted)
-    if fence is None:
-        return source_status.write_status(repo_path, files, message)
-    fence.check()
-    if fence.remote is None:
-        return source_status.write_status(repo_path, files, message)
-    return publish.publish(repo_path, fence.remote, files, message,
-                           term=fence.leadership.term)
+    if fence is not None:
+        fence.check()
+        message = publish.with_term(message, fence.leadership.term) if fence.remote else message
+
+    def summary(counts: Counter[str]) -> bytes:
+        return ledger.summary_file(counts, source_revision=revision,
+                                   cluster=source.inventory.cluster,
+                                   attempted_revision=source.head,
+                                   attempted_errors=[str(p) for p in source.problems])
+
+    def build(parent: str | None) -> str | None:
+        ledgerindex.follow(index, parent, after.revision,
+                           lambda tip: plumbing.tree_blobs(repo_path, tip))
+        files = ledgerindex.changes(index, after.objects, summary,
+                                    lambda obj: ledger.render_object(obj, key), after.revision)
+        if not files:
+            return None
+        index.tip = plumbing.commit_changes(repo_path, parent, files, message)
+        return index.tip
+
+    if fence is not None and fence.remote is not None:
+        made = publish.publish_commit(repo_path, fence.remote, build,
+                                      term=fence.leadership.term)
+    else:
+        parent = source_status.tip(repo_path)
+        made = build(parent)
+        if made is not None:
+            source_status.advance(repo_path, made, parent, message)
+    ledgerindex.save(state_dir, index)
+    return made
 
 
 def ledger_key(state_dir: Path) -> bytes:

@@ -15,6 +15,7 @@ module outside ``source`` runs git.
 from __future__ import annotations
 
 import os
+import secrets
 import subprocess
 import tempfile
 from collections.abc import Collection, Mapping, Sequence
@@ -116,6 +117,67 @@ def write_tree(repo: Path, files: Mapping[str, bytes], executable: Collection[st
         index_env = environment(GIT_INDEX_FILE=str(Path(scratch, "index")))
         run(repo, "update-index", "--add", "-z", "--index-info", stdin=entries, env=index_env)
         return run(repo, "write-tree", env=index_env).decode().strip()
+
+
+def commit_changes(repo: Path, parent: str | None, changes: Mapping[str, bytes | None],
+                   message: str) -> str:
+    """A commit whose tree is ``parent``'s with ``changes`` made (bytes: the file's new
+    content; None: the file removed), on no branch; its id.
+
+    One ``git fast-import``: it writes the new blobs (a pack when there are many, loose
+    objects when few) and rewrites only the trees on the changed paths, so the cost is what
+    changed, not the size of the tree. fast-import commits onto a ref; a scratch ref is
+    used and removed, and the caller moves its branch with ``update_ref``."""
+    for path in changes:
+        check_path(path)
+    scratch = f"refs/gitkube/scratch/{os.getpid()}-{secrets.token_hex(4)}"
+    stream = bytearray(b"feature done\n")
+    marks: dict[str, int] = {}
+    for path, data in changes.items():
+        if data is not None:
+            marks[path] = len(marks) + 1
+            stream += b"blob\nmark :%d\ndata %d\n%s\n" % (marks[path], len(data), data)
+    text = message.encode()
+    stream += b"commit %s\ncommitter %s <%s> now\ndata %d\n%s\n" % (
+        scratch.encode(), IDENTITY_NAME.encode(), IDENTITY_EMAIL.encode(), len(text), text)
+    if parent is not None:
+        stream += b"from %s\n" % parent.encode()
+    for path, data in changes.items():
+        quoted = _fast_import_path(path)
+        stream += (b"M 100644 :%d %s\n" % (marks[path], quoted) if data is not None
+                   else b"D %s\n" % quoted)
+    stream += b"\ndone\n"
+    run(repo, "fast-import", "--quiet", "--date-format=now", stdin=bytes(stream))
+    try:
+        made = rev_parse(repo, scratch)
+    finally:
+        git(repo, "update-ref", "-d", scratch)
+    if made is None:
+        raise errors.SourceError(f"git fast-import made no commit in {repo}.")
+    return made
+
+
+def _fast_import_path(path: str) -> bytes:
+    """A path as fast-import reads it: C-style quoted when it holds a quote, a backslash,
+    a space or a control character."""
+    raw = path.encode()
+    if not any(c in raw for c in b'"\\ ') and all(c >= 0x20 for c in raw):
+        return raw
+    escaped = raw.replace(b"\\", b"\\\\").replace(b'"', b'\\"').replace(b"\n", b"\\n")
+    return b'"' + escaped + b'"'
+
+
+def tree_blobs(repo: Path, commit: str) -> dict[str, str]:
+    """Every file of ``commit``'s tree: path → blob id."""
+    listing = run(repo, "ls-tree", "-r", "-z", "--full-tree", commit)
+    blobs: dict[str, str] = {}
+    for record in listing.split(b"\0"):
+        info, _, raw_path = record.partition(b"\t")
+        if info.count(b" ") == 2:
+            _mode, kind, sha = info.split(b" ")
+            if kind == b"blob":
+                blobs[raw_path.decode("utf-8", "surrogateescape")] = sha.decode()
+    return blobs
 
 
 def commit_tree(repo: Path, tree: str, parents: Sequence[str], message: str) -> str:

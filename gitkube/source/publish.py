@@ -15,7 +15,7 @@ finds a newer term on the origin has been replaced: it publishes nothing
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from gitkube import errors
@@ -31,18 +31,33 @@ def publish(repo: Path, remote: str, files: Mapping[str, bytes], message: str, *
             term: int, attempts: int = ATTEMPTS) -> str | None:
     """Commit exactly ``files`` on the origin's ``gitkube/status`` as the leader of ``term``;
     the commit pushed, or None when the origin's ledger already holds that tree."""
+    signed = with_term(message, term)
+    return publish_commit(repo, remote,
+                          lambda parent: status.commit_files(repo, parent, files, signed),
+                          term=term, attempts=attempts)
+
+
+def with_term(message: str, term: int) -> str:
+    """A status commit's message with its leader's term as a trailer."""
+    return f"{message.rstrip()}\n\n{TERM_TRAILER}: {term}\n"
+
+
+def publish_commit(repo: Path, remote: str, build: Callable[[str | None], str | None], *,
+                   term: int, attempts: int = ATTEMPTS) -> str | None:
+    """Push the status commit ``build`` makes on the origin's tip (or, when the origin has
+    none, on this clone's own branch; None: no parent) as the leader of ``term``: the commit
+    pushed, or None when ``build`` found nothing to change. A rejected push fetches and
+    builds again."""
     for _ in range(attempts):
         tip = fetch_status(repo, remote)
         if tip is not None:
             _check_term(repo, remote, tip, term)
-        parent = tip or plumbing.rev_parse(repo, f"{status.STATUS_REF}^{{commit}}")
-        tree = plumbing.write_tree(repo, files)
-        if parent is not None and plumbing.rev_parse(repo, f"{parent}^{{tree}}") == tree:
+        parent = tip or status.tip(repo)
+        new = build(parent)
+        if new is None:
             if tip is not None:
                 _follow(repo, tip)
             return None
-        new = plumbing.commit_tree(repo, tree, [parent] if parent else [],
-                                   f"{message.rstrip()}\n\n{TERM_TRAILER}: {term}\n")
         if _push(repo, remote, new):
             _follow(repo, new)
             return new

@@ -46,20 +46,39 @@ def write_status(
     ``StoreConflict`` when the branch is no longer there.
     """
     repo = Path(repo_path)
-    tip = plumbing.rev_parse(repo, f"{STATUS_REF}^{{commit}}")
-    old = tip if parent is None else (None if parent == plumbing.ZERO_ID else parent)
-    if old != tip:
+    current = tip(repo)
+    old = current if parent is None else (None if parent == plumbing.ZERO_ID else parent)
+    if old != current:
         raise _conflict(repo)
+    new = commit_files(repo, old, files, message)
+    if new is not None:
+        advance(repo, new, old, message)
+    return new
+
+
+def tip(repo: Path) -> str | None:
+    """The status branch's commit; None before the first."""
+    return plumbing.rev_parse(repo, f"{STATUS_REF}^{{commit}}")
+
+
+def commit_files(repo: Path, parent: str | None, files: Mapping[str, bytes],
+                 message: str) -> str | None:
+    """A commit (on no branch) of a tree of exactly ``files`` on ``parent``; None when
+    ``parent`` already holds that tree."""
     tree = plumbing.write_tree(repo, files)
-    if old is not None and plumbing.rev_parse(repo, f"{old}^{{tree}}") == tree:
+    if parent is not None and plumbing.rev_parse(repo, f"{parent}^{{tree}}") == tree:
         return None
-    new = plumbing.commit_tree(repo, tree, [old] if old else [], message)
+    return plumbing.commit_tree(repo, tree, [parent] if parent else [], message)
+
+
+def advance(repo: Path, new: str, old: str | None, message: str) -> None:
+    """Move the status branch from ``old`` (None: it must not exist) to ``new``, by
+    compare-and-swap: ``StoreConflict`` when it moved meanwhile."""
     _remove_stale_lock(repo)
     try:
         plumbing.update_ref(repo, STATUS_REF, new, old or plumbing.ZERO_ID, message)
     except plumbing.RefMoved as exc:
         raise _conflict(repo) from exc
-    return new
 
 
 def _conflict(repo: Path) -> errors.StoreConflict:
