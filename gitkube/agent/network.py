@@ -167,6 +167,37 @@ def _routes(network: protocol.NetworkRun, node: str) -> list[str]:
     return errors
 
 
+def bridge_mac(gateway: str) -> str:
+    """The pod network bridge's fixed address: locally administered, from the gateway's."""
+    return "02:6b:" + ":".join(f"{int(part):02x}" for part in gateway.split("."))
+
+
+def hold_bridge(device: str, gateway: str, subnet: str, node: str) -> list[str]:
+    """Make the pod network's bridge ``device`` before podman does and keep it.
+
+    A Linux bridge takes the lowest address of its ports unless one is set, so with
+    podman's own bridge its address changes as pods come and go, and a pod that learnt the
+    old one (its gateway's) loses the cluster until its ARP entry expires. A set address
+    stays; a port of gitkube's (a veth whose peer is unused) keeps podman from deleting the
+    bridge with its last pod (and a new one, with a new address, coming with the next)."""
+    mac = bridge_mac(gateway)
+    shown = json.loads(_run(["ip", "-j", "link", "show", "dev", device], node, check=False)
+                       or "[]")
+    if not shown:
+        _run(["ip", "link", "add", device, "type", "bridge"], node)
+    if not shown or shown[0].get("address") != mac:
+        _run(["ip", "link", "set", "dev", device, "address", mac], node)
+    prefix = ipaddress.ip_network(subnet).prefixlen
+    _run(["ip", "addr", "replace", f"{gateway}/{prefix}", "dev", device], node)
+    _run(["ip", "link", "set", "dev", device, "up"], node)
+    hold = f"gkhold-{device}"[:15]
+    if not _run(["ip", "-j", "link", "show", "dev", hold], node, check=False):
+        _run(["ip", "link", "add", hold, "type", "veth", "peer", "name",
+              f"gkpeer-{device}"[:15]], node)
+        _run(["ip", "link", "set", "dev", hold, "master", device, "up"], node)
+    return []
+
+
 def _route_to(address: str, node: str) -> dict[str, Any] | None:
     text = _run(["ip", "-j", "route", "get", address], node, check=False)
     routes = json.loads(text) if text else []

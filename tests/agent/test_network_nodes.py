@@ -8,6 +8,7 @@ the agent made. Traffic is busybox's httpd answering its pod's name and ``nc`` a
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from gitkube.agent import daemons, dnsserver, protocol
+from gitkube.agent import daemons, dnsserver, network, protocol
 from gitkube.nodes import client as node_client
 from tests.fixtures.netns import NetnsNode
 from tests.fixtures.podman import BUSYBOX_IMAGE
@@ -72,8 +73,9 @@ class Cluster:
 
     def __init__(self, nodes: list[NetnsNode]) -> None:
         self.nodes = nodes
-        self.clients = [node_client.NodeClient(node_client.connect(n.inventory), n.inventory,
-                                               CLUSTER) for n in nodes]
+        self.clients = [node_client.NodeClient(node_client.connect(n.inventory_for(CLUSTER)),
+                                               n.inventory_for(CLUSTER), CLUSTER)
+                        for n in nodes]
 
     def program(self, services: list[protocol.ServiceRun]) -> list[protocol.NetworkReport]:
         return [client.request("observe", network=_network(self.nodes, i, services))
@@ -98,8 +100,7 @@ class Cluster:
                                 check=False).stdout.split()
             if names:
                 node.podman("rm", "-f", "-t", "0", *names, check=False)
-            node.podman("network", "rm", "-f", NETWORK, check=False)
-            node.run("nft", "delete", "table", "ip", f"gitkube-{CLUSTER}", check=False)
+            node.forget_cluster(CLUSTER)
 
 
 def get(address: str, port: int = 80) -> str:
@@ -207,7 +208,7 @@ def test_services_work_with_no_gitkube_process_on_the_nodes(cluster: Cluster) ->
         client.close()  # the agent sessions end
     for node in cluster.nodes:
         assert any(" dns " in command for command in _gitkube_processes(node))
-        daemons.stop(Path(node.state_dir or ""), dnsserver.NAME)
+        daemons.stop(Path(node.state_dir_for(CLUSTER)), dnsserver.NAME)
         assert not _gitkube_processes(node)
 
     answers = cluster.sh(f"for i in $(seq 8); do {get(WEB_IP)}; done").split()
@@ -291,3 +292,23 @@ def _ready_pod(answer: dict[str, Any]) -> dict[str, Any] | None:
         if pod["name"] == "gated" and all(c.get("ready") for c in pod["containers"]):
             return dict(pod)
     return None
+
+
+def test_the_pod_networks_bridge_keeps_its_address_as_pods_come_and_go(
+        cluster: Cluster) -> None:
+    node = cluster.nodes[0]
+    device = json.loads(node.podman("network", "inspect", NETWORK).stdout)[0][
+        "network_interface"]
+
+    def address() -> str:
+        return str(json.loads(node.run("ip", "-j", "link", "show", "dev", device).stdout)[0][
+            "address"])
+
+    fixed = network.bridge_mac("10.244.1.1")
+    assert address() == fixed
+    cluster.pod(0, "passing", "10.244.1.20", "sleep", "600")
+    assert address() == fixed
+    node.podman("rm", "-f", "-t", "0", f"{CLUSTER}-passing")
+    assert address() == fixed
+    # A pod that learnt the gateway's address still reaches the cluster.
+    assert cluster.sh(get("10.244.2.10", 8080)).strip() == "web-b"

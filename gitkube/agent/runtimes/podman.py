@@ -34,7 +34,7 @@ import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
-from .. import files, identity, initsteps, podnetwork, protocol, reports, security
+from .. import files, identity, initsteps, network, podnetwork, protocol, reports, security
 from . import base, host, podman_args, podman_hostconf, podman_report
 
 _LOADED = re.compile(r"Loaded image(?:\(s\))?:\s*(.+)")
@@ -332,7 +332,8 @@ class PodmanRuntime(base.Runtime):
 
     def pod_network(self, cluster: str, subnet: str, gateway: str) -> list[str]:
         """The podman network of the cluster's pods, without podman's DNS (the cluster's
-        answers instead); one on another subnet is left alone and said so."""
+        answers instead), its bridge held with a fixed address (``network.hold_bridge``);
+        one on another subnet is left alone and said so."""
         name = identity.network_name(cluster)
         shown = [n for n in podman_report.loads_list(self._run(["network", "ls", "--format",
                                                                 "json"]))
@@ -341,13 +342,15 @@ class PodmanRuntime(base.Runtime):
             self._run(["network", "create", "--disable-dns", "--subnet", subnet,
                        "--gateway", gateway, "--label", f"{identity.LABEL_CLUSTER}={cluster}",
                        "--", name])
-            return []
-        subnets = [s.get("subnet") for s in shown[0].get("subnets") or []]
+            shown = [n for n in podman_report.loads_list(self._run(
+                ["network", "inspect", "--", name])) if n.get("name") == name]
+        subnets = [s.get("subnet") for s in shown[0].get("subnets") or []] if shown else []
         if subnet not in subnets:
             return [f"{self.node}'s pod network {name} is on {', '.join(map(str, subnets))}, "
                     f"not on its podCIDR {subnet}; remove the node's pods and the network "
                     f"(podman network rm {name}) to move it."]
-        return []
+        device = str(shown[0].get("network_interface") or "")
+        return network.hold_bridge(device, gateway, subnet, self.node) if device else []
 
     def forget_pod(self, cluster: str, uid: str) -> None:
         """Remove the pod's Memory emptyDir volumes (after the pod: they are in use till then)."""
