@@ -99,10 +99,13 @@ class Fleet:
             self._clients[node.name] = made
         return made
 
-    def observe(self, nodes: Iterable[InventoryNode] | None = None) -> FleetResult:
+    def observe(self, nodes: Iterable[InventoryNode] | None = None, *,
+                extras: Mapping[str, Mapping[str, Any]] | None = None) -> FleetResult:
+        """Each node's report; ``extras`` adds fields to a node's request (``network``)."""
         targets = list(nodes if nodes is not None else self.inventory.nodes)
-        return self._each(targets, lambda n: _report(
-            self.client(n).request("observe", timeout=OBSERVE_TIMEOUT, **self._as_leader())))
+        return self._each(targets, lambda n: _report(self.client(n).request(
+            "observe", timeout=OBSERVE_TIMEOUT, **dict((extras or {}).get(n.name, {})),
+            **self._as_leader())))
 
     def converge(
         self,

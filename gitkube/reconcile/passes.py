@@ -68,11 +68,12 @@ def run(home: home_mod.Home, cluster: str, progress: results.ProgressCallback,
         progress(results.Progress("store", f"writing {len(store_actions)} object change(s)"))
         written = writes.write(home.store, store_actions, writes.source_record(source, cluster))
         snapshot = before.with_actions(store_actions, written_at=written)
-        converged = _converge(fleet, snapshot, observed.reports, progress)
+        converged, sent = _converge(fleet, snapshot, observed.reports, progress)
         reports = {**observed.reports, **converged.reports}
         reported = dataclasses.replace(snapshot, observed=reports)
         status = fixpoint.plan_status(reported, home.clock)
         after = reported.with_actions(status, written_at=writes.write(home.store, status))
+        _push_networks(fleet, after, sent)
     applied = [*store_actions,
                *(a for a in plan.actions if a.kind in NODE_KINDS and a.node in converged.reports),
                *status]
@@ -106,8 +107,9 @@ def _result(home: home_mod.Home, source: sources.PassSource, plan: results.Plan,
 
 
 def _converge(fleet: fleet_mod.Fleet, snapshot: Snapshot,
-              reports: Mapping[str, Mapping[str, Any]],
-              progress: results.ProgressCallback) -> fleet_mod.FleetResult:
+              reports: Mapping[str, Mapping[str, Any]], progress: results.ProgressCallback,
+              ) -> tuple[fleet_mod.FleetResult, dict[str, protocol.NetworkRun]]:
+    """The nodes converged, and the networks their converges carried."""
     pods_by_node = _pods_by_node(snapshot, reports)
     total = len(pods_by_node)
     done: list[str] = []
@@ -121,9 +123,21 @@ def _converge(fleet: fleet_mod.Fleet, snapshot: Snapshot,
     extras: dict[str, dict[str, Any]] = {
         node: {"removeVolumes": paths} for node in pods_by_node
         if (paths := volumes.plan_removals(snapshot, node))}
-    for node, network in networks_of(snapshot, fleet.inventory, pods_by_node).items():
+    sent = networks_of(snapshot, fleet.inventory, pods_by_node)
+    for node, network in sent.items():
         extras.setdefault(node, {})["network"] = network
-    return fleet.converge(pods_by_node, reports, on_node_done=node_done, extras=extras)
+    return fleet.converge(pods_by_node, reports, on_node_done=node_done, extras=extras), sent
+
+
+def _push_networks(fleet: fleet_mod.Fleet, snapshot: Snapshot,
+                   sent: Mapping[str, protocol.NetworkRun]) -> None:
+    """Readiness the converges reported changes EndpointSlices in the status just written:
+    the nodes get their new network now (an observe carrying it), not a pass later, so a
+    pod that stopped being Ready stops getting traffic on every node within this pass."""
+    now = networks_of(snapshot, fleet.inventory, sent)
+    changed = {name: {"network": run} for name, run in now.items() if run != sent.get(name)}
+    if changed:
+        fleet.observe([n for n in fleet.inventory.nodes if n.name in changed], extras=changed)
 
 
 def networks_of(snapshot: Snapshot, inventory: Inventory, nodes: Iterable[str]

@@ -52,3 +52,30 @@ def test_what_a_node_could_not_program_is_an_error_and_an_event() -> None:
     assert (event["type"], event["reason"], event["message"]) == (
         "Warning", "NetworkNotReady", unroutable)
     assert event["involvedObject"]["kind"] == "Node"
+
+
+class RecordingFleet:
+    """The nodes as far as pushing a network goes: what each was sent."""
+
+    def __init__(self, inventory: Inventory) -> None:
+        self.inventory = inventory
+        self.sent: dict[str, Any] = {}
+
+    def observe(self, nodes: Any, *, extras: Any = None) -> fleet_mod.FleetResult:
+        self.sent.update({n.name: extras[n.name] for n in nodes})
+        return fleet_mod.FleetResult()
+
+
+def test_a_network_the_status_changed_reaches_its_nodes_in_the_same_pass() -> None:
+    inventory = Inventory(cluster="test", nodes=[
+        InventoryNode(name="node-a", address="198.18.0.2"),
+        InventoryNode(name="node-b", address="198.18.0.3")])
+    snapshot = f.snapshot(A, B, f.service(clusterIP="10.96.0.40"))
+    now = passes.networks_of(snapshot, inventory, ["node-a", "node-b"])
+    # What the converges carried, before the status written after them changed a Service.
+    converged = {"node-a": {**now["node-a"], "services": []}, "node-b": now["node-b"]}
+    fleet = RecordingFleet(inventory)
+
+    passes._push_networks(fleet, snapshot, converged)  # type: ignore[arg-type]
+
+    assert fleet.sent == {"node-a": {"network": now["node-a"]}}
