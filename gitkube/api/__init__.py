@@ -11,7 +11,7 @@
     apps.py         Deployment, ReplicaSet (``apps/v1``); daemonsets.py, statefulsets.py;
                     revisions.py: ControllerRevision
     batch.py        Job, CronJob (``batch/v1``); cron.py: their schedules
-    scheduling.py   PriorityClass
+    scheduling.py   PriorityClass; accounts.py: ServiceAccount
     services.py     Service (``v1``); discovery.py: EndpointSlices (``discovery.k8s.io/v1``)
     network.py      the cluster's address plan: pod and Service ranges, DNS, NodePorts
     storage.py      PersistentVolumeClaim, PersistentVolume, StorageClass

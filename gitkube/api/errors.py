@@ -24,7 +24,7 @@ _GO_TYPES = {2**31 - 1: "int32", -(2**31): "int32", 2**63 - 1: "int64", -(2**63)
 #: Kubernetes fields gitkube knows of and does not implement (yet). Any other unknown
 #: field is reported as unknown, which usually means a typo or a wrong indentation.
 KUBERNETES_FIELDS = frozenset({
-    "activeDeadlineSeconds", "affinity", "allocatedResources", "automountServiceAccountToken",
+    "activeDeadlineSeconds", "affinity", "allocatedResources",
     "awsElasticBlockStore", "azureDisk", "azureFile", "cephfs", "cinder", "config", "configSource",
     "csi", "daemonEndpoints", "dataSource", "dataSourceRef", "deletionGracePeriodSeconds",
     "ephemeral", "ephemeralContainerStatuses", "ephemeralContainers", "externalID",
@@ -40,7 +40,7 @@ KUBERNETES_FIELDS = frozenset({
     "qosClass", "quobyte", "rbd", "readinessGates", "readinessProbe", "resize", "resizePolicy",
     "resourceClaimStatuses", "resourceClaims", "resources", "restartPolicy",
     "runtimeClassName", "runtimeHandlers", "scaleIO", "schedulerName", "schedulingGates",
-    "seLinuxChangePolicy", "selfLink", "serviceAccount", "serviceAccountName", "setHostnameAsFQDN",
+    "seLinuxChangePolicy", "secrets", "selfLink", "setHostnameAsFQDN",
     "shareProcessNamespace", "startupProbe", "stdin", "stdinOnce", "stopSignal", "storageos",
     "supplementalGroupsPolicy",
     "terminationMessagePath", "terminationMessagePolicy", "topologySpreadConstraints",

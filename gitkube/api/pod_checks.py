@@ -29,7 +29,8 @@ SUPPORTED_RESOURCES = ("cpu", "memory")
 
 _FIELD_PATHS = frozenset({
     "metadata.name", "metadata.namespace", "metadata.uid", "metadata.labels",
-    "metadata.annotations", "spec.nodeName", "status.hostIP", "status.podIP", "status.podIPs",
+    "metadata.annotations", "spec.nodeName", "spec.serviceAccountName", "status.hostIP",
+    "status.podIP", "status.podIPs",
 })
 _FIELD_PATH_SUBSCRIPT = re.compile(r"metadata\.(labels|annotations)\['[^']+'\]")
 
@@ -77,9 +78,11 @@ def check_pod_spec(spec: pods.PodSpec, path: str) -> Issues:
     if spec.subdomain is not None:
         issues += [_issue(f"{path}.subdomain", p)
                    for p in names.dns1123_label_errors(spec.subdomain)]
-    if spec.node_name is not None:
-        issues += [_issue(f"{path}.nodeName", p)
-                   for p in names.dns1123_subdomain_errors(spec.node_name)]
+    for field, name in (("nodeName", spec.node_name),
+                        ("serviceAccountName", spec.service_account_name or None),
+                        ("serviceAccount", spec.service_account or None)):
+        if name is not None:
+            issues += [_issue(f"{path}.{field}", p) for p in names.dns1123_subdomain_errors(name)]
     issues += affinity.check_affinity(spec.affinity, f"{path}.affinity")
     issues += affinity.check_spread(spec.topology_spread_constraints,
                                     f"{path}.topologySpreadConstraints")

@@ -292,6 +292,12 @@ class PodSpec(KubeModel):
     #: Unset means true: each container gets <SVC>_SERVICE_HOST/_PORT and the Docker link
     #: variables of the Services of its namespace (kubelet's enableServiceLinks).
     enable_service_links: bool | None = None
+    #: The ServiceAccount the pod runs as (``accounts.account_of``: default ``default``);
+    #: ``serviceAccount`` is its deprecated spelling, which Kubernetes still reads.
+    service_account_name: str | None = None
+    service_account: str | None = None
+    #: Accepted; no token is mounted either way (gitkube has no API for one: ``accounts``).
+    automount_service_account_token: bool | None = None
     priority: fields.Int32 | None = None
     #: Resolved to a priority by the scheduler (see ``scheduling.py``).
     priority_class_name: str | None = None

@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from gitkube.api import (
+    accounts,
     apps,
     batch,
     core,
@@ -54,6 +55,7 @@ KINDS: dict[tuple[str, str], type[KubeObject]] = {
     ("v1", "PersistentVolumeClaim"): storage.PersistentVolumeClaim,
     ("v1", "PersistentVolume"): storage.PersistentVolume,
     ("storage.k8s.io/v1", "StorageClass"): storage.StorageClass,
+    ("v1", "ServiceAccount"): accounts.ServiceAccount,
 }
 
 #: Kinds the system derives and people do not write: why, as a sentence.
@@ -73,7 +75,7 @@ MANIFEST_KINDS = {key: cls for key, cls in KINDS.items() if key[1] not in DERIVE
 
 #: Kubernetes kinds gitkube does not implement yet, with the apiVersions Kubernetes serves.
 UNSUPPORTED_KINDS: dict[str, tuple[str, ...]] = {
-    "Endpoints": ("v1",), "ServiceAccount": ("v1",), "LimitRange": ("v1",),
+    "Endpoints": ("v1",), "LimitRange": ("v1",),
     "ResourceQuota": ("v1",), "ReplicationController": ("v1",), "PodTemplate": ("v1",),
     "Event": ("v1", "events.k8s.io/v1"),
     "HorizontalPodAutoscaler": ("autoscaling/v2", "autoscaling/v1"),
@@ -97,7 +99,7 @@ SHORT_NAMES = {"po": "pods", "deploy": "deployments", "rs": "replicasets", "no":
                "cm": "configmaps", "ns": "namespaces", "cj": "cronjobs", "pc": "priorityclasses",
                "svc": "services", "ds": "daemonsets", "sts": "statefulsets",
                "pvc": "persistentvolumeclaims", "pv": "persistentvolumes",
-               "sc": "storageclasses"}
+               "sc": "storageclasses", "sa": "serviceaccounts"}
 
 
 def plural_for(word: str) -> str | None:

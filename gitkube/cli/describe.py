@@ -12,7 +12,7 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from typing import Protocol
 
-from gitkube.api import apps, core, nodestate, podstate, quantities
+from gitkube.api import accounts, apps, core, nodestate, podstate, quantities
 from gitkube.api import node as nodes
 from gitkube.api import security as api_security
 from gitkube.api.meta import KubeModel
@@ -216,6 +216,7 @@ def describe_pod(pod: core.Pod, now: dt.datetime, scheduling: Sequence[Fit] = ()
     lines = [
         _field("Name", pod.name),
         _field("Namespace", pod.namespace),
+        _field("Service Account", accounts.account_of(pod.spec)),
         _field("Node", pod.spec.node_name),
         _field("Created", _time(pod.metadata.creation_timestamp, now)),
         _field("Labels", render.labels(pod.metadata.labels)),

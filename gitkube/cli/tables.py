@@ -21,6 +21,7 @@ from ruamel.yaml import YAML
 
 from gitkube import errors
 from gitkube.api import (
+    accounts,
     apps,
     batch,
     core,
@@ -87,6 +88,10 @@ def _secret(secret: core.Secret, now: dt.datetime) -> list[str]:
             _age(secret, now)]
 
 
+def _account(account: accounts.ServiceAccount, now: dt.datetime) -> list[str]:
+    return [account.name, "0", _age(account, now)]  # no token Secrets: gitkube has no API
+
+
 def _namespace(namespace: core.Namespace, now: dt.datetime) -> list[str]:
     phase = namespace.status.phase if namespace.status is not None else None
     return [namespace.name, phase or "Active", _age(namespace, now)]
@@ -128,6 +133,7 @@ _COLUMNS: dict[str, tuple[list[str], Row]] = {
                                _typed(storage.PersistentVolumeClaim, wv.claim_row)),
     "persistentvolumes": (wv.VOLUME_COLUMNS, _typed(storage.PersistentVolume, wv.volume_row)),
     "storageclasses": (wv.CLASS_COLUMNS, _typed(storage.StorageClass, wv.class_row)),
+    "serviceaccounts": (["NAME", "SECRETS", "AGE"], _typed(accounts.ServiceAccount, _account)),
 }
 
 _WIDE: dict[str, tuple[list[str], Row]] = {

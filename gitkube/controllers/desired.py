@@ -30,7 +30,8 @@ SOURCE = "desired"
 #: Kinds Git manages; Node objects come from inventory.yaml through the same path.
 GIT_KINDS = frozenset({"Namespace", "Node", "Pod", "Deployment", "ReplicaSet", "ConfigMap",
                        "Secret", "PriorityClass", "Job", "CronJob", "Service", "DaemonSet",
-                       "StatefulSet", "PersistentVolumeClaim", "StorageClass"})
+                       "StatefulSet", "PersistentVolumeClaim", "StorageClass",
+                       "ServiceAccount"})
 #: Metadata the system sets, never Git.
 _SYSTEM_METADATA = ("uid", "creationTimestamp", "generation", "resourceVersion",
                     "deletionTimestamp")

@@ -14,7 +14,8 @@ condition and sets it from the first heartbeat.
 
 A pod's priority comes from its PriorityClass (``spec.priorityClassName``), else
 from ``spec.priority``, else from the class marked ``globalDefault``; a class that
-does not exist leaves the pod unschedulable with a sentence saying so. Affinity and
+does not exist leaves the pod unschedulable with a sentence saying so, as does a
+ServiceAccount its namespace does not have (the admission plugin's words). Affinity and
 spread constraints are compiled here (``terms``), and the pods placed are counted
 by topology (``topology.TopologyIndex``) as the pass goes.
 """
@@ -28,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gitkube import clock as clocks
-from gitkube.api import apps, core, podstate, quantities, scheduling
+from gitkube.api import accounts, apps, core, podstate, quantities, scheduling
 from gitkube.api import node as node_api
 from gitkube.planning import claims
 from gitkube.planning.snapshot import Snapshot
@@ -209,6 +210,8 @@ class PodContext:
     policies: dict[str, str] = field(default_factory=dict)
     #: The preemptionPolicy of the global default class (when it sets one).
     default_policy: str | None = None
+    #: (namespace, name) of every ServiceAccount; None: not known, nothing is checked.
+    accounts: frozenset[tuple[str, str]] | None = None
 
     @classmethod
     def of(cls, snapshot: Snapshot) -> PodContext:
@@ -227,8 +230,19 @@ class PodContext:
                 replica_sets.setdefault(rs.namespace, []).append(rs.spec.selector)
         # Of several global defaults, Kubernetes' admission takes the highest value.
         default = max(defaults, default=None)
+        known = frozenset((sa.namespace, sa.name)
+                          for sa in snapshot.of_kind(accounts.ServiceAccount))
         return cls(classes, default[0] if default else None, replica_sets, policies,
-                   policies.get(default[1]) if default else None)
+                   policies.get(default[1]) if default else None, known)
+
+    def account_problem(self, spec: core.PodSpec, namespace: str) -> str:
+        """The ServiceAccount admission plugin's refusal of a pod whose account its namespace
+        does not have ('' when it has it, or when the accounts are not known)."""
+        name = accounts.account_of(spec)
+        if self.accounts is None or name == accounts.DEFAULT or (
+                namespace, name) in self.accounts:
+            return ""
+        return accounts.missing_account(namespace, name)
 
     def priority(self, spec: core.PodSpec) -> tuple[int, str]:
         """The pod's priority, and a sentence when its class does not exist."""
@@ -334,6 +348,7 @@ def pod_info(pod: core.Pod, context: PodContext = NO_CONTEXT) -> framework.PodIn
     priority, problem = context.priority(spec)
     labels = dict(pod.metadata.labels)
     namespace = pod.namespace
+    problem = problem or context.account_problem(spec, namespace)
     node_affinity = spec.affinity.node_affinity if spec.affinity else None
     required = node_affinity.required_during_scheduling_ignored_during_execution if (
         node_affinity) else None

@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from gitkube.api import apps, batch, errors, registry
+from gitkube.api import accounts, apps, batch, core, errors, registry
+from gitkube.controllers.lowering import environment
 from tests.api import manifests as m
 
 
@@ -87,3 +88,58 @@ def test_a_pod_templates_name_is_accepted_and_names_nothing(doc: dict[str, Any])
 def test_other_template_metadata_is_still_refused_by_name() -> None:
     doc = m.with_path(m.deployment(), ["spec", "template", "metadata", "finalizers"], ["x"])
     assert "finalizers" in issues_of(doc).get("spec.template.metadata.finalizers", "")
+
+
+# ------------------------------------------------------------------ ServiceAccounts
+def test_a_service_account_is_an_object_of_its_namespace() -> None:
+    account = registry.parse_object({
+        "apiVersion": "v1", "kind": "ServiceAccount", "automountServiceAccountToken": False,
+        "metadata": {"name": "robot", "namespace": "shop", "labels": {"account": "robot"}}})
+    assert isinstance(account, accounts.ServiceAccount)
+    assert (account.key, account.automount_service_account_token) == (
+        "/registry/serviceaccounts/shop/robot", False)
+
+
+@pytest.mark.parametrize(
+    ("spec", "runs_as"),
+    [
+        pytest.param({}, "default", id="none"),
+        pytest.param({"serviceAccountName": "robot"}, "robot", id="name"),
+        pytest.param({"serviceAccount": "robot"}, "robot", id="deprecated"),
+        pytest.param({"serviceAccountName": "robot", "serviceAccount": "old"}, "robot",
+                     id="both"),
+        pytest.param({"serviceAccountName": "", "automountServiceAccountToken": True},
+                     "default", id="empty-and-automount"),
+    ],
+)
+def test_a_pod_names_its_account(spec: dict[str, Any], runs_as: str) -> None:
+    pod = registry.parse_object(m.pod({"containers": [m.container()], **spec}))
+    assert isinstance(pod, core.Pod)
+    assert accounts.account_of(pod.spec) == runs_as
+
+
+@pytest.mark.parametrize(
+    ("doc", "path", "message"),
+    [
+        pytest.param(m.pod({"containers": [m.container()], "serviceAccountName": "Robot_1"}),
+                     "spec.serviceAccountName", "a lowercase RFC 1123 subdomain",
+                     id="bad-name"),
+        pytest.param({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "r"},
+                      "imagePullSecrets": [{"name": "creds"}]}, "imagePullSecrets",
+                     "field 'imagePullSecrets' is not supported by gitkube yet",
+                     id="pull-secrets"),
+        pytest.param({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "r"},
+                      "secrets": [{"name": "token"}]}, "secrets",
+                     "field 'secrets' is not supported by gitkube yet", id="token-secrets"),
+    ],
+)
+def test_service_account_fields_refused(doc: dict[str, Any], path: str, message: str) -> None:
+    assert issues_of(doc).get(path, "").startswith(message)
+
+
+def test_the_downward_api_gives_a_container_its_account() -> None:
+    env = [{"name": "SA", "valueFrom": {"fieldRef": {"fieldPath": "spec.serviceAccountName"}}}]
+    for spec, value in (({}, "default"), ({"serviceAccountName": "robot"}, "robot")):
+        pod = registry.parse_object(m.pod({"containers": [m.container(env=env)], **spec}))
+        assert isinstance(pod, core.Pod)
+        assert environment.field_value("spec.serviceAccountName", pod) == value

@@ -50,7 +50,8 @@ KIND_CASES: list[tuple[str, dict[str, Any], str, str]] = [
              "ConfigMap (v1), CronJob (batch/v1), DaemonSet (apps/v1), Deployment (apps/v1), "
              "Job (batch/v1), Namespace (v1), PersistentVolumeClaim (v1), Pod (v1), "
              "PriorityClass (scheduling.k8s.io/v1), ReplicaSet (apps/v1), Secret (v1), "
-             "Service (v1), StatefulSet (apps/v1), StorageClass (storage.k8s.io/v1)"),
+             "Service (v1), ServiceAccount (v1), StatefulSet (apps/v1), "
+             "StorageClass (storage.k8s.io/v1)"),
     ("node", {"apiVersion": "v1", "kind": "Node", "metadata": {"name": "n"}},
      "kind", "Nodes are not written as manifests: declare the machine in inventory.yaml"),
     ("missing-name", {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {}},
@@ -116,7 +117,7 @@ def test_plurals_and_scope() -> None:
         "pods", "namespaces", "configmaps", "secrets", "deployments", "replicasets", "nodes",
         "jobs", "cronjobs", "priorityclasses", "services", "endpointslices", "daemonsets",
         "statefulsets", "controllerrevisions", "persistentvolumeclaims", "persistentvolumes",
-        "storageclasses"}
+        "storageclasses", "serviceaccounts"}
 
 
 @pytest.mark.parametrize("doc", [m.pod(), m.deployment(), m.replica_set()],

@@ -171,12 +171,12 @@ CASES: list[tuple[str, dict[str, Any], str, str]] = [
         "fieldRef": {"fieldPath": "metadata.name"}}}])]}),
      "spec.containers[0].env[0].valueFrom", "may not be specified when `value` is not empty"),
     ("field-path", P({"containers": [C(env=[{"name": "X", "valueFrom": {
-        "fieldRef": {"fieldPath": "spec.serviceAccountName"}}}])]}),
+        "fieldRef": {"fieldPath": "spec.hostname"}}}])]}),
      "spec.containers[0].env[0].valueFrom.fieldRef.fieldPath",
-     "unsupported value 'spec.serviceAccountName': supported values are metadata.annotations, "
+     "unsupported value 'spec.hostname': supported values are metadata.annotations, "
      "metadata.labels, metadata.name, metadata.namespace, metadata.uid, spec.nodeName, "
-     "status.hostIP, status.podIP, status.podIPs, metadata.labels['<key>'] and "
-     "metadata.annotations['<key>']"),
+     "spec.serviceAccountName, status.hostIP, status.podIP, status.podIPs, "
+     "metadata.labels['<key>'] and metadata.annotations['<key>']"),
     ("env-from-none", P({"containers": [C(envFrom=[{"prefix": "X_"}])]}),
      "spec.containers[0].envFrom[0]", "must specify exactly one of configMapRef and secretRef"),
     # Volumes.

@@ -41,8 +41,8 @@ def test_one_schema_per_kind() -> None:
     assert names == ["all.json", "configmap.json", "cronjob.json", "daemonset.json",
                      "deployment.json", "inventory.json", "job.json", "namespace.json",
                      "persistentvolumeclaim.json", "pod.json", "priorityclass.json",
-                     "replicaset.json", "secret.json", "service.json", "statefulset.json",
-                     "storageclass.json"]
+                     "replicaset.json", "secret.json", "service.json", "serviceaccount.json",
+                     "statefulset.json", "storageclass.json"]
 
 
 GOOD = [

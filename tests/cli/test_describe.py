@@ -13,6 +13,7 @@ def test_describe_pod_shows_containers_and_the_schedulers_verdict() -> None:
     assert lines == [
         "Name:            web-2",
         "Namespace:       default",
+        "Service Account: default",
         "Node:            node-1",
         "Created:         2026-01-01T11:55:00Z (5m ago)",
         "Labels:          <none>",

@@ -7,7 +7,8 @@ import json
 import pytest
 
 from gitkube import errors
-from gitkube.api import podstate
+from gitkube.api import accounts, podstate
+from gitkube.api.meta import ObjectMeta
 from gitkube.cli import render, tables
 from tests.cli import objects as o
 
@@ -141,3 +142,11 @@ def test_pods_the_scheduler_could_not_place_say_why_under_the_table() -> None:
     lines = tables.render_table("pods", pods, o.NOW).splitlines()
     assert lines[-1] == f"web-2 is not scheduled: {why}"
     assert lines[2].split()[:3] == ["web-2", "0/1", "Pending"]
+
+
+def test_service_accounts_table_reads_like_kubectl() -> None:
+    account = accounts.ServiceAccount(metadata=ObjectMeta(
+        name="robot", namespace="shop", creation_timestamp="2026-01-01T11:00:00Z"))
+    assert tables.resolve_kind("sa") == tables.resolve_kind("serviceaccount") == "serviceaccounts"
+    assert tables.render_table("serviceaccounts", [account], o.NOW).splitlines() == [
+        "NAME    SECRETS   AGE", "robot   0         60m"]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 
-from gitkube.api import core, names, pods, quantities
+from gitkube.api import accounts, core, names, pods, quantities
 from gitkube.controllers.lowering import expansion, refs
 
 Refs = refs.Refs
@@ -100,8 +100,7 @@ def field_value(path: str, pod: core.Pod) -> str:
         "metadata.namespace": meta.namespace or "default",
         "metadata.uid": meta.uid,
         "spec.nodeName": pod.spec.node_name,
-        # gitkube has no service accounts: the field is always empty.
-        "spec.serviceAccountName": None,
+        "spec.serviceAccountName": accounts.account_of(pod.spec),
         "status.hostIP": pod.status.host_ip,
         "status.podIP": pod.status.pod_ip,
     }
