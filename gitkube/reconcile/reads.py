@@ -73,6 +73,7 @@ def claim_waiting(store: store_base.Store, pvc: storage.PersistentVolumeClaim) -
     snapshot = Snapshot(revision=0, objects={o.key: Stored(o, 0) for o in [*around, pvc]})
     return volumes.waiting_for(snapshot, pvc, claims.classes(snapshot)) or None
 
+
 def slices_of(store: store_base.Store, svc: services.Service) -> list[discovery.EndpointSlice]:
     """The EndpointSlices of a Service."""
     return endpointslices.endpoints_of(svc, of_kind(store, discovery.EndpointSlice))

@@ -174,14 +174,32 @@ def test_get_and_describe_a_service_on_a_cluster(tmp_path: Path) -> None:
         assert code == 0, out.getvalue()
         return out.getvalue().splitlines()
 
-    [header, row] = run("get", "svc")
-    assert header.split() == ["NAME", "TYPE", "CLUSTER-IP", "EXTERNAL-IP", "PORT(S)", "AGE"]
+    [header, row] = run("get", "svc", "-o", "wide")
+    assert header.split() == ["NAME", "TYPE", "CLUSTER-IP", "EXTERNAL-IP", "PORT(S)", "AGE",
+                              "SELECTOR"]
     assert row.split()[:5] == ["web", "ClusterIP", "10.96.184.169", "<none>", "80/TCP,81/TCP"]
+    assert row.split()[-1] == "app=web"
+    with face.open_cluster(path) as cluster:
+        pods = sorted((p.name, p.status.pod_ip or "") for p in cluster.objects("pods"))
+    ips = [ip for _, ip in pods]
+    assert len(ips) == 2 and all(ips)
     [_, slice_row] = run("get", "endpointslices")
-    assert slice_row.split()[1:3] == ["IPv4", "8080"]
+    assert slice_row.split()[1:4] == ["IPv4", "8080", ",".join(ips)]
     described = run("describe", "svc", "web")
     assert "IP:                       10.96.184.169" in described
-    assert described[described.index("Pods without traffic:") + 1].split() == [
-        "POD", "WHY", "IT", "GETS", "NO", "TRAFFIC"]
-    assert [line.split()[1:5] for line in described if "admin/TCP" in line][-1] == [
-        "the", "pod", "has", "no"]
+    at = described.index("Port:                     http  80/TCP")
+    assert described[at:at + 3] == [
+        "Port:                     http  80/TCP",
+        "TargetPort:               http/TCP",
+        f"Endpoints:                {ips[0]}:8080,{ips[1]}:8080"]
+    assert described[at + 3:at + 6] == [
+        "Port:                     admin  81/TCP",
+        "TargetPort:               admin/TCP",
+        "Endpoints:                <none>"]
+    table = described[described.index("Pods without traffic:") + 1:]
+    assert table[0].split() == ["POD", "WHY", "IT", "GETS", "NO", "TRAFFIC"]
+    reason = ("the pod has no container port named admin/TCP, so that port of the Service "
+              "does not reach it")
+    assert [line.split(maxsplit=1) for line in table[1:3]] == [
+        [name, reason] for name, _ in pods]
+    assert table[3] == "Events:"
