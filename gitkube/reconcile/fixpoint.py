@@ -8,7 +8,9 @@ store change that would change anything. Actions on the same object are merged
 into the one write apply will do, guarded by the ORIGINAL store revision
 (compare-and-swap against what the pass read, not against what it planned).
 ``plan_nodes`` then runs once on the final snapshot, and steady workloads get a
-NOOP saying so.
+NOOP saying so. What planners say they leave undone (a change Git asks for that is
+refused, an address that cannot be given) is kept as they said it in the last round,
+on the snapshot the pass ends with.
 """
 
 from __future__ import annotations
@@ -54,6 +56,7 @@ def planners(schedule: Planner | None = None) -> list[tuple[Planner, bool]]:
     hold); False for Git (desired), ownership (gc) and binding (the scheduler)."""
     return [
         (desired.plan_desired, False), (ipam.plan_ipam, True),
+        (ipam.plan_cluster_dns, False),
         (podstatus.plan_observed, True), (deployments.plan_deployments, True),
         (replicasets.plan_replicasets, True), (daemonsets.plan_daemonsets, True),
         (statefulsets.plan_statefulsets, True), (volumes.plan_volumes, True),
@@ -109,10 +112,14 @@ def _to_fixpoint(running: Sequence[Planner], snapshot: Snapshot, clock: clocks.C
     until a round plans nothing: that snapshot, and False when ``MAX_ROUNDS`` did not
     settle it."""
     current = snapshot
+    said: list[Action] = []
     for _ in range(MAX_ROUNDS):
         planned_any = False
+        said = []
         for planner in running:
-            actions = _effective(planner(current, clock), current)
+            planned = planner(current, clock)
+            said += [a for a in planned if a.kind is ActionKind.NOOP]
+            actions = _effective(planned, current)
             if status_only:
                 actions = [a for a in actions if a.status_only]
             if actions:
@@ -120,7 +127,9 @@ def _to_fixpoint(running: Sequence[Planner], snapshot: Snapshot, clock: clocks.C
                 merged.add(actions)
                 current = current.with_actions(actions)
         if not planned_any:
+            merged.say(said)
             return current, True
+    merged.say(said)
     return current, False
 
 
@@ -192,6 +201,14 @@ class _Merger:
 
     def touched(self) -> set[str]:
         return set(self._by_key)
+
+    def say(self, noops: Sequence[Action]) -> None:
+        """Keep planners' NOOPs as notes, each (object, reason) once."""
+        seen = {(a.target, a.reason) for a in self.notes}
+        for action in noops:
+            if (action.target, action.reason) not in seen:
+                seen.add((action.target, action.reason))
+                self.notes.append(action)
 
 
 def _fold(first: Action, then: Action, *, existed: bool) -> Action | None:

@@ -199,3 +199,17 @@ def test_actions_on_one_key_merge_into_one_write(
         assert action.obj == two
     if then is ActionKind.BIND:
         assert action.node == "node-1"
+
+
+def test_what_a_planner_leaves_undone_is_said_once_in_the_plan() -> None:
+    # "api" holds 10.96.0.40; Git adds "web" asking for it too: web is not created, and the
+    # plan says why at web's file:line, once however many rounds the pass took.
+    api = f.service("api", clusterIP="10.96.0.40")
+    web = f.service("web", clusterIP="10.96.0.40")
+    snap = f.snapshot(f.node("node-1"), api, desired=[f.node("node-1"), api, f.git(web)])
+    actions = _pass(snap, FakeClock())
+    assert not [a for a in actions if a.target.name == "web" and a.kind is not ActionKind.NOOP]
+    assert [a.reason for a in actions if a.kind is ActionKind.NOOP and a.source == "desired"] == [
+        "web.yaml:1: Service default/web asks for clusterIP 10.96.0.40, which Service "
+        "default/api already holds; it is not applied until the address is free: choose "
+        "another or leave the field out"]
