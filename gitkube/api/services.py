@@ -12,6 +12,11 @@ What the system allocates — ``spec.clusterIP``/``clusterIPs`` and ``ports[].no
 (``keep_allocated``), as the apiserver keeps them. ``check`` holds the rules of one
 Service; the rules that need the whole revision (an address inside ``serviceCIDR``, a
 NodePort or cluster IP asked for twice) are ``source/networkcheck.py``'s.
+
+The cluster DNS has a Service too, ``kube-system/kube-dns`` as kubeadm and k3s deploy it,
+on the tenth address of ``serviceCIDR`` (``cluster_dns``): gitkube stores it itself (Git
+may not declare it) so that ``get services -A`` shows where pods' DNS answers. It selects
+no pods: every node's agent answers on that address.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import Field, model_validator
 
 from gitkube.api import errors, fields, names, network, validation
-from gitkube.api.meta import KubeModel, KubeObject
+from gitkube.api.meta import KubeModel, KubeObject, ObjectMeta
 
 ServiceType = Literal["ClusterIP", "NodePort", "LoadBalancer", "ExternalName"]
 TrafficPolicy = Literal["Cluster", "Local"]
@@ -31,6 +36,8 @@ TrafficPolicy = Literal["Cluster", "Local"]
 NONE = "None"
 #: kube-proxy's default for ``sessionAffinity: ClientIP`` (3 hours), and its maximum.
 DEFAULT_AFFINITY_SECONDS, MAX_AFFINITY_SECONDS = 10800, 86400
+#: The cluster DNS Service's namespace and name (kubeadm's and k3s's).
+DNS_NAMESPACE, DNS_NAME = "kube-system", "kube-dns"
 
 
 class ServicePort(KubeModel):
@@ -149,6 +156,11 @@ class Service(KubeObject):
         issues = [i for i in issues if i.path != "metadata.name"]
         issues += [errors.FieldIssue("metadata.name", p)
                    for p in names.dns1035_label_errors(self.name)]
+        if is_cluster_dns(self):
+            issues.append(errors.FieldIssue("metadata.name", (
+                f"{DNS_NAMESPACE}/{DNS_NAME} is the cluster DNS Service, which gitkube keeps "
+                "itself (on the tenth address of serviceCIDR, answered by every node's "
+                "agent); give this Service another name or namespace")))
         return issues + check_spec(self.spec)
 
 
@@ -352,3 +364,23 @@ def claim_conflict(obj: KubeObject, held: dict[str, str]) -> str:
             return (f"{me} asks for {what}, which {holder} already holds; it is not applied "
                     "until the address is free: choose another or leave the field out")
     return ""
+
+
+def cluster_dns(service_cidr: str) -> Service:
+    """The cluster DNS Service gitkube keeps: ``kube-system/kube-dns`` on the tenth address
+    of ``service_cidr``, DNS over UDP and TCP, no selector (each node's agent answers)."""
+    ip = network.dns_service_ip(service_cidr)
+    return Service(
+        metadata=ObjectMeta(name=DNS_NAME, namespace=DNS_NAMESPACE,
+                            labels={"k8s-app": "kube-dns",
+                                    "kubernetes.io/cluster-service": "true"}),
+        spec=ServiceSpec.model_validate({
+            "clusterIP": ip, "ports": [{"name": "dns", "port": 53, "protocol": "UDP"},
+                                       {"name": "dns-tcp", "port": 53, "protocol": "TCP"}]}),
+    )
+
+
+def is_cluster_dns(obj: KubeObject) -> bool:
+    """``obj`` is the cluster DNS Service (``cluster_dns``), by namespace and name."""
+    return (isinstance(obj, Service) and obj.namespace == DNS_NAMESPACE
+            and obj.name == DNS_NAME)

@@ -160,6 +160,8 @@ def explain(svc: services.Service, pods: Iterable[core.Pod], nodes: dict[str, di
             ) -> list[PodNote] | str:
     """Why selected pods get no traffic (or not on every port), by pod name; a sentence
     instead when there is nothing to list (``describe service`` prints either)."""
+    if services.is_cluster_dns(svc):
+        return "the cluster DNS: every node's gitkube agent answers on its address, no pod does"
     if not manages_endpoints(svc):
         return ("an ExternalName Service has no endpoints" if svc.spec.type == "ExternalName"
                 else "the Service has no selector: gitkube manages no endpoints for it")

@@ -15,7 +15,10 @@ allocators do, with the results written into the objects' specs so they stay put
   30000-32767 (KEP-3668);
 - a LoadBalancer Service's ``status.loadBalancer.ingress`` lists the Ready nodes'
   addresses (one each, the one other machines reach it at), as k3s's ServiceLB does: the
-  Service is reached on every node.
+  Service is reached on every node;
+- the cluster DNS Service (``kube-system/kube-dns``, ``plan_cluster_dns``) is stored once
+  a Service exists and the nodes have a pod network, on the tenth address of
+  ``serviceCIDR``, and follows that range when it changes.
 
 What Git asks for that cannot be given (an address outside the range, one held by
 another Service) is refused earlier, with the revision (``source/networkcheck.py``).
@@ -28,7 +31,7 @@ import ipaddress
 from collections.abc import Iterator
 
 from gitkube import clock as clocks
-from gitkube.api import network, services
+from gitkube.api import meta, network, services
 from gitkube.api import node as node_api
 from gitkube.planning import objects
 from gitkube.planning.actions import Action, ActionKind, ObjectRef
@@ -38,8 +41,41 @@ SOURCE = "ipam"
 
 
 def plan_ipam(snapshot: Snapshot, clock: clocks.Clock) -> list[Action]:
+    held_back = [Action(ActionKind.NOOP, ObjectRef("Cluster", "", snapshot.cluster), clash,
+                        source=SOURCE) for clash in address_clashes(snapshot)]
     return [*plan_pod_cidrs(snapshot), *plan_service_addresses(snapshot),
-            *plan_load_balancer_status(snapshot)]
+            *plan_load_balancer_status(snapshot), *held_back]
+
+
+def address_clashes(snapshot: Snapshot) -> list[str]:
+    """Nodes' addresses, as their agents report them, inside ``clusterCIDR`` or
+    ``serviceCIDR`` (what the inventory could not see: a node written by name, or with
+    more than one address). Routes and a pod bridge on such a range would cut the node
+    off its own network, so while one is reported no node is given the cluster network
+    (``nodenetwork``): each sentence says so. The pod networks' gateways (the first
+    address of a node's ``podCIDR``) are gitkube's own bridges, not clashes."""
+    settings = snapshot.settings
+    if settings.pod_network == "none":
+        return []
+    nodes = sorted(snapshot.of_kind(node_api.Node), key=lambda n: n.name)
+    gateways = {_gateway(n.spec.pod_cidr) for n in nodes if n.spec.pod_cidr}
+    first_at: dict[str, str] = {}
+    for node in nodes:
+        for address in node.status.addresses:
+            if address.type == "InternalIP" and address.address not in gateways:
+                first_at.setdefault(address.address, node.name)
+    taken = [(f"node {name}'s address", address) for address, name in first_at.items()]
+    return [f"{issue.path} in inventory.yaml: {issue.message}; until then no node is given "
+            "the cluster network (routes, Service rules, DNS)"
+            for issue in network.overlap_issues(settings.cluster_cidr, settings.service_cidr,
+                                                taken)]
+
+
+def _gateway(cidr: str) -> str:
+    try:
+        return str(ipaddress.ip_network(cidr)[1])
+    except (ValueError, IndexError):
+        return ""
 
 
 # -- node pod subnets ---------------------------------------------------------------------
@@ -117,7 +153,8 @@ def plan_service_addresses(snapshot: Snapshot) -> list[Action]:
     cidr = ipaddress.ip_network(settings.service_cidr)
     reserved = {int(cidr.network_address), int(cidr.broadcast_address),
                 int(ipaddress.ip_address(network.dns_service_ip(settings.service_cidr)))}
-    svcs = sorted(snapshot.of_kind(services.Service),
+    svcs = sorted((s for s in snapshot.of_kind(services.Service)
+                   if not services.is_cluster_dns(s)),  # plan_cluster_dns places it
                   key=lambda s: (s.metadata.creation_timestamp or "", s.key))
     ips, ports = _held(svcs, cidr)
     actions: list[Action] = []
@@ -196,6 +233,44 @@ def _pick(seed: int, base: int, size: int, taken: set[int]) -> int | None:
 def _full(svc: services.Service, why: str) -> Action:
     return Action(ActionKind.NOOP, ObjectRef.of(svc),
                   f"{objects.describe(svc)} gets no address: {why}", source=SOURCE)
+
+
+# -- the cluster DNS Service --------------------------------------------------------------
+
+
+def plan_cluster_dns(snapshot: Snapshot, clock: clocks.Clock) -> list[Action]:
+    """``kube-system/kube-dns`` as kubeadm deploys it, where the nodes answer DNS: stored
+    once the first Service is (as k3s stores its add-ons), at the DNS address of the
+    current ``serviceCIDR``; removed when ``podNetwork: none`` leaves nodes without DNS."""
+    made = services.cluster_dns(snapshot.settings.service_cidr)
+    stored = snapshot.get(made.key)
+    if stored is not None and meta.SOURCE_ANNOTATION in stored.obj.metadata.annotations:
+        return []  # Git's own (an older revision; the source refuses it now): left alone
+    if snapshot.settings.pod_network == "none":
+        return [] if stored is None else [Action(
+            ActionKind.DELETE, ObjectRef.of(made), "podNetwork: none: the nodes answer no "
+            "cluster DNS", expected_revision=stored.mod_revision, source=SOURCE)]
+    ip = made.spec.cluster_ip
+    reason = f"the cluster DNS Service at {ip}, answered by every node's agent"
+    if stored is None:
+        if not any(not services.is_cluster_dns(s) for s in snapshot.of_kind(services.Service)):
+            return []
+        stamped = made.metadata.model_copy(update={
+            "uid": objects.deterministic_uid(snapshot.cluster, made.key, snapshot.revision),
+            "creation_timestamp": objects.now_text(clock)})
+        return [Action(ActionKind.CREATE, ObjectRef.of(made), reason,
+                       obj=made.model_copy(update={"metadata": stamped}),
+                       expected_revision=0, source=SOURCE)]
+    data = stored.obj.to_dict()
+    data["spec"] = made.to_dict()["spec"]
+    kept = objects.rebuild(stored.obj, data)
+    if objects.same(kept, stored.obj):
+        return []
+    assert isinstance(stored.obj, services.Service)
+    was = stored.obj.spec.cluster_ip
+    return [Action(ActionKind.UPDATE, ObjectRef.of(made),
+                   reason + (f" (was {was}: serviceCIDR changed)" if was != ip else ""),
+                   obj=kept, expected_revision=stored.mod_revision, source=SOURCE)]
 
 
 # -- LoadBalancer status ------------------------------------------------------------------

@@ -24,7 +24,7 @@ from collections.abc import Iterable
 from gitkube.agent import protocol
 from gitkube.api import discovery, network, services
 from gitkube.api import node as node_api
-from gitkube.controllers import endpointslices
+from gitkube.controllers import endpointslices, ipam
 from gitkube.planning.snapshot import Snapshot
 
 
@@ -32,10 +32,11 @@ def lower_networks(snapshot: Snapshot, names: Iterable[str]
                    ) -> dict[str, protocol.NetworkRun]:
     """The ``network`` of a converge to each of ``names`` that has one: not while a node has
     no pod subnet, nor when the inventory says ``podNetwork: none`` (its networking is then
-    left as it is). The Services part is lowered once, for every node."""
+    left as it is), nor to any node while one reports an address inside ``clusterCIDR`` or
+    ``serviceCIDR`` (``ipam.address_clashes``). The Services part is lowered once."""
     settings = snapshot.settings
-    if settings.pod_network == "none":
-        return {}
+    if settings.pod_network == "none" or ipam.address_clashes(snapshot):
+        return {}  # podNetwork: none, or a node's address inside a range (ipam says which)
     nodes = sorted(snapshot.of_kind(node_api.Node), key=lambda n: n.name)
     by_name = {n.name: n for n in nodes}
     wanted = [by_name[name] for name in names if name in by_name and by_name[name].spec.pod_cidr]
@@ -68,6 +69,8 @@ def lower_services(snapshot: Snapshot) -> list[protocol.ServiceRun]:
         by_service.setdefault((slice_.namespace, slice_.service_name), []).append(slice_)
     out = []
     for svc in snapshot.of_kind(services.Service):
+        if services.is_cluster_dns(svc):
+            continue  # its address is ``dnsIP``: the agent's own DNS server answers there
         run = lower_service(svc, endpointslices.endpoints_of(
             svc, by_service.get((svc.namespace, svc.name), [])))
         if run is not None:

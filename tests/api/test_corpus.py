@@ -56,9 +56,9 @@ MUST_ACCEPT = {
     "service/access/backend-service.yaml", "service/access/frontend-service.yaml",
     "service/networking/dual-stack-preferred-svc.yaml",
     "service/networking/nginx-secure-app.yaml", "service/simple-service.yaml",
-    # StatefulSets, PersistentVolumeClaims.
-    "application/mysql/mysql-statefulset.yaml", "pods/storage/pv-pod.yaml",
-    "controllers/statefulset.yaml",
+    # StatefulSets, PersistentVolumeClaims (the mysql app whole, with its Services).
+    "application/mysql/mysql-statefulset.yaml", "application/mysql/mysql-configmap.yaml",
+    "pods/storage/pv-pod.yaml", "controllers/statefulset.yaml",
     # DaemonSets (with hostPath volumes).
     "controllers/daemonset.yaml", "controllers/fluentd-daemonset-update.yaml",
 }

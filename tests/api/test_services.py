@@ -114,6 +114,11 @@ def test_external_name_has_no_address_fields() -> None:
                  "start with an alphabetic character, and end with an alphanumeric character "
                  "(e.g. 'my-name', or 'abc-123', regex used for validation is "
                  "'[a-z]([-a-z0-9]*[a-z0-9])?')", id="name-starts-with-digit"),
+    pytest.param({**service(), "metadata": {"name": "kube-dns", "namespace": "kube-system"}},
+                 "metadata.name", "kube-system/kube-dns is the cluster DNS Service, which "
+                 "gitkube keeps itself (on the tenth address of serviceCIDR, answered by every "
+                 "node's agent); give this Service another name or namespace",
+                 id="the-cluster-dns-service"),
 ])
 def test_refused_with_the_field_named(doc: dict[str, Any], path: str, message: str) -> None:
     assert m.issues(doc).get(path) == message

@@ -179,6 +179,9 @@ def test_get_and_describe_a_service_on_a_cluster(tmp_path: Path) -> None:
                               "SELECTOR"]
     assert row.split()[:5] == ["web", "ClusterIP", "10.96.184.169", "<none>", "80/TCP,81/TCP"]
     assert row.split()[-1] == "app=web"
+    assert [r.split()[:6] for r in run("get", "svc", "-A")[1:]] == [
+        ["default", "web", "ClusterIP", "10.96.184.169", "<none>", "80/TCP,81/TCP"],
+        ["kube-system", "kube-dns", "ClusterIP", "10.96.0.10", "<none>", "53/UDP,53/TCP"]]
     with face.open_cluster(path) as cluster:
         pods = sorted((p.name, p.status.pod_ip or "") for p in cluster.objects("pods"))
     ips = [ip for _, ip in pods]

@@ -224,9 +224,13 @@ def test_one_pass_creates_the_service_with_its_address_and_its_slice() -> None:
     snap = f.snapshot(NODE, pod("web-1"), desired=[NODE, f.git(pod("web-1")),
                                                    f.git(f.service())])
     actions = fixpoint.plan_pass(snap, f.clock())
-    creates = {a.target.kind: a for a in actions if a.kind is ActionKind.CREATE}
-    svc = creates["Service"].obj
+    creates = {(a.target.kind, a.target.name): a for a in actions
+               if a.kind is ActionKind.CREATE}
+    svc = creates["Service", "web"].obj
     assert isinstance(svc, services.Service) and svc.spec.cluster_ip == "10.96.184.169"
-    assert creates["Service"].reason == ("declared in Git at web.yaml:1; cluster IP "
-                                         "10.96.184.169 allocated from 10.96.0.0/12")
-    assert written([creates["EndpointSlice"]]) == [("create", PORT, ("web-1:RS-",))]
+    assert creates["Service", "web"].reason == ("declared in Git at web.yaml:1; cluster IP "
+                                                "10.96.184.169 allocated from 10.96.0.0/12")
+    assert creates["Service", "kube-dns"].reason == (
+        "the cluster DNS Service at 10.96.0.10, answered by every node's agent")
+    [made] = [a for (kind, _), a in creates.items() if kind == "EndpointSlice"]
+    assert written([made]) == [("create", PORT, ("web-1:RS-",))]

@@ -130,3 +130,94 @@ def test_a_load_balancer_lists_the_ready_nodes_addresses() -> None:
         {"ip": "192.168.1.11"}, {"ip": "192.168.1.12"}]}}
     assert action.reason == "load balancer on 192.168.1.11, 192.168.1.12"
     assert ipam.plan_ipam(snap.with_actions([action]), f.clock()) == []
+
+
+DNS = services.cluster_dns(network.DEFAULT_SERVICE_CIDR)
+GIT_DNS = services.Service.model_validate({
+    **DNS.to_dict(), "metadata": {**DNS.to_dict()["metadata"],
+                                  "annotations": {"gitkube.io/source": "dns.yaml:1"}}})
+
+
+def dns_plan(*objs: KubeObject, **settings: object) -> list[tuple[str, str, str]]:
+    snap = f.snapshot(*objs)
+    if settings:
+        snap = dataclasses.replace(snap, settings=inventory.Settings.model_validate(settings))
+    return [(a.kind.value, f"{a.target.namespace}/{a.target.name}", a.reason)
+            for a in ipam.plan_cluster_dns(snap, f.clock())]
+
+
+AT_TENTH = "the cluster DNS Service at 10.96.0.10, answered by every node's agent"
+
+
+@pytest.mark.parametrize(("store", "settings", "expected"), [
+    pytest.param([], {}, [], id="no-service-no-dns-service"),
+    pytest.param([f.service("web")], {}, [("create", "kube-system/kube-dns", AT_TENTH)],
+                 id="stored-with-the-first-service"),
+    pytest.param([f.service("web"), DNS], {}, [], id="kept"),
+    pytest.param([f.service("web"), DNS], {"serviceCIDR": "10.100.0.0/16"}, [
+        ("update", "kube-system/kube-dns", "the cluster DNS Service at 10.100.0.10, answered by "
+                                           "every node's agent (was 10.96.0.10: serviceCIDR "
+                                           "changed)")], id="follows-the-service-range"),
+    pytest.param([f.service("web")], {"podNetwork": "none"}, [], id="no-pod-network-none"),
+    pytest.param([f.service("web"), DNS], {"podNetwork": "none"}, [
+        ("delete", "kube-system/kube-dns", "podNetwork: none: the nodes answer no cluster DNS")],
+        id="removed-with-the-pod-network"),
+    pytest.param([f.service("web"), GIT_DNS], {"serviceCIDR": "10.100.0.0/16"}, [],
+                 id="gits-own-left-alone"),
+])
+def test_the_cluster_dns_service(store: list[KubeObject], settings: dict[str, str],
+                                 expected: list[tuple[str, str, str]]) -> None:
+    assert dns_plan(*store, **settings) == expected
+
+
+def test_the_cluster_dns_service_is_kube_dns_at_the_tenth_address() -> None:
+    snap = f.snapshot(f.service("web"))
+    [made] = ipam.plan_cluster_dns(snap, f.clock())
+    assert isinstance(made.obj, services.Service) and made.obj.metadata.uid
+    spec = made.obj.to_dict()["spec"]
+    assert (spec["clusterIP"], spec["selector"], spec["ports"]) == ("10.96.0.10", {}, [
+        {"name": "dns", "port": 53, "protocol": "UDP", "targetPort": 53},
+        {"name": "dns-tcp", "port": 53, "protocol": "TCP", "targetPort": 53}])
+    assert made.obj.metadata.labels["k8s-app"] == "kube-dns"
+    # Outside a changed range, the other allocator leaves it to plan_cluster_dns.
+    moved = dataclasses.replace(snap.with_actions([made]), settings=inventory.Settings(
+        serviceCIDR="10.100.0.0/16"))
+    assert [a.target.name for a in ipam.plan_service_addresses(moved)] == ["web"]
+
+
+def reporting(name: str, *addresses: str, pod_cidr: str) -> node_api.Node:
+    """A node whose agent reported ``addresses`` (InternalIP) and has ``pod_cidr``."""
+    made = f.node(name, pod_cidr=pod_cidr)
+    status = made.status.model_copy(update={"addresses": [
+        node_api.NodeAddress(type="InternalIP", address=a) for a in addresses]})
+    return made.model_copy(update={"status": status})
+
+
+HELD_BACK = "; until then no node is given the cluster network (routes, Service rules, DNS)"
+
+
+@pytest.mark.parametrize(("nodes", "settings", "expected"), [
+    pytest.param([reporting("a", "192.168.1.5", pod_cidr="10.244.0.0/24")], {}, [],
+                 id="elsewhere"),
+    pytest.param([reporting("a", "192.168.1.5", "10.244.1.1", pod_cidr="10.244.1.0/24")], {},
+                 [], id="its-own-pod-bridge"),
+    pytest.param([reporting("a", "192.168.1.5", "10.244.7.20", pod_cidr="10.244.0.0/24")], {}, [
+        "settings.clusterCIDR in inventory.yaml: 10.244.0.0/16 overlaps node a's address "
+        "(10.244.7.20); choose a range no machine of the cluster is on" + HELD_BACK],
+        id="a-second-interface-in-the-pod-range"),
+    pytest.param([reporting("a", "10.96.4.4", pod_cidr="10.244.0.0/24"),
+                  reporting("b", "10.96.4.4", pod_cidr="10.244.1.0/24")], {}, [
+        "settings.serviceCIDR in inventory.yaml: 10.96.0.0/12 overlaps node a's address "
+        "(10.96.4.4); choose a range no machine of the cluster is on" + HELD_BACK],
+        id="one-machine-in-the-service-range-said-once"),
+    pytest.param([reporting("a", "10.96.4.4", pod_cidr="10.244.0.0/24")],
+                 {"podNetwork": "none"}, [], id="no-pod-network"),
+])
+def test_nodes_reporting_an_address_in_a_range(nodes: list[node_api.Node],
+                                               settings: dict[str, str],
+                                               expected: list[str]) -> None:
+    snap = dataclasses.replace(f.snapshot(*nodes),
+                               settings=inventory.Settings.model_validate(settings))
+    assert ipam.address_clashes(snap) == expected
+    assert [a.reason for a in ipam.plan_ipam(snap, f.clock())
+            if a.kind is ActionKind.NOOP] == expected

@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from gitkube.api import inventory
+from gitkube.api import inventory, services
 from gitkube.api import node as node_api
 from gitkube.api.meta import KubeObject
-from gitkube.controllers import endpointslices, nodenetwork, podstatus
+from gitkube.controllers import endpoints, endpointslices, nodenetwork, podstatus
 from gitkube.planning.snapshot import Snapshot
 
 from . import factories as f
@@ -41,6 +41,15 @@ def test_the_nodes_own_subnet_routes_to_the_others_and_the_dns() -> None:
     off = dataclasses.replace(f.snapshot(A, B), settings=inventory.Settings.model_validate(
         {"podNetwork": "none"}))
     assert nodenetwork.lower_networks(off, ["node-a", "node-b"]) == {}
+
+
+def test_no_node_gets_the_network_while_one_reports_an_address_in_its_ranges() -> None:
+    status = B.status.model_copy(update={"addresses": [
+        *B.status.addresses, node_api.NodeAddress(type="InternalIP", address="10.244.9.3")]})
+    clash = B.model_copy(update={"status": status})
+    assert list(nodenetwork.lower_networks(f.snapshot(A, B), ["node-a", "node-b"])) == [
+        "node-a", "node-b"]
+    assert nodenetwork.lower_networks(f.snapshot(A, clash), ["node-a", "node-b"]) == {}
 
 
 def services_of(*objs: KubeObject) -> list[dict[str, Any]]:
@@ -91,6 +100,13 @@ def endpoint(p: Any, node: str, *, ready: bool = True, terminating: bool = False
 ])
 def test_services(objs: list[KubeObject], expected: list[dict[str, Any]]) -> None:
     assert services_of(*objs) == expected
+
+
+def test_the_cluster_dns_service_is_the_nodes_own_dns_not_a_rule() -> None:
+    dns = services.cluster_dns("10.96.0.0/12")
+    assert services_of(dns) == []
+    assert endpoints.explain(dns, [], {}) == (
+        "the cluster DNS: every node's gitkube agent answers on its address, no pod does")
 
 
 def test_a_load_balancer_answers_on_its_status_addresses() -> None:
