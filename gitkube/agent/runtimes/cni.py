@@ -1,11 +1,11 @@
 """The standard CNI plugins, called as a container runtime calls them (CNI 0.4.0).
 
 The containerd runtime puts a pod's network namespace on the node's cluster network
-with the ``containernetworking-plugins`` Debian ships (``/usr/lib/cni``): ``loopback``
-brings ``lo`` up, ``bridge`` with ``host-local`` IPAM gives the pod an address on the
-node's ``podCIDR`` behind the bridge whose address is the subnet's gateway (what
-``network.py`` routes to and where the node's DNS answers, as on a podman node), and
-``portmap`` publishes the pod's ``hostPort``s. Each plugin is one process: the
+with the ``containernetworking-plugins`` Debian ships (``/usr/lib/cni``): ``bridge``
+with ``host-local`` IPAM gives the pod an address on the node's ``podCIDR`` behind the
+bridge whose address is the subnet's gateway (what ``network.py`` routes to and where
+the node's DNS answers, as on a podman node), and ``portmap`` publishes the pod's
+``hostPort``s. Each plugin is one process: the
 operation and the namespace in ``CNI_*`` variables, its configuration as JSON on stdin,
 its result as JSON on stdout; a chain hands each plugin the previous result and is
 deleted in reverse order.
@@ -32,8 +32,6 @@ from . import base
 VERSION = "0.4.0"
 #: Where Debian's package (first) and the upstream tarball put the plugins.
 BIN_DIRS = ("/usr/lib/cni", "/opt/cni/bin")
-LOOPBACK: dict[str, Any] = {"cniVersion": VERSION, "name": "loopback",
-                            "plugins": [{"type": "loopback"}]}
 
 
 def bridge_name(network: str) -> str:

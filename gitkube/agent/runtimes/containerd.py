@@ -183,8 +183,9 @@ class ContainerdRuntime(base.Runtime):
         where = containerd_sandbox.paths(self.state_dir, uid)
         sandbox = containerd_report.sandbox_id(cluster, pod)
         if existing is None or not existing.get("sandboxID"):
-            self._create_sandbox(cluster, pod, sandbox, where)
-        ip = self._pod_ip(cluster, uid)
+            ip = self._create_sandbox(cluster, pod, sandbox, where)
+        else:
+            ip = existing.get("podIP", "")
         containerd_sandbox.write_etc(where, pod, ip, self.state_dir)
         everyone = initsteps.all_containers(pod)
         binds = files.materialise(self.state_dir, pod)
@@ -203,11 +204,12 @@ class ContainerdRuntime(base.Runtime):
             self.post_start(started, spec, identity.of(pod), identity.grace(pod))
 
     def _create_sandbox(self, cluster: str, pod: protocol.PodRun, sandbox: str,
-                        where: containerd_sandbox.Paths) -> None:
+                        where: containerd_sandbox.Paths) -> str:
+        """The pod's namespaces, network and record; answers its IP ("" without a network)."""
         containerd_sandbox.make(where, pod, self.state_dir)
         run = podnetwork.in_force(self.state_dir)
         ip = ""
-        chain: dict[str, Any] = cni.LOOPBACK
+        chain: dict[str, Any] | None = None
         mappings = cni.port_mappings(pod)
         if run is not None:
             chain = self._conflist(cluster)
@@ -215,10 +217,9 @@ class ContainerdRuntime(base.Runtime):
             raise base.RuntimeFailure(
                 f"hostPort needs the cluster network on {self.node}: containerd has no default "
                 "network as podman has.", permanent=True)
-        plugins = cni.bin_dir(self.cni_bin)
-        cni.add(cni.LOOPBACK, sandbox, where.netns, plugins)
-        if chain is not cni.LOOPBACK:
-            ip = cni.add(chain, sandbox, where.netns, plugins, mappings=mappings)
+        if chain is not None:
+            ip = cni.add(chain, sandbox, where.netns, cni.bin_dir(self.cni_bin),
+                         mappings=mappings)
         labels = {**identity.pod_labels(cluster, pod), SANDBOX_LABEL: "true", IP_LABEL: ip}
         with self._api("record the pod"):
             try:
@@ -231,6 +232,7 @@ class ContainerdRuntime(base.Runtime):
                     f"A containerd container named {sandbox} already exists on {self.node} but "
                     f"does not belong to this pod of cluster {cluster}; gitkube leaves it "
                     "alone: remove it by hand.", permanent=True) from exc
+        return ip
 
     def _conflist(self, cluster: str) -> dict[str, Any]:
         path = self.state_dir / "containerd" / "cni" / f"{identity.network_name(cluster)}.json"
@@ -240,11 +242,6 @@ class ContainerdRuntime(base.Runtime):
             raise base.RuntimeFailure(f"{self.node} has no pod network yet ({path}); the next "
                                       "converge makes it.") from exc
         return loaded if isinstance(loaded, dict) else {}
-
-    def _pod_ip(self, cluster: str, uid: str) -> str:
-        found = self._listed(cluster, f'labels."{identity.LABEL_POD_UID}"=={uid}',
-                             f'labels."{SANDBOX_LABEL}"==true')
-        return found[0].labels.get(IP_LABEL, "") if found else ""
 
     def _run_container(self, cluster: str, pod: protocol.PodRun,
                        container: protocol.ContainerRun, labels: identity.Labels,

@@ -24,6 +24,7 @@ SPEC_TYPE = "types.containerd.io/opencontainers/runtime-spec/1/Spec"
 RESOURCES_TYPE = "types.containerd.io/opencontainers/runtime-spec/1/LinuxResources"
 RUNC_OPTIONS_TYPE = "containerd.runc.v1.Options"
 RUNTIME = "io.containerd.runc.v2"
+GC_ROOT = "containerd.io/gc.root"
 #: containerd's task states (``api/types/task``), lower-case as ``reports.Seen`` wants them.
 STATUSES = {0: "unknown", 1: "created", 2: "running", 3: "stopped", 4: "paused", 5: "paused"}
 
@@ -141,8 +142,11 @@ def update_task(conn: wire.Connection, cid: str, resources: dict[str, Any]) -> N
 def prepare_snapshot(conn: wire.Connection, snapshotter: str, key: str, parent: str
                      ) -> list[Mount]:
     """An active snapshot on ``parent`` (an image's chain id); answers its mounts. One that
-    exists (an interrupted create) is reused."""
-    request = wire.encode([(1, snapshotter), (2, key), (3, parent)])
+    exists (an interrupted create) is reused. It is a root of containerd's garbage
+    collection: a collection between this and the container that refers to it would take
+    it; it goes when the container does (``remove_snapshot``)."""
+    request = wire.encode([(1, snapshotter), (2, key), (3, parent),
+                           *wire.string_map(4, {GC_ROOT: "gitkube"})])
     try:
         (answer,) = conn.call(SNAPSHOTS + "Prepare", request)
     except wire.ApiError as exc:

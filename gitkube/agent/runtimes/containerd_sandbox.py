@@ -2,7 +2,8 @@
 
 containerd has no pods, so the runtime makes what a podman pod's infra container holds,
 with no process at all: a network and an IPC namespace bound to files
-(``unshare --net=FILE --ipc=FILE``, which outlive every container), the pod's
+(``unshare --net=FILE --ipc=FILE``, which outlive every container; ``lo`` is brought up
+in the same breath), the pod's
 ``/dev/shm`` and ``medium: Memory`` emptyDirs as tmpfs mounts of the node (kept across
 container restarts, sized by ``sizeLimit``), and the pod's ``/etc/hosts``,
 ``/etc/hostname`` and ``/etc/resolv.conf`` (kubelet's, ``security.resolver``). Each
@@ -13,6 +14,7 @@ container's spec joins the namespaces and binds the rest. Everything lives under
 
 from __future__ import annotations
 
+import ctypes
 import os
 import shutil
 import subprocess
@@ -23,6 +25,7 @@ from .. import files, podnetwork, protocol, security
 from . import base
 
 _SHM_SIZE = "65536k"
+_MS_NOSUID, _MS_NODEV = 2, 4
 
 
 class Paths(NamedTuple):
@@ -58,7 +61,8 @@ def make(where: Paths, pod: protocol.PodRun, state_dir: Path) -> None:
         for name in (where.netns, where.ipcns):
             _unmount(name)
             Path(name).touch()
-        _run(["unshare", f"--net={where.netns}", f"--ipc={where.ipcns}", "true"])
+        _run(["unshare", f"--net={where.netns}", f"--ipc={where.ipcns}", "ip", "link", "set",
+              "lo", "up"])
     _tmpfs(where.shm, f"size={_SHM_SIZE},mode=1777")
     for volume in pod.get("volumes", []):
         if volume.get("medium") == "Memory":
@@ -124,10 +128,15 @@ def exists(where: Paths) -> bool:
 
 
 def _tmpfs(target: Path, options: str) -> None:
+    """A tmpfs at ``target`` (mount(2) itself: one per pod, no process to start for it)."""
     if _mounted(str(target)):
         return
     target.mkdir(parents=True, exist_ok=True)
-    _run(["mount", "-t", "tmpfs", "-o", f"nosuid,nodev,{options}", "tmpfs", str(target)])
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.mount(b"tmpfs", str(target).encode(), b"tmpfs", _MS_NOSUID | _MS_NODEV,
+                  options.encode()) != 0:
+        error = ctypes.get_errno()
+        raise base.RuntimeFailure(f"cannot mount a tmpfs at {target}: {os.strerror(error)}")
 
 
 def _mounts_under(root: Path) -> list[str]:

@@ -11,9 +11,10 @@ hostname, its shared network and IPC namespaces (files the runtime bind-mounted)
 binds: volumes, the pod's ``/dev/shm`` and its ``/etc/hosts``, ``/etc/hostname`` and
 ``/etc/resolv.conf``.
 
-seccomp ``RuntimeDefault`` (and an unset profile, as podman applies its own by default) is
-Docker's default profile written as a deny list: every syscall allowed but the ones that
-profile leaves out (``DENIED_SYSCALLS``), which fail with EPERM.
+seccomp ``RuntimeDefault`` is Docker's default profile written as a deny list: every
+syscall allowed but the ones that profile leaves out (``DENIED_SYSCALLS``), which fail with
+EPERM. A container that names no profile runs Unconfined, as Kubernetes runs it (and as
+``ctr`` does; podman applies its own profile unless told otherwise).
 """
 
 from __future__ import annotations
@@ -129,7 +130,7 @@ def spec(container: protocol.ContainerRun, pod: Pod, image: Image, *, cid: str,
     }
     if not privileged:
         linux["maskedPaths"], linux["readonlyPaths"] = list(_MASKED), list(_READONLY)
-        if wanted.get("seccomp") != "Unconfined":
+        if wanted.get("seccomp") == "RuntimeDefault":
             linux["seccomp"] = seccomp_profile()
     return {
         "ociVersion": "1.0.2", "process": process, "hostname": pod.hostname,
