@@ -26,7 +26,8 @@ runtime = "runc"
 """
 
 IMAGE = "localhost/gitkube-agent-test/busybox:1"
-_APPLETS = ("sh", "httpd", "wget", "nc", "sleep", "echo", "cat", "ls", "env", "true", "false")
+_APPLETS = ("sh", "httpd", "wget", "nc", "sleep", "echo", "cat", "ls", "env", "true", "false",
+            "id", "touch", "dd")
 
 
 @dataclass

@@ -8,13 +8,16 @@ simulated runtime must answer like the real ones wherever it models a thing.
 
 from __future__ import annotations
 
+import base64
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from .helpers import until
 from .runtimes_under_test import ContainerdNode, NodeUnderTest, PodmanNode, SimNode, pods_of
 
 #: The sim runtime has every image; the name is the podman storage's test image.
@@ -179,3 +182,111 @@ def test_removing_a_clusters_pods_leaves_other_clusters_alone(
         assert pods_of(other.request("observe"))["theirs"]["phase"] == "Running"
     finally:
         other.close()
+
+
+# -- what only real containers show: the network, files, the kernel ----------------------------
+
+
+@pytest.fixture(params=[pytest.param("podman", marks=pytest.mark.podman),
+                        pytest.param("containerd", marks=[pytest.mark.containerd,
+                                                          pytest.mark.podman])])
+def real_node(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[NodeUnderTest]:
+    """A node of real containers (the cases the simulator does not model)."""
+    cluster = "real-" + request.node.name.split("[")[0].removeprefix("test_")[:20].replace(
+        "_", "-").strip("-")
+    made: PodmanNode | ContainerdNode
+    if request.param == "podman":
+        made = PodmanNode(request.getfixturevalue("podman_storage"), cluster, tmp_path / "state")
+    else:
+        made = ContainerdNode(request.getfixturevalue("containerd_daemon"), cluster,
+                              tmp_path / "state")
+    try:
+        yield made
+    finally:
+        made.close()
+
+
+def _logs(node: NodeUnderTest, uid: str, container: str) -> str:
+    return str(node.request("logs", pod_uid=uid, container=container, tail=-1)["logs"])
+
+
+def test_containers_of_a_pod_meet_on_localhost_and_probes_reach_them(
+    real_node: NodeUnderTest,
+) -> None:
+    node, image = real_node, real_node.image
+    ready = {"handler": "httpGet", "port": 8080, "path": "/", "periodSeconds": 1,
+             "timeoutSeconds": 1}
+    alive = {"handler": "tcpSocket", "port": 8080, "periodSeconds": 1, "timeoutSeconds": 1}
+    spec = pod("net", sh("server", image, "echo ok > /tmp/index.html; "
+                         "exec httpd -f -p 8080 -h /tmp", readinessProbe=ready,
+                         livenessProbe=alive),
+               sh("client", image, "until nc -w 1 127.0.0.1 8080 </dev/null; do sleep 0.2; "
+                  "done; echo reached; exec sleep 1000"))
+    node.request("converge", pods=[spec])
+    pods = node.settle(lambda p: all(c.get("ready") for c in p["net"]["containers"]),
+                       "the server is ready (httpGet) and the client runs")
+    assert _logs(node, "uid-net", "client") == "reached\n"
+    assert [c["restartCount"] for c in pods["net"]["containers"]] == [0, 0]
+
+
+def test_volume_files_change_in_place_and_an_empty_dir_is_shared(
+    real_node: NodeUnderTest,
+) -> None:
+    node, image = real_node, real_node.image
+
+    def spec(value: str) -> dict[str, Any]:
+        content = base64.b64encode(value.encode()).decode()
+        return pod("vol", sh("reader", image, "cat /shared/from-writer; while true; do "
+                             "cat /etc/conf/value; echo; sleep 0.2; done",
+                             files=[{"path": "/etc/conf/value", "content": content,
+                                     "mode": 0o644, "volume": "conf",
+                                     "mountPath": "/etc/conf"}],
+                             mounts=[{"volume": "shared", "mountPath": "/shared"}]),
+                   initContainers=[sh("writer", image, "echo hello > /shared/from-writer",
+                                      mounts=[{"volume": "shared", "mountPath": "/shared"}])],
+                   volumes=[{"name": "shared", "kind": "emptyDir", "medium": "Memory"}],
+                   filesHash=value)
+
+    node.request("converge", pods=[spec("first")])
+    before = node.settle(lambda p: p["vol"]["phase"] == "Running", "the reader runs")
+    until(lambda: "first" in _logs(node, "uid-vol", "reader"), "the reader sees its file")
+    assert _logs(node, "uid-vol", "reader").startswith("hello\n")
+    node.request("converge", pods=[spec("second")])
+    until(lambda: "second" in _logs(node, "uid-vol", "reader"), "the file changed in place")
+    after = pods_of(node.request("observe"))
+    assert ids(after) == ids(before), "the same container reads the new content"
+
+
+def test_the_kernel_enforces_security_contexts_and_hooks_run_inside(
+    real_node: NodeUnderTest,
+) -> None:
+    node, image = real_node, real_node.image
+    confined = sh("main", image, "id; touch /forbidden || echo read-only; sleep 1000",
+                  security={"runAsUser": 1000, "runAsGroup": 3000, "groups": [2000],
+                            "readOnlyRootFilesystem": True})
+    hooked = sh("main", image, "sleep 1; cat /tmp/hook; exec sleep 1000",
+                postStart={"handler": "exec", "command": ["sh", "-c", "echo hooked > /tmp/hook"]})
+    node.request("converge", pods=[pod("confined", confined), pod("hooked", hooked)])
+    node.settle(lambda p: "hooked" in _logs(node, "uid-hooked", "main")
+                and "read-only" in _logs(node, "uid-confined", "main"), "both ran")
+    said = _logs(node, "uid-confined", "main")
+    found = re.search(r"uid=(\d+)\S* gid=(\d+)\S* groups=(\S+)", re.sub(r"\([^)]*\)", "", said))
+    assert found, said
+    uid, gid, groups = found.groups()
+    assert (uid, gid, sorted(groups.split(","))) == ("1000", "3000", ["2000", "3000"]), said
+
+
+def test_a_container_over_its_memory_limit_is_oom_killed(
+    real_node: NodeUnderTest, request: pytest.FixtureRequest,
+) -> None:
+    if real_node.kind == "podman":
+        request.applymarker(pytest.mark.xfail(
+            strict=True, reason="podman 4.3 on cgroup v1 (this machine) leaves "
+            "State.OOMKilled false: the kill shows as Error"))
+    node, image = real_node, real_node.image
+    hungry = sh("main", image, "dd if=/dev/zero of=/dev/null bs=64M count=1",
+                memoryLimitBytes=16 * 2**20)
+    node.request("converge", pods=[pod("oom", hungry, restartPolicy="Never")])
+    pods = node.settle(lambda p: p["oom"]["phase"] == "Failed", "the greedy one was killed")
+    oom = pods["oom"]["containers"][0]
+    assert (oom["state"], oom["exitCode"], oom["reason"]) == ("terminated", 137, "OOMKilled")

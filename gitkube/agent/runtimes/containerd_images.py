@@ -114,4 +114,5 @@ def user_of(resolved: Resolved, pod: protocol.PodRun, container: protocol.Contai
             raise base.ConfigRefused(f"unable to find group {group}: no matching entries in "
                                      "group file", container=name)
         gid = gid_found
-    return uid, gid, [int(g) for g in wanted.get("groups", [])]
+    # The primary group too, as CRI and podman list it.
+    return uid, gid, list(dict.fromkeys([gid, *(int(g) for g in wanted.get("groups", []))]))
