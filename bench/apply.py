@@ -25,6 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from gitkube.agent import supervisor
 from gitkube.agent.runtimes import podman_hostconf
 from gitkube.api.inventory import RuntimeSettings
 
@@ -190,6 +191,8 @@ def main() -> None:
             print(f"apply_vs_raw_ratio={ratio:.2f} runtime=containerd pods={args.pods[-1]}")
     finally:
         if daemon is not None:
+            for state in storage.glob("state-*"):
+                supervisor.stop(state)
             daemon.stop()
             containerd_fixtures.unmount_under(storage)
         subprocess.run(["podman", "--root", str(storage / "root"), "--runroot",

@@ -21,7 +21,6 @@ IMAGES = "/containerd.services.images.v1.Images/"
 CONTENT = "/containerd.services.content.v1.Content/"
 VERSION = "/containerd.services.version.v1.Version/Version"
 SPEC_TYPE = "types.containerd.io/opencontainers/runtime-spec/1/Spec"
-RESOURCES_TYPE = "types.containerd.io/opencontainers/runtime-spec/1/LinuxResources"
 RUNC_OPTIONS_TYPE = "containerd.runc.v1.Options"
 RUNTIME = "io.containerd.runc.v2"
 GC_ROOT = "containerd.io/gc.root"
@@ -130,12 +129,6 @@ def delete_task(conn: wire.Connection, cid: str) -> None:
     _ignore_missing(conn, TASKS + "Delete", wire.encode([(1, cid)]))
 
 
-def update_task(conn: wire.Connection, cid: str, resources: dict[str, Any]) -> None:
-    """Change a running task's cgroup limits (OCI LinuxResources)."""
-    conn.call(TASKS + "Update", wire.encode(
-        [(1, cid), (2, wire.any_json(RESOURCES_TYPE, json.dumps(resources).encode()))]))
-
-
 # -- snapshots --------------------------------------------------------------------------------
 
 
@@ -193,11 +186,6 @@ def read_blob(conn: wire.Connection, digest: str) -> bytes:
 def _data(message: wire.Message) -> bytes:
     found = message.get(2) or [b""]
     return found[-1] if isinstance(found[-1], bytes) else b""
-
-
-def blob_size(conn: wire.Connection, digest: str) -> int:
-    (answer,) = conn.call(CONTENT + "Info", wire.encode([(1, digest)]))
-    return wire.number((wire.nested(wire.decode(answer), 1) or [{}])[0], 2)
 
 
 def version(conn: wire.Connection) -> str:

@@ -142,7 +142,7 @@ def spec(container: protocol.ContainerRun, pod: Pod, image: Image, *, cid: str,
 
 
 def resources(container: protocol.ContainerRun, *, privileged: bool = False) -> dict[str, Any]:
-    """The cgroup limits (OCI LinuxResources) of a container; also what an update sends."""
+    """The cgroup limits (OCI LinuxResources) of a container."""
     out: dict[str, Any] = {"devices": [{"allow": privileged, "access": "rwm"}]}
     cpu: dict[str, Any] = {}
     if container.get("cpuLimitMillis"):
