@@ -147,8 +147,8 @@ class ContainerdRuntime(base.Runtime):
         return pods
 
     def logs(self, cluster: str, uid: str, container: str, tail: int) -> str:
-        found = [c for c in self._listed(cluster, f'labels."{identity.LABEL_POD_UID}"=={uid}',
-                                         f'labels."{identity.LABEL_CONTAINER}"=={container}')]
+        found = self._listed(cluster, f'labels."{identity.LABEL_POD_UID}"=={uid}',
+                             f'labels."{identity.LABEL_CONTAINER}"=={container}')
         if not found:
             raise base.RuntimeFailure(
                 f"Pod {uid} has no container {container} on {self.node} in cluster {cluster}.",
