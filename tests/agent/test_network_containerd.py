@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from gitkube.agent import protocol
+from gitkube.agent import daemons, dnsserver, protocol, supervisor
 from gitkube.agent.runtimes import cni
 from gitkube.api.inventory import RuntimeSettings
 from gitkube.nodes import client as node_client
@@ -54,19 +54,23 @@ def node(netns_nodes: list[NetnsNode]) -> Iterator[tuple[NetnsNode, node_client.
                                                            containerd.Containerd]]:
     daemon = containerd.start("net")
     made = netns_nodes[1]
+    state = made.home / f"containerd-{CLUSTER}"
     inventory = made.inventory.model_copy(update={
         "runtime": RuntimeSettings.model_validate(daemon.runtime()),
-        "state_dir": str(made.home / f"containerd-{CLUSTER}")})
+        "state_dir": str(state)})
     client = node_client.NodeClient(node_client.connect(inventory), inventory, CLUSTER)
     try:
         yield made, client, daemon
     finally:
         client.request("converge", pods=[], network=_network(made, []))
         client.close()
+        # Its DNS server and supervisor go too: later tests count the node's processes.
+        supervisor.stop(state)
+        daemons.stop(state, dnsserver.NAME)
         made.run("nft", "delete", "table", "ip", f"gitkube-{CLUSTER}", check=False)
         made.run("ip", "link", "del", _bridge(), check=False)
         daemon.stop()
-        containerd.unmount_under(made.home / f"containerd-{CLUSTER}")
+        containerd.unmount_under(state)
 
 
 def _bridge() -> str:
