@@ -265,6 +265,13 @@ def cmd_describe(args: argparse.Namespace, ctx: Context) -> int:
     return exits.OK
 
 
+def cmd_delete(args: argparse.Namespace, ctx: Context) -> int:
+    with ctx.cluster(args) as cluster:
+        done = cluster.delete_pod(args.name, args.namespace)
+    ctx.out.print(done, highlight=False)
+    return exits.OK
+
+
 def _cause_line(cluster: face.Cluster, obj: KubeObject) -> list[str]:
     """``Cause:`` with the first reason the object is not ready (none when it is)."""
     cause = cluster.cause(obj)

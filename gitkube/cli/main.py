@@ -110,12 +110,14 @@ def _pass_commands(add: Add) -> None:
 
 
 def _read_commands(add: Add) -> None:
-    """get, describe, rollback (and history deployment/NAME), status."""
+    """get, describe, delete (pods), rollback (and history deployment/NAME), status."""
     get = add("get", "List objects, like kubectl get.", commands.cmd_get)
     get.add_argument("kind", metavar="KIND",
-                     help="pods, deployments, replicasets, jobs, cronjobs, nodes, configmaps, "
-                          "secrets, namespaces, services, endpointslices (or po, deploy, rs, "
-                          "cj, no, cm, ns, svc)")
+                     help="pods, deployments, replicasets, statefulsets, daemonsets, jobs, "
+                          "cronjobs, nodes, services, endpointslices, configmaps, secrets, "
+                          "namespaces, persistentvolumeclaims, persistentvolumes, "
+                          "storageclasses (or po, deploy, rs, sts, ds, cj, no, svc, cm, ns, pvc, "
+                          "pv, sc)")
     get.add_argument("name", nargs="?", metavar="NAME", help="one object only")
     get.add_argument("-o", "--output", choices=["wide", "json", "yaml"])
     _namespace(get, all_namespaces=True)
@@ -125,6 +127,12 @@ def _read_commands(add: Add) -> None:
                           help="pod, deployment, node, pvc or service")
     describe.add_argument("name", metavar="NAME")
     _namespace(describe, all_namespaces=False)
+
+    delete = add("delete", "Delete a pod as kubectl does: its controller makes it again, or "
+                 "Git does if Git declares it (a restart).", commands.cmd_delete)
+    delete.add_argument("kind", choices=["pod", "pods", "po"], metavar="KIND", help="pod")
+    delete.add_argument("name", metavar="NAME")
+    _namespace(delete, all_namespaces=False)
 
     # `gitkube history deployment/web` (the ledger's history command hands it over).
     gitops.TARGET_HISTORY["deployments"] = rollback.cmd_history

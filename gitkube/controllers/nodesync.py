@@ -63,12 +63,13 @@ def plan_nodes(snapshot: Snapshot, clock: clocks.Clock) -> list[Action]:
 
 def _eviction_reason(pod: core.Pod, node: str) -> str:
     """Why a pod marked deleted is stopped: its DisruptionTarget says who evicted it; without
-    one, its controller deleted it (a StatefulSet's pod goes before its successor comes)."""
+    one, its controller deleted it (a StatefulSet's pod goes before its successor comes), or
+    ``gitkube delete pod`` did."""
     target = next((c for c in pod.status.conditions if c.type == "DisruptionTarget"), None)
     if target is None:
         owner = pod.controller_ref()
-        by = f"{owner.kind.lower()}/{owner.name}" if owner is not None else "its owner"
-        return f"terminating: deleted by {by}"
+        return (f"terminating: deleted by {owner.kind.lower()}/{owner.name}"
+                if owner is not None else "terminating: deleted")
     if target.reason == "PreemptionByScheduler":
         return "preempted: its room was given to a higher-priority pod"
     return (f"fencing: evicted while node/{node} was unreachable; removed before anything "

@@ -23,6 +23,7 @@ from gitkube.api import node as node_api
 from gitkube.api.meta import KubeObject
 from gitkube.clock import Clock, SystemClock
 from gitkube.reconcile import (
+    deletions,
     events,
     history,
     leader,
@@ -119,6 +120,12 @@ class Cluster:
             with leader.one_pass(self.home.store, timing=self.leader_timing,
                                  remote=publish.origin_url(self.home.repo_path)) as taken:
                 return passes.run(self.home, self.name, report, saved, fleet, taken)
+
+    def delete_pod(self, name: str, namespace: str = "default") -> str:
+        """``kubectl delete pod`` for a pod a controller made (``deletions``), under the
+        cluster lock; what was done, as a sentence."""
+        with locks.cluster_lock(self.home.state_dir, wait=True):
+            return deletions.delete_pod(self.home.store, name, namespace, self.home.clock)
 
     @property
     def leader_timing(self) -> leader.Timing:
