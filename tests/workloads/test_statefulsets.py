@@ -212,3 +212,40 @@ def test_a_steady_statefulset_says_so_in_the_plan() -> None:
     noops = [a.reason for a in fixpoint.plan_pass(snap, f.clock(20))
              if a.kind is ActionKind.NOOP]
     assert noops == ["statefulset/web: 3/3 replicas ready"]
+
+
+@pytest.mark.parametrize(("seconds", "web_1_ready", "counts"), [
+    pytest.param(10, True, (3, 3, 0), id="ready-but-not-yet-available"),
+    pytest.param(40, True, (3, 3, 3), id="available-after-min-ready-seconds"),
+    pytest.param(40, False, (3, 2, 2), id="a-pod-not-ready-is-neither"),
+])
+def test_status_counts_as_kubectl_shows_them(seconds: float, web_1_ready: bool,
+                                             counts: tuple[int, int, int]) -> None:
+    """``updateStatus``: replicas, readyReplicas, availableReplicas (``minReadySeconds`` after
+    Ready), and the generation the controller saw."""
+    snap = _running(min_ready=30)
+    pod = next(p for p in snap.of_kind(core.Pod) if p.name == "web-1")
+    snap = b.replaced(snap, b.ready(pod, "n1", is_ready=web_1_ready))
+    snap = _with(snap, replicas=3)  # a new generation, nothing else changed
+    snap = snap.with_actions(controller.plan_statefulsets(snap, f.clock(seconds)))
+    status = _sts(snap).status
+    assert (status.replicas, status.ready_replicas, status.available_replicas) == counts
+    assert status.observed_generation == _sts(snap).metadata.generation == 3
+    assert (status.current_replicas, status.updated_replicas) == (3, 3)
+
+
+@pytest.mark.parametrize(("retention", "left"), [
+    pytest.param({}, ["data-web-0", "data-web-1", "data-web-2"], id="retain-keeps-every-claim"),
+    pytest.param({"whenScaled": "Delete"}, ["data-web-0", "data-web-1", "data-web-2"],
+                 id="scaled-delete-keeps-them-when-the-set-goes"),
+    pytest.param({"whenDeleted": "Delete"}, [], id="deleted-delete-takes-them-along"),
+])
+def test_claims_when_the_set_is_deleted(retention: dict[str, str], left: list[str]) -> None:
+    """The set deleted: its pods go, then (whenDeleted: Delete) its claims, once unused."""
+    snap = _running(retention=retention)
+    snap = b.snapshot(*(s.obj for s in snap.objects.values()
+                        if not isinstance(s.obj, statefulsets.StatefulSet)))
+    for step in range(3):
+        snap, _ = b.settle(snap, seconds=10 + step * 10)
+    assert _pods(snap) == []
+    assert sorted(c.name for c in snap.of_kind(storage.PersistentVolumeClaim)) == left
