@@ -18,7 +18,7 @@ from rich.console import Console, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from gitkube.api import apps, core, node, nodestate, podstate, quantities
+from gitkube.api import apps, core, daemonsets, node, nodestate, podstate, quantities, statefulsets
 from gitkube.cli import render
 from gitkube.reconcile import face
 
@@ -42,6 +42,7 @@ class WorkloadRow:
     ready: int
     up_to_date: int
     available: int
+    kind: str = "deployment"
 
 
 @dataclass(frozen=True)
@@ -116,15 +117,30 @@ def node_rows(nodes: Iterable[node.Node], pods: Iterable[core.Pod]) -> list[Node
     return rows
 
 
+def workload_rows(objs: Iterable[Any]) -> list[WorkloadRow]:
+    """Deployments, StatefulSets and DaemonSets: how many they want, have ready, updated and
+    available, as their ``get`` columns count them."""
+    rows = []
+    for obj in objs:
+        if isinstance(obj, apps.Deployment):
+            rows.append(WorkloadRow(obj.namespace, obj.name, obj.spec.replicas,
+                                    obj.status.ready_replicas, obj.status.updated_replicas,
+                                    obj.status.available_replicas))
+        elif isinstance(obj, statefulsets.StatefulSet):
+            rows.append(WorkloadRow(obj.namespace, obj.name, obj.spec.replicas,
+                                    obj.status.ready_replicas, obj.status.updated_replicas,
+                                    obj.status.available_replicas, "statefulset"))
+        elif isinstance(obj, daemonsets.DaemonSet):
+            status = obj.status
+            rows.append(WorkloadRow(obj.namespace, obj.name, status.desired_number_scheduled,
+                                    status.number_ready, status.updated_number_scheduled,
+                                    status.number_available, "daemonset"))
+    return sorted(rows, key=lambda w: (w.namespace, w.name, w.kind))
+
+
 def build_status_view(cluster: face.Cluster, now: dt.datetime) -> StatusView:
     pods = render.of_kind(core.Pod, cluster.objects("pods"))
-    deployments = render.of_kind(apps.Deployment, cluster.objects("deployments"))
     nodes = render.of_kind(node.Node, cluster.objects("nodes"))
-    workloads = [
-        WorkloadRow(d.namespace, d.name, d.spec.replicas, d.status.ready_replicas,
-                    d.status.updated_replicas, d.status.available_replicas)
-        for d in sorted(deployments, key=lambda d: (d.namespace, d.name))
-    ]
     pod_rows = [
         PodRow(p.namespace, p.name, p.spec.node_name or "", podstate.status_word(p),
                podstate.restarts_column(p), render.age(p.metadata.creation_timestamp, now))
@@ -136,7 +152,10 @@ def build_status_view(cluster: face.Cluster, now: dt.datetime) -> StatusView:
         leader=leading, standbys=standbys,
         cluster=cluster.name, repo=cluster.repo_path, now=now,
         nodes=node_rows(nodes, pods),
-        workloads=workloads, pods=pod_rows, last_pass=cluster.last_pass(),
+        workloads=workload_rows([*cluster.objects("deployments"),
+                                 *cluster.objects("statefulsets"),
+                                 *cluster.objects("daemonsets")]),
+        pods=pod_rows, last_pass=cluster.last_pass(),
         causes=cluster.causes(), source=cluster.source_record(),
         daemon=cluster.daemon_pid(),
     )
@@ -211,11 +230,12 @@ def status_parts(view: StatusView) -> list[RenderableType]:
             str(n.pods))
     parts += [nodes if view.nodes else Text("Nodes: none known yet.", style="dim"), Text()]
     if view.workloads:
-        workloads = _table("Workloads", "DEPLOYMENT", "READY", "UP-TO-DATE", "AVAILABLE")
+        workloads = _table("Workloads", "KIND", "NAME", "READY", "UP-TO-DATE", "AVAILABLE")
         for w in view.workloads:
             style = "green" if w.ready >= w.desired else "yellow"
-            workloads.add_row(f"{w.namespace}/{w.name}", Text(f"{w.ready}/{w.desired}", style),
-                              str(w.up_to_date), str(w.available))
+            workloads.add_row(w.kind, f"{w.namespace}/{w.name}",
+                              Text(f"{w.ready}/{w.desired}", style), str(w.up_to_date),
+                              str(w.available))
         parts += [workloads, Text()]
     pods = _table("Pods", "POD", "NODE", "STATUS", "RESTARTS", "AGE")
     for p in view.pods:

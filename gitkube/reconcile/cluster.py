@@ -18,7 +18,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from gitkube.api import apps, core, discovery, services, storage
+from gitkube.api import apps, core, daemonsets, discovery, services, statefulsets, storage
 from gitkube.api import node as node_api
 from gitkube.api.meta import KubeObject
 from gitkube.clock import Clock, SystemClock
@@ -181,7 +181,7 @@ class Cluster:
         return reads.source_record(self.home.store)
 
     def cause(self, obj: KubeObject) -> str | None:
-        """The first reason a Pod or Deployment is not ready, or a claim not bound (None when
+        """The first reason a Pod or workload is not ready, or a claim not bound (None when
         it is)."""
         if isinstance(obj, storage.PersistentVolumeClaim):
             return reads.claim_waiting(self.home.store, obj)
@@ -189,17 +189,20 @@ class Cluster:
         if isinstance(obj, core.Pod):
             found = rootcause.pod_cause(obj, nodes)
             return found[1] if found else None
-        if isinstance(obj, apps.Deployment):
-            return rootcause.deployment_cause(obj, reads.of_kind(self.home.store, core.Pod),
-                                              nodes)
+        if isinstance(obj, (apps.Deployment, statefulsets.StatefulSet, daemonsets.DaemonSet)):
+            return rootcause.workload_cause(obj, reads.of_kind(self.home.store, core.Pod),
+                                            nodes)
         return None
 
     def causes(self) -> list[str]:
-        """``namespace/name: 1/3 ready: <first cause>`` for each Deployment not ready, then
-        each lone pod that is not."""
+        """``namespace/name: 1/3 ready: <first cause>`` for each Deployment, StatefulSet and
+        DaemonSet not ready, then each lone pod that is not."""
         store = self.home.store
-        return rootcause.causes(reads.of_kind(store, apps.Deployment),
-                                reads.of_kind(store, core.Pod), reads.of_kind(store, node_api.Node))
+        workloads: list[rootcause.Workload] = [
+            *reads.of_kind(store, apps.Deployment), *reads.of_kind(store, statefulsets.StatefulSet),
+            *reads.of_kind(store, daemonsets.DaemonSet)]
+        return rootcause.causes(workloads, reads.of_kind(store, core.Pod),
+                                reads.of_kind(store, node_api.Node))
 
     # ------------------------------------------------------------------ nodes, Git, daemon
     def logs(self, pod: KubeObject, container: str, *, tail: int = -1) -> str:

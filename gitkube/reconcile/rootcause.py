@@ -3,7 +3,8 @@
 Read side of the pipeline, used by ``gitkube status`` and ``describe``. When a
 Deployment is at 1/3, Kubernetes shows a cascade — Deployment not available,
 ReplicaSet not ready, pods not ready, containers waiting — and leaves the
-reader to walk it down. This module walks it down and names the first cause,
+reader to walk it down (a StatefulSet or DaemonSet, the same without the ReplicaSet).
+This module walks it down and names the first cause,
 in this order: the node (unreachable, not ready), scheduling (no node fits),
 the container (waiting with a reason, exited with a code), the probe (running
 but not ready), then whatever error the pod's status carries.
@@ -16,10 +17,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from gitkube.api import apps, core, nodestate, podstate
+from gitkube.api import apps, core, daemonsets, nodestate, podstate, statefulsets
 from gitkube.api import node as nodes
 
-#: Lower ranks are causes further up the chain; a deployment names its lowest-ranked pod.
+#: Lower ranks are causes further up the chain; a workload names its lowest-ranked pod.
 _NODE, _SCHEDULING, _CONTAINER, _PROBE, _OTHER = range(5)
 
 
@@ -62,21 +63,32 @@ def pod_cause(pod: core.Pod, nodes_by_name: Mapping[str, nodes.Node]) -> tuple[i
     return _OTHER, f"phase {status.phase}"
 
 
-def _selected(deployment: apps.Deployment, pods: Iterable[core.Pod]) -> list[core.Pod]:
-    """The deployment's live pods, by its matchLabels."""
-    selector = deployment.spec.selector.match_labels
-    return [p for p in pods if p.namespace == deployment.namespace and selector
+Workload = apps.Deployment | statefulsets.StatefulSet | daemonsets.DaemonSet
+
+
+def _counts(workload: Workload) -> tuple[int, int]:
+    """(wanted, ready) as the workload's READY column shows them."""
+    if isinstance(workload, daemonsets.DaemonSet):
+        return workload.status.desired_number_scheduled, workload.status.number_ready
+    return workload.spec.replicas, workload.status.ready_replicas
+
+
+def _selected(workload: Workload, pods: Iterable[core.Pod]) -> list[core.Pod]:
+    """The workload's live pods, by its matchLabels."""
+    selector = workload.spec.selector.match_labels
+    return [p for p in pods if p.namespace == workload.namespace and selector
             and all(p.metadata.labels.get(k) == v for k, v in selector.items())
             and not p.metadata.deletion_timestamp]
 
 
-def deployment_cause(deployment: apps.Deployment, pods: Iterable[core.Pod],
-                     nodes_by_name: Mapping[str, nodes.Node]) -> str | None:
-    """``1/3 ready: pod web-abc: node node-2 is unreachable``; None when all are ready."""
-    want, ready = deployment.spec.replicas, deployment.status.ready_replicas
+def workload_cause(workload: Workload, pods: Iterable[core.Pod],
+                   nodes_by_name: Mapping[str, nodes.Node]) -> str | None:
+    """``1/3 ready: pod web-abc: node node-2 is unreachable`` for a Deployment, StatefulSet
+    or DaemonSet; None when all are ready."""
+    want, ready = _counts(workload)
     if ready >= want:
         return None
-    mine = _selected(deployment, pods)
+    mine = _selected(workload, pods)
     causes = []
     for pod in mine:
         found = pod_cause(pod, nodes_by_name)
@@ -92,16 +104,18 @@ def deployment_cause(deployment: apps.Deployment, pods: Iterable[core.Pod],
     return f"{head}: pod {name}: {sentence}{more}"
 
 
-def causes(deployments: Iterable[apps.Deployment], pods: Iterable[core.Pod],
+def causes(workloads: Iterable[Workload], pods: Iterable[core.Pod],
            nodes_list: Iterable[nodes.Node]) -> list[str]:
-    """One line per workload that is not ready, then per lone pod (no controller)."""
+    """One line per workload that is not ready (``default/web: ...`` for a Deployment,
+    ``default/db (statefulset): ...``), then per lone pod (no controller)."""
     node_map = {n.name: n for n in nodes_list}
     pod_list = list(pods)
     lines = []
-    for deployment in deployments:
-        cause = deployment_cause(deployment, pod_list, node_map)
+    for workload in workloads:
+        cause = workload_cause(workload, pod_list, node_map)
+        kind = "" if isinstance(workload, apps.Deployment) else f" ({workload.kind.lower()})"
         if cause:
-            lines.append(f"{deployment.namespace}/{deployment.name}: {cause}")
+            lines.append(f"{workload.namespace}/{workload.name}{kind}: {cause}")
     for pod in pod_list:
         if pod.metadata.owner_references or pod.metadata.deletion_timestamp:
             continue

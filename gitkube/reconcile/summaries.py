@@ -1,5 +1,5 @@
 """What a pass did, in the words of its summary line and status commit: pods restarted
-and why, pods rescheduled from a node, and how ready each Deployment is.
+and why, pods rescheduled from a node, and how ready each Deployment, StatefulSet and DaemonSet is.
 
 Pure: read from the snapshots and the applied actions, for ``ledger.summarize`` and
 ``ledger.commit_message``.
@@ -7,7 +7,7 @@ Pure: read from the snapshots and the applied actions, for ``ledger.summarize`` 
 
 from __future__ import annotations
 
-from gitkube.api import apps, core, registry
+from gitkube.api import apps, core, daemonsets, registry, statefulsets
 from gitkube.planning.actions import Action, ActionKind
 from gitkube.planning.snapshot import Snapshot
 
@@ -65,6 +65,13 @@ def rescheduled(before: Snapshot, applied: list[Action]) -> dict[str, int]:
 
 
 def readiness(after: Snapshot) -> dict[str, str]:
-    """Deployment name → ``3/3 ready``, as the store holds them at the end of the pass."""
-    return {d.name: f"{d.status.ready_replicas}/{d.spec.replicas} ready"
-            for d in after.of_kind(apps.Deployment)}
+    """Deployment name (``statefulset/NAME``, ``daemonset/NAME``) → ``3/3 ready``, as the
+    store holds them at the end of the pass."""
+    ready = {d.name: f"{d.status.ready_replicas}/{d.spec.replicas} ready"
+             for d in after.of_kind(apps.Deployment)}
+    ready.update({f"statefulset/{s.name}": f"{s.status.ready_replicas}/{s.spec.replicas} ready"
+                  for s in after.of_kind(statefulsets.StatefulSet)})
+    ready.update({f"daemonset/{d.name}": (f"{d.status.number_ready}/"
+                                          f"{d.status.desired_number_scheduled} ready")
+                  for d in after.of_kind(daemonsets.DaemonSet)})
+    return ready

@@ -6,8 +6,9 @@ from __future__ import annotations
 import datetime as dt
 
 from gitkube.api import registry
-from gitkube.cli import tables
+from gitkube.cli import status, tables
 from gitkube.planning.snapshot import Snapshot
+from gitkube.reconcile import summaries
 from tests.controllers import factories as f
 from tests.workloads import builders as b
 
@@ -43,6 +44,19 @@ def test_daemonsets_and_statefulsets() -> None:
     assert header.split() == ["NAME", "CONTROLLER", "REVISION", "AGE"]
     assert sorted(row.split()[1:3] for row in rows) == [["daemonset.apps/agent", "1"],
                                                         ["statefulset.apps/web", "1"]]
+
+
+def test_status_and_the_ledger_count_them_as_workloads() -> None:
+    """``gitkube status``'s Workloads table and a status commit's ``N/M ready``."""
+    snap = _cluster()
+    rows = status.workload_rows(s.obj for s in snap.objects.values())
+    assert rows == [
+        status.WorkloadRow("default", "agent", desired=1, ready=1, up_to_date=1, available=1,
+                           kind="daemonset"),
+        status.WorkloadRow("default", "web", desired=2, ready=2, up_to_date=2, available=2,
+                           kind="statefulset")]
+    assert summaries.readiness(snap) == {"daemonset/agent": "1/1 ready",
+                                         "statefulset/web": "2/2 ready"}
 
 
 def test_claims_volumes_and_classes() -> None:

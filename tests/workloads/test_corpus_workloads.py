@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from gitkube.api import core, storage
+from gitkube.api import core, daemonsets, statefulsets, storage
 from gitkube.api.meta import SOURCE_ANNOTATION
 from gitkube.planning.snapshot import Snapshot
-from gitkube.reconcile import fixpoint
+from gitkube.reconcile import fixpoint, rootcause
 from gitkube.source import manifests, yamlload
 from tests.controllers import factories as f
 from tests.corpus import CORPUS
@@ -76,9 +76,20 @@ def test_a_claim_of_a_class_nobody_declared_keeps_its_pod_pending() -> None:
     assert claim.name == "www-web-0" and claim.status.phase == "Pending"
     assert SOURCE_ANNOTATION not in claim.metadata.annotations  # the controller's, not Git's
     assert [p.name for p in snap.of_kind(core.Pod)] == ["web-0"]  # web-1 waits for web-0
+    # gitkube status walks the set down to that sentence.
+    assert rootcause.causes(snap.of_kind(statefulsets.StatefulSet), snap.of_kind(core.Pod),
+                            NODES) == [
+        "default/web (statefulset): 0/3 ready: pod web-0: not scheduled: 0/3 nodes are "
+        "available: pod has unbound immediate PersistentVolumeClaims."]
 
 
-def test_a_pod_naming_a_claim_git_lacks_says_so() -> None:
-    snap, _ = _first_pass("pods/storage/pv-pod.yaml")
-    assert _pending(snap, "task-pv-pod") == (
-        '0/3 nodes are available: persistentvolumeclaim "task-pv-claim" not found.')
+def test_a_daemonset_names_its_pod_on_a_failing_node() -> None:
+    snap, _ = _first_pass("controllers/daemonset.yaml")
+    [ds] = snap.of_kind(daemonsets.DaemonSet)
+    pods = [b.ready(p, p.spec.node_name or "", is_ready=p.spec.node_name != "n2")
+            for p in snap.of_kind(core.Pod)]
+    ds = ds.model_copy(update={"status": ds.status.model_copy(update={"number_ready": 2})})
+    on_n2 = next(p.name for p in pods if p.spec.node_name == "n2")
+    failing = {n.name: n for n in (b.node("n1"), b.node("n2", ready="Unknown"), b.node("n3"))}
+    assert rootcause.workload_cause(ds, pods, failing) == (
+        f"2/3 ready: pod {on_n2}: node n2 is unreachable")
