@@ -19,7 +19,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn
 from rich.text import Text
 
 from gitkube import clock, errors
-from gitkube.api import apps, core, node, registry, services, storage
+from gitkube.api import apps, core, daemonsets, node, registry, services, statefulsets, storage
 from gitkube.api.meta import SOURCE_ANNOTATION, KubeObject
 from gitkube.cli import (
     describe,
@@ -223,8 +223,9 @@ def cmd_get(args: argparse.Namespace, ctx: Context) -> int:
 
 
 #: The words ``describe`` takes for a kind (po, pod, pods...) → its plural.
-DESCRIBE_KINDS = {word: plural for plural in ("pods", "deployments", "nodes",
-                                              "persistentvolumeclaims", "services")
+DESCRIBE_KINDS = {word: plural for plural in ("pods", "deployments", "statefulsets",
+                                              "daemonsets", "nodes", "persistentvolumeclaims",
+                                              "services")
                   for word in registry.names_for(plural)}
 
 
@@ -244,6 +245,12 @@ def cmd_describe(args: argparse.Namespace, ctx: Context) -> int:
         elif isinstance(obj, apps.Deployment):
             owned = render.of_kind(apps.ReplicaSet, cluster.owned_by(obj, "replicasets"))
             lines = describe.describe_deployment(obj, owned, now)
+            lines[2:2] = _cause_line(cluster, obj)
+        elif isinstance(obj, (statefulsets.StatefulSet, daemonsets.DaemonSet)):
+            members = render.of_kind(core.Pod, cluster.owned_by(obj, "pods"))
+            lines = (describe.describe_statefulset(obj, members, now)
+                     if isinstance(obj, statefulsets.StatefulSet)
+                     else describe.describe_daemonset(obj, members, now))
             lines[2:2] = _cause_line(cluster, obj)
         elif isinstance(obj, node.Node):
             lines = describe.describe_node(obj, cluster.pods_on(obj.name), now)

@@ -12,7 +12,16 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from typing import Protocol
 
-from gitkube.api import accounts, apps, core, nodestate, podstate, quantities
+from gitkube.api import (
+    accounts,
+    apps,
+    core,
+    daemonsets,
+    nodestate,
+    podstate,
+    quantities,
+    statefulsets,
+)
 from gitkube.api import node as nodes
 from gitkube.api import security as api_security
 from gitkube.api.meta import KubeModel
@@ -250,12 +259,8 @@ def describe_deployment(deployment: apps.Deployment, replicasets: Iterable[apps.
         _field("Selector", render.labels(spec.selector.match_labels)),
         _field("Replicas", replicas),
         _field("Strategy", spec.strategy.type),
-        "Pod Template:",
+        *_template(spec.template.spec),
     ]
-    for container in spec.template.spec.containers:
-        lines.append(f"  {container.name}:")
-        lines.append(_field("Image", container.image, 4))
-        lines += _resources(container)
     lines += _conditions(status.conditions)
     owned = sorted(replicasets, key=lambda rs: rs.name)
     if not owned:
@@ -263,6 +268,84 @@ def describe_deployment(deployment: apps.Deployment, replicasets: Iterable[apps.
     return lines + _table("ReplicaSets", ["Name", "Desired", "Current", "Ready", "Age"], [
         [rs.name, str(rs.spec.replicas), str(rs.status.replicas), str(rs.status.ready_replicas),
          render.age(rs.metadata.creation_timestamp, now)] for rs in owned])
+
+
+def _template(spec: core.PodSpec) -> list[str]:
+    lines = ["Pod Template:"]
+    for container in spec.containers:
+        lines.append(f"  {container.name}:")
+        lines.append(_field("Image", container.image, 4))
+        lines += _resources(container)
+    return lines
+
+
+def _pods_status(pods: Iterable[core.Pod]) -> str:
+    """kubectl's ``Pods Status``: how many of the workload's pods are in each phase."""
+    phases = [p.status.phase or "Pending" for p in pods]
+    counts = [phases.count(phase) for phase in ("Running", "Pending", "Succeeded", "Failed")]
+    return " / ".join(f"{n} {word}" for n, word in zip(
+        counts, ("Running", "Waiting", "Succeeded", "Failed"), strict=True))
+
+
+def _strategy(kind: str, details: Sequence[tuple[str, object]]) -> list[str]:
+    return [_field("Update Strategy", kind),
+            *(f"  {label}:  {value}" for label, value in details if value is not None)]
+
+
+def describe_statefulset(sts: statefulsets.StatefulSet, pods: Iterable[core.Pod],
+                         now: dt.datetime) -> list[str]:
+    """kubectl's ``describe statefulset``: replicas, update strategy, pods by phase, the
+    template, the claim templates."""
+    spec, status = sts.spec, sts.status
+    rolling = spec.update_strategy.rolling_update
+    lines = [
+        _field("Name", sts.name), _field("Namespace", sts.namespace),
+        _field("Created", _time(sts.metadata.creation_timestamp, now)),
+        _field("Selector", render.labels(spec.selector.match_labels)),
+        _field("Labels", render.labels(sts.metadata.labels)),
+        _field("Replicas", f"{spec.replicas} desired | {status.replicas} total"),
+        _field("Service", spec.service_name),
+        _field("Pod Policy", spec.pod_management_policy),
+        *_strategy(spec.update_strategy.type, [
+            ("Partition", rolling.partition if rolling else None),
+            ("Max Unavailable", rolling.max_unavailable if rolling else None)]),
+        _field("Pods Status", _pods_status(pods)),
+        *_template(spec.template.spec),
+    ]
+    if not spec.volume_claim_templates:
+        return [*lines, _field("Volume Claims", NONE)]
+    lines.append("Volume Claims:")
+    for claim in spec.volume_claim_templates:
+        lines += [_field("Name", claim.metadata.name, 2),
+                  _field("StorageClass", claim.spec.storage_class_name, 2),
+                  _field("Capacity", claim.spec.resources.requests.get("storage"), 2),
+                  _field("Access Modes", ", ".join(claim.spec.access_modes), 2)]
+    return lines
+
+
+def describe_daemonset(ds: daemonsets.DaemonSet, pods: Iterable[core.Pod],
+                       now: dt.datetime) -> list[str]:
+    """kubectl's ``describe daemonset``: the node counts of its status, pods by phase, the
+    template."""
+    spec, status = ds.spec, ds.status
+    rolling = spec.update_strategy.rolling_update
+    return [
+        _field("Name", ds.name), _field("Namespace", ds.namespace),
+        _field("Created", _time(ds.metadata.creation_timestamp, now)),
+        _field("Selector", render.labels(spec.selector.match_labels)),
+        _field("Node-Selector", render.labels(spec.template.spec.node_selector)),
+        _field("Labels", render.labels(ds.metadata.labels)),
+        f"Desired Number of Nodes Scheduled: {status.desired_number_scheduled}",
+        f"Current Number of Nodes Scheduled: {status.current_number_scheduled}",
+        f"Number of Nodes Scheduled with Up-to-date Pods: {status.updated_number_scheduled}",
+        f"Number of Nodes Scheduled with Available Pods: {status.number_available}",
+        f"Number of Nodes Misscheduled: {status.number_misscheduled}",
+        *_strategy(spec.update_strategy.type, [
+            ("Max Unavailable", rolling.max_unavailable if rolling else None),
+            ("Max Surge", rolling.max_surge if rolling else None)]),
+        _field("Pods Status", _pods_status(pods)),
+        *_template(spec.template.spec),
+    ]
 
 
 def _total(pods: Iterable[core.Pod], resource: str) -> int:

@@ -60,9 +60,10 @@ def test_usage_errors_exit_2(argv: list[str], capsys: pytest.CaptureFixture[str]
 
 def test_describe_takes_kubectls_words_for_its_kinds(capsys: pytest.CaptureFixture[str]) -> None:
     assert main.main(["describe", "secret", "x"]) == 2
-    assert ("invalid choice: 'secret' (choose from 'deploy', 'deployment', 'deployments', 'no', "
-            "'node', 'nodes', 'persistentvolumeclaim', 'persistentvolumeclaims', 'po', 'pod', "
-            "'pods', 'pvc', 'service', 'services', 'svc')") in capsys.readouterr().err
+    assert ("invalid choice: 'secret' (choose from 'daemonset', 'daemonsets', 'deploy', "
+            "'deployment', 'deployments', 'ds', 'no', 'node', 'nodes', 'persistentvolumeclaim', "
+            "'persistentvolumeclaims', 'po', 'pod', 'pods', 'pvc', 'service', 'services', "
+            "'statefulset', 'statefulsets', 'sts', 'svc')") in capsys.readouterr().err
 
 
 def test_help_lists_every_command_with_one_line(capsys: pytest.CaptureFixture[str]) -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from gitkube.api import registry
-from gitkube.cli import status, tables
+from gitkube.api import core, daemonsets, registry, statefulsets
+from gitkube.cli import describe, status, tables
 from gitkube.planning.snapshot import Snapshot
 from gitkube.reconcile import summaries
 from tests.controllers import factories as f
@@ -57,6 +57,32 @@ def test_status_and_the_ledger_count_them_as_workloads() -> None:
                            kind="statefulset")]
     assert summaries.readiness(snap) == {"daemonset/agent": "1/1 ready",
                                          "statefulset/web": "2/2 ready"}
+
+
+def test_describe_statefulset_and_daemonset() -> None:
+    snap = _cluster()
+    [sts], [ds] = snap.of_kind(statefulsets.StatefulSet), snap.of_kind(daemonsets.DaemonSet)
+    pods = snap.of_kind(core.Pod)
+    members = [p for p in pods if p.name.startswith("web-")]
+    assert describe.describe_statefulset(sts, members, NOW)[5:] == [
+        "Replicas:        2 desired | 2 total",
+        "Service:         web",
+        "Pod Policy:      Parallel",
+        "Update Strategy: RollingUpdate",
+        "Pods Status:     2 Running / 0 Waiting / 0 Succeeded / 0 Failed",
+        "Pod Template:", "  web:", "    Image:       busybox:1",
+        "Volume Claims:", "  Name:          data", "  StorageClass:  <none>",
+        "  Capacity:      1Gi", "  Access Modes:  ReadWriteOnce"]
+    [mine] = [p for p in pods if p.name.startswith("agent")]
+    lines = describe.describe_daemonset(ds, [mine], NOW)
+    assert lines[4:] == [
+        "Node-Selector:   role=edge", "Labels:          <none>",
+        "Desired Number of Nodes Scheduled: 1", "Current Number of Nodes Scheduled: 1",
+        "Number of Nodes Scheduled with Up-to-date Pods: 1",
+        "Number of Nodes Scheduled with Available Pods: 1", "Number of Nodes Misscheduled: 0",
+        "Update Strategy: RollingUpdate", "  Max Unavailable:  1", "  Max Surge:  0",
+        "Pods Status:     1 Running / 0 Waiting / 0 Succeeded / 0 Failed",
+        "Pod Template:", "  agent:", "    Image:       busybox:1"]
 
 
 def test_claims_volumes_and_classes() -> None:

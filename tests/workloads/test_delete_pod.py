@@ -88,6 +88,8 @@ def test_on_delete_takes_the_new_template_pod_by_pod(repo: Path) -> None:
     (repo / "web.yaml").write_text(STATEFULSET.format(image="web:2"))
     _commit(repo, "web:2")
     assert _apply(repo)["web-1"] == "web:1", "OnDelete: nothing rolls by itself"
+    code, said = _gitkube(repo, "describe", "sts", "web")
+    assert code == 0 and "Update Strategy: OnDelete" in said.splitlines()
 
     assert _gitkube(repo, "delete", "pod", "web-1") == (0, (
         'pod "web-1" deleted: the next pass stops it on sim-1 and removes it once gone; '
