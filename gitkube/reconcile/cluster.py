@@ -122,8 +122,8 @@ class Cluster:
                 return passes.run(self.home, self.name, report, saved, fleet, taken)
 
     def delete_pod(self, name: str, namespace: str = "default") -> str:
-        """``kubectl delete pod`` for a pod a controller made (``deletions``), under the
-        cluster lock; what was done, as a sentence."""
+        """``kubectl delete pod`` (``deletions``), under the cluster lock; what was done and
+        who makes the pod again, as a sentence."""
         with locks.cluster_lock(self.home.state_dir, wait=True):
             return deletions.delete_pod(self.home.store, name, namespace, self.home.clock)
 
