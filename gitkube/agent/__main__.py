@@ -9,7 +9,7 @@ traceback on stderr for whoever debugs the node.
 one JSON response per line out, until stdin ends. ``gitkube serve`` holds one
 session per node, so a pass pays no interpreter start-up and no imports on the
 node (about a tenth of a second a request). Two more entry points are the agent's
-own: ``supervise [--detach] STATE_DIR`` (the node-resident supervisor), ``dns STATE_DIR``
+own: ``supervise STATE_DIR`` (the node-resident supervisor), ``dns STATE_DIR``
 (the node's cluster DNS server) and ``probe`` (one network probe, run in a child that
 enters the pod's namespace).
 """
@@ -27,10 +27,8 @@ from . import dnsserver, handler, probing, supervisor
 
 def main() -> int:
     args = sys.argv[1:]
-    if args[:1] == ["supervise"]:
+    if args[:1] == [supervisor.COMMAND]:
         # The node-resident supervisor (see supervisor.py), started by the agent itself.
-        if args[1:2] == ["--detach"]:
-            return supervisor.detach(Path(args[2]))
         return supervisor.serve(Path(args[1]))
     if args[:1] == ["dns"]:
         # The node's cluster DNS server (see dnsserver.py), started by the agent itself.

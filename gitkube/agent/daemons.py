@@ -1,8 +1,8 @@
 """The agent's resident processes on a node: started detached, one per state directory.
 
-A daemon (the node's DNS server; the supervisor keeps its own copy of this pattern) runs in
-a session of its own with no inherited stdin/stdout/stderr, so the SSH channel that started
-it closes as soon as the agent answers. It holds an flock on ``<name>.lock`` while it lives
+A daemon (the node's DNS server, the supervisor) runs in a session of its own with no
+inherited stdin/stdout/stderr, so the SSH channel that started it closes as soon as the
+agent answers. It holds an flock on ``<name>.lock`` while it lives
 and names itself in ``<name>.pid`` (pid, then a detail line), so ``kill $(head -1 NAME.pid)``
 stops it and the agent can tell whether it runs without trusting a stale pid. It logs to
 ``<name>.log`` (rotated once past ``LOG_MAX_BYTES``).

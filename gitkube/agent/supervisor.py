@@ -1,10 +1,11 @@
 """The node-resident supervisor: kubelet's restart and probe loop, without the control plane.
 
 Started by the agent (``ensure``) and then on its own: ``python3 -m <agent> supervise
-STATE_DIR`` runs detached (its own session, no inherited stdin/stdout/stderr, so an
-SSH channel closes as soon as the agent answers), one per cluster and node, guarded
-by an flock on ``supervisor.lock`` and named in ``supervisor.pid`` (``kill $(cat
-supervisor.pid)`` stops it). Every request that finds it gone starts it again.
+STATE_DIR`` runs detached as the agent's other resident processes do (``daemons``: its own
+session, no inherited stdin/stdout/stderr, so an SSH channel closes as soon as the agent
+answers), one per cluster and node, guarded by an flock on ``supervisor.lock`` and named
+in ``supervisor.pid`` (``kill $(head -1 supervisor.pid)`` stops it). Every request that
+finds it gone starts it again.
 
 Once a second it reads ``desired.json`` (the pods of the last converge), lists the
 cluster's containers, and, under the agent's lock so that it never races a converge:
@@ -30,30 +31,36 @@ that drift).
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import datetime
-import fcntl
 import json
 import os
 import signal
-import subprocess
-import sys
 import time
 import traceback
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from . import dnsserver, healing, identity, initsteps, network, probing, protocol, reports, state
+from . import (
+    daemons,
+    dnsserver,
+    healing,
+    identity,
+    initsteps,
+    network,
+    probing,
+    protocol,
+    reports,
+    state,
+)
 from .runtimes import base, kinds
 
 TICK_SECONDS = 1.0
-PID_FILE = "supervisor.pid"
-LOCK_FILE = "supervisor.lock"
-LOG_FILE = "supervisor.log"
-LOG_MAX_BYTES = 1 << 20
-START_TIMEOUT = 5.0
+#: Its files in the state directory (``supervisor.lock``, ``.pid``, ``.log``: ``daemons``).
+NAME = "supervisor"
+#: ``python3 -m <agent> supervise STATE_DIR`` runs it (``__main__``).
+COMMAND = "supervise"
 
 Clock = Callable[[], float]
 #: A probe to run: (pod uid, container spec, probe kind, probe, container, pod).
@@ -337,58 +344,14 @@ def _unix(text: str | None) -> float | None:
 
 def ensure(state_dir: Path) -> None:
     """Start the supervisor of ``state_dir`` unless it runs (current agent version) already."""
-    lock = state_dir / LOCK_FILE
-    if _lock_held(lock):
-        running = read_pid(state_dir)
-        if running is None or running[1] == probing.package_root():
-            return
+    found = daemons.running(state_dir, NAME)
+    if found is not None and found[1] == probing.package_root():
+        return
+    if found is not None:
         # An older agent's supervisor: ask it to leave, then start this version's.
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(running[0], signal.SIGTERM)
-        deadline = time.monotonic() + 5
-        while _lock_held(lock) and time.monotonic() < deadline:
-            time.sleep(0.05)
-    subprocess.run(
-        [sys.executable, "-m", probing.PACKAGE, "supervise", "--detach", str(state_dir)],
-        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        env=probing.child_env(), cwd="/", timeout=30, check=False,
-    )
+        daemons.stop(state_dir, NAME, timeout=5)
     # Answer only once it runs, so whoever asked can find its pid.
-    deadline = time.monotonic() + START_TIMEOUT
-    while not (_lock_held(lock) and read_pid(state_dir)) and time.monotonic() < deadline:
-        time.sleep(0.02)
-
-
-def detach(state_dir: Path) -> int:
-    """Start the supervisor in a session of its own and return at once (no zombie left)."""
-    subprocess.Popen(
-        [sys.executable, "-m", probing.PACKAGE, "supervise", str(state_dir)],
-        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        start_new_session=True, close_fds=True, cwd="/", env=probing.child_env(),
-    )
-    return 0
-
-
-def read_pid(state_dir: Path) -> tuple[int, str] | None:
-    """(pid, agent package root) of the supervisor, from its pid file."""
-    try:
-        lines = (state_dir / PID_FILE).read_text().splitlines()
-        return int(lines[0]), lines[1] if len(lines) > 1 else ""
-    except (OSError, ValueError, IndexError):
-        return None
-
-
-def stop(state_dir: Path, timeout: float = 10.0) -> bool:
-    """SIGTERM the supervisor of ``state_dir`` and wait for it to leave; False if none ran."""
-    running = read_pid(state_dir)
-    if running is None or not _lock_held(state_dir / LOCK_FILE):
-        return False
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(running[0], signal.SIGTERM)
-    deadline = time.monotonic() + timeout
-    while _lock_held(state_dir / LOCK_FILE) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    return True
+    daemons.start(state_dir, NAME, [COMMAND, str(state_dir)])
 
 
 def serve(state_dir: Path) -> int:
@@ -396,17 +359,13 @@ def serve(state_dir: Path) -> int:
     node_state = state.StateDir(state_dir)
     if not state_dir.is_dir():
         return 0
-    fd = os.open(state_dir / LOCK_FILE, os.O_CREAT | os.O_RDWR, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        os.close(fd)
+    fd = daemons.hold(state_dir, NAME, probing.package_root())
+    if fd is None:
         return 0  # another supervisor has this node
     stopping: list[int] = []
     signal.signal(signal.SIGTERM, lambda signum, _frame: stopping.append(signum))
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
-    (state_dir / PID_FILE).write_text(f"{os.getpid()}\n{probing.package_root()}\n")
-    log = _logger(state_dir)
+    log = daemons.logger(state_dir, NAME)
     log("supervisor started")
     try:
         config = node_state.read_runtime()
@@ -425,37 +384,5 @@ def serve(state_dir: Path) -> int:
             time.sleep(max(0.05, TICK_SECONDS - (time.monotonic() - began)))
     finally:
         log("supervisor leaving")
-        with contextlib.suppress(OSError):
-            running = read_pid(state_dir)
-            if running is not None and running[0] == os.getpid():
-                (state_dir / PID_FILE).unlink()
         os.close(fd)
     return 0
-
-
-def _lock_held(lock: Path) -> bool:
-    try:
-        fd = os.open(lock, os.O_RDWR)
-    except OSError:
-        return False
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        return True
-    finally:
-        os.close(fd)
-    return False
-
-
-def _logger(state_dir: Path) -> Callable[[str], None]:
-    path = state_dir / LOG_FILE
-    with contextlib.suppress(OSError):
-        if path.stat().st_size > LOG_MAX_BYTES:
-            path.replace(path.with_suffix(".log.1"))
-
-    def log(message: str) -> None:
-        stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-        with contextlib.suppress(OSError), path.open("a", encoding="utf-8") as out:
-            out.write(f"{stamp} {message}\n")
-
-    return log

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from gitkube.agent import handler, supervisor
+from gitkube.agent import daemons, handler, supervisor
 
 from . import storage
 
@@ -34,4 +34,4 @@ def agent(podman_storage: storage.Storage, tmp_path: Path,
     made = Agent(podman_storage, cluster, tmp_path / "state")
     yield made
     handler.handle({**made.base, "op": "converge", "pods": []})
-    supervisor.stop(made.state_dir)
+    daemons.stop(made.state_dir, supervisor.NAME)

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
-from gitkube.agent import handler, state, supervisor
+from gitkube.agent import daemons, handler, state, supervisor
 from gitkube.agent.runtimes import sim
 from tests.fixtures.containerd import Containerd
 
@@ -93,7 +93,7 @@ class PodmanNode:
 
     def close(self) -> None:
         handler.handle({**self.base, "op": "converge", "pods": []})
-        supervisor.stop(self.state_dir)
+        daemons.stop(self.state_dir, supervisor.NAME)
 
 
 class ContainerdNode(PodmanNode):

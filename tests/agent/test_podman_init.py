@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from gitkube.agent import handler, identity, supervisor
+from gitkube.agent import daemons, handler, identity, supervisor
 
 from .helpers import pod_run, until
 from .storage import Storage
@@ -198,7 +198,7 @@ def test_converge_alone_advances_init_containers(
     image = podman_storage.image
     pod = pod_run("steps", [_sh("app", image, "sleep 1000")],
                initContainers=[_sh("one", image, "true"), _sh("two", image, "true")])
-    supervisor.stop(agent.state_dir)
+    daemons.stop(agent.state_dir, supervisor.NAME)
 
     def converge() -> dict[str, Any]:
         later: list[Callable[[], None]] = []  # never run: no supervisor is started
@@ -212,4 +212,4 @@ def test_converge_alone_advances_init_containers(
 
     seen = [until(created(step), f"converge created {step}") for step in ("one", "two", "app")]
     assert [s["phase"] for s in seen] == ["Pending", "Pending", "Running"]
-    assert supervisor.read_pid(agent.state_dir) is None
+    assert daemons.running(agent.state_dir, supervisor.NAME) is None

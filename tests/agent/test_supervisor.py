@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from gitkube.agent import supervisor
+from gitkube.agent import daemons, supervisor
 
 from .helpers import pod_run, until
 from .storage import Storage
@@ -39,7 +39,7 @@ def test_a_killed_container_is_restarted_with_no_request_in_between(
 ) -> None:
     agent("converge", pods=[pod_run("box", [{"name": "main", "image": podman_storage.image,
                                           "command": ["sleep", "1000"]}])])
-    running = supervisor.read_pid(agent.state_dir)
+    running = daemons.running(agent.state_dir, supervisor.NAME)
     assert running is not None
     os.kill(running[0], 0)  # it runs
     name = podman_name(agent, "box_main")
@@ -100,14 +100,14 @@ def test_stopped_by_its_pid_and_started_again_by_the_next_request(
 ) -> None:
     agent("converge", pods=[pod_run("box", [{"name": "main", "image": podman_storage.image,
                                           "command": ["sleep", "1000"]}])])
-    first = supervisor.read_pid(agent.state_dir)
+    first = daemons.running(agent.state_dir, supervisor.NAME)
     assert first is not None
-    assert supervisor.stop(agent.state_dir)
-    assert supervisor.read_pid(agent.state_dir) is None
-    assert supervisor.stop(agent.state_dir) is False, "nothing left to stop"
+    assert daemons.stop(agent.state_dir, supervisor.NAME)
+    assert daemons.running(agent.state_dir, supervisor.NAME) is None
+    assert daemons.stop(agent.state_dir, supervisor.NAME) is False, "nothing left to stop"
 
     agent("observe")
-    second = supervisor.read_pid(agent.state_dir)
+    second = daemons.running(agent.state_dir, supervisor.NAME)
     assert second is not None and second[0] != first[0]
     podman_storage.podman("kill", podman_name(agent, "box_main"))
     until(lambda: _container(agent, "box").get("restartCount") == 1, "restart by the new one")

@@ -52,9 +52,9 @@ def clean_node(node: InventoryNode) -> None:
     if node.state_dir:
         # The agent leaves a supervisor on the node while pods are desired; it is ours to stop.
         with contextlib.suppress(ImportError, OSError):
-            from gitkube.agent import supervisor
+            from gitkube.agent import daemons, supervisor
 
-            supervisor.stop(Path(node.state_dir))
+            daemons.stop(Path(node.state_dir), supervisor.NAME)
     storage = {"root": node.runtime.root, "runroot": node.runtime.runroot}
     for what in (("pod", "rm", "-af", "-t", "0"), ("rm", "-af", "-t", "0")):
         with contextlib.suppress(subprocess.SubprocessError):
