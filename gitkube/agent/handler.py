@@ -7,11 +7,12 @@ Services, DNS) where the runtime runs on the host. Converge records the desired 
 state directory (so the node-resident supervisor keeps healing without the control plane),
 then plans and executes under the node's agent lock; it keeps the claim directories its
 pods mount and removes those the request's ``removeVolumes`` names (``volumes.py``).
-Observe and converge start the supervisor when it is not running (on runtimes that have
-one), and lay its records (restart counts, last terminations, probe results) over what the
-runtime shows; converge also hands over the supervisor's event journal (probe failures,
-kills, back-offs), observe never does. Failures come back as ``{"ok": false, "error": ...,
-"permanent": ...}``: a bad request is permanent, a runtime hiccup is not.
+Observe and converge start the supervisor when it is not running (a simulated node has
+none: the handler takes one of its looks before answering), and lay its records (restart
+counts, last terminations, probe results) over what the runtime shows; converge also hands
+over the supervisor's event journal (probe failures, kills, back-offs), observe never
+does. Failures come back as ``{"ok": false, "error": ..., "permanent": ...}``: a bad
+request is permanent, a runtime hiccup is not.
 """
 
 from __future__ import annotations
@@ -100,6 +101,7 @@ def _dispatch(request: dict[str, Any], rt: base.Runtime | None,
                                                           facts=_facts(rt, node_state))}
     if op == "observe":
         net = _network(rt, cluster, node, node_state, request)
+        _heal_here(rt, cluster, node_state)
         report = _observe(rt, cluster, node, node_state, request)
         if net is not None:
             report["network"] = net
@@ -109,6 +111,7 @@ def _dispatch(request: dict[str, Any], rt: base.Runtime | None,
         desired = _desired(request)
         removals = _removals(request)
         net = _network(rt, cluster, node, node_state, request)
+        _heal_here(rt, cluster, node_state)
         answer = _converge(rt, cluster, node, node_state, desired)
         kept, events = _claim_volumes(rt, node_state, desired, removals)
         report = answer["report"]
@@ -162,10 +165,17 @@ def _after(later: Later | None, work: Callable[[], None]) -> None:
         later.append(work)
 
 
+def _heal_here(rt: base.Runtime, cluster: str, node_state: state.StateDir) -> None:
+    """A node with no resident supervisor (a simulated one) heals when it is asked: one of
+    the supervisor's looks (restarts, init steps, probes) on the runtime's clock, first."""
+    if not rt.runs_on_host:
+        supervisor.Supervisor(node_state, rt, cluster, now=rt.now).tick()
+
+
 def _supervise(rt: base.Runtime, cluster: str, node: str, config: protocol.RuntimeConfig,
                node_state: state.StateDir) -> None:
-    """Keep the node's supervisor running while there is something to heal (on runtimes
-    that have one: a simulated node's healing is ticked by whoever drives its clock)."""
+    """Keep the node's supervisor running while there is something to heal (a simulated
+    node has none: ``_heal_here``)."""
     if not rt.runs_on_host or node_state.memory is not None:
         return
     if not node_state.read_desired():

@@ -7,8 +7,8 @@ podman that is the real agent in the session's throwaway storage, its resident s
 and ``podman ps``; on containerd the real agent on the session's own containerd, its
 supervisor and ``ctr containers ls`` (a container's id is its deterministic name and a
 digest of its pod's uid and hash, which ``shown`` leaves off); on sim the same handler on
-a simulated node whose clock the test drives, the same supervisor ticked on it, and the
-node's ``sim.json``.
+a simulated node whose clock the test drives (every request takes one of the supervisor's
+looks), and the node's ``sim.json``.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
-from gitkube.agent import daemons, handler, state, supervisor
+from gitkube.agent import daemons, handler, supervisor
 from gitkube.agent.runtimes import sim
 from tests.fixtures.containerd import Containerd
 
@@ -26,7 +26,7 @@ from .helpers import until
 from .storage import Storage
 
 Pods = dict[str, dict[str, Any]]
-#: A simulated node's clock moves this much between two looks (one supervisor tick each).
+#: A simulated node's clock moves this much between two looks.
 SIM_STEP = 0.5
 
 
@@ -140,8 +140,6 @@ class SimNode:
         #: The simulated machine: its runtime, its clock, where it keeps its containers.
         self.machine = machine
         self.runtime, self.clock, _ = machine
-        self.supervisor = supervisor.Supervisor(state.StateDir(state_dir), self.runtime,
-                                                cluster, now=self.runtime.now)
         self.base = {"cluster": cluster, "node": "node-1", "runtime": {"kind": "sim"},
                      "state_dir": str(state_dir)}
 
@@ -155,8 +153,8 @@ class SimNode:
             pods = pods_of(self.request("observe"))
             if check(pods):
                 return pods
+            # Each request takes one of the supervisor's looks at the simulated node.
             self.clock[0] += SIM_STEP
-            self.supervisor.tick()
         raise AssertionError(f"never happened: {what}")
 
     def shown(self) -> dict[str, dict[str, str]]:

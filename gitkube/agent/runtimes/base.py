@@ -76,8 +76,8 @@ class Runtime(abc.ABC):
     parallel: bool = True
     #: Whether the containers run on this machine (its kernel, network and processes): then
     #: the node's network is programmed for them, the machine's addresses are reported and
-    #: the resident supervisor heals them. A simulated node's exist only as data, and change
-    #: only on the clock its owner drives.
+    #: the resident supervisor heals them. A simulated node's exist only as data, on the
+    #: runtime's clock, and heal when the node is asked (the handler's ``_heal_here``).
     runs_on_host: bool = True
 
     def __init__(self) -> None:
