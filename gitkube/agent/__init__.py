@@ -5,8 +5,10 @@ whole directory, sub-packages included, with relative imports only); it reads on
 request (``protocol.Request``) and answers one JSON response. ``handler.handle`` is the
 same thing in-process.
 
-- ``protocol``: the wire contract, the only module the control plane imports (requests,
-  ``PodRun``/``PodReport``/``NodeFacts``, ``normalize_image``).
+- ``protocol``, ``netprotocol``: the wire contract, the only modules the control plane
+  imports (requests, ``PodRun``/``PodReport``/``NodeFacts``, ``normalize_image``; the
+  node's share of the cluster network, ``NetworkRun``/``NetworkReport``); ``fencing``: a
+  request's leader term, refused when lower than one the node has seen.
 - ``__main__``, ``handler``: one request (or a session of them) → validate, pick the
   runtime, program the network, run the op (info, observe, converge, load-image, logs).
 - ``converge``: plan the node (pure) and execute it: pull policy and back-off, removals,
@@ -20,8 +22,10 @@ same thing in-process.
   probes from inside the pod's namespace; ``hooks``: postStart and preStop.
 - ``network``: the node's share of the cluster network (the runtime's pod network, host-gw
   routes, Services); ``netcheck`` checks a request's network first, ``nftables`` renders
-  kube-proxy's rules, ``dnsserver``/``dnszone``/``dnswire`` answer cluster DNS, ``daemons``
-  keeps the DNS server running.
+  kube-proxy's rules, ``dnsserver``/``dnszone``/``dnswire`` answer cluster DNS;
+  ``podnetwork``: what a pod gets from it when the runtime creates it (its network, DNS,
+  service variables). ``daemons``: the agent's resident processes (the DNS server, the
+  supervisor).
 - ``state``: the agent's directory on the node (desired pods, waiting reasons, the
   supervisor's records, the event journal); ``files``: env files, ConfigMap/Secret
   volumes (atomic ``..data`` swap) and emptyDirs; ``security``: kubelet's runAsNonRoot

@@ -24,7 +24,7 @@ import ipaddress
 import re
 from typing import Any, cast
 
-from . import dnswire, protocol
+from . import dnswire, netprotocol
 from .dnswire import Answer, Record
 
 TTL = 5
@@ -34,7 +34,7 @@ _POD_NAME = re.compile(r"(\d{1,3})-(\d{1,3})-(\d{1,3})-(\d{1,3})\.[a-z0-9-]+\.po
 class Zone:
     """The records of one cluster domain."""
 
-    def __init__(self, network: protocol.NetworkRun, withheld: frozenset[str] = frozenset()
+    def __init__(self, network: netprotocol.NetworkRun, withheld: frozenset[str] = frozenset()
                  ) -> None:
         self.domain = (network.get("clusterDomain") or "cluster.local").lower().strip(".")
         self.records: dict[str, list[Record]] = {}
@@ -53,7 +53,7 @@ class Zone:
             self.names.add(name)
             name = name.split(".", 1)[1]
 
-    def _add_service(self, service: protocol.ServiceRun, withheld: frozenset[str]) -> None:
+    def _add_service(self, service: netprotocol.ServiceRun, withheld: frozenset[str]) -> None:
         base = f"{service.get('name', '')}.{service.get('namespace', 'default')}.svc." \
                f"{self.domain}".lower()
         if service.get("type") == "ExternalName":
@@ -113,7 +113,7 @@ class Zone:
         return Answer(answers=matching, additional=extra)
 
 
-def _srv_name(port: protocol.ServicePortRun, base: str) -> str:
+def _srv_name(port: netprotocol.ServicePortRun, base: str) -> str:
     return f"_{port['name']}._{port.get('protocol', 'TCP').lower()}.{base}".lower()
 
 
@@ -134,4 +134,4 @@ def from_state(record: dict[str, Any]) -> Zone | None:
         return None
     withheld = record.get("withheld")
     hidden = frozenset(str(u) for u in withheld) if isinstance(withheld, list) else frozenset()
-    return Zone(cast(protocol.NetworkRun, network), hidden)
+    return Zone(cast(netprotocol.NetworkRun, network), hidden)

@@ -32,6 +32,7 @@ from . import (
     healing,
     identity,
     netcheck,
+    netprotocol,
     network,
     protocol,
     reports,
@@ -135,7 +136,7 @@ def _dispatch(request: dict[str, Any], rt: base.Runtime | None,
 
 
 def _network(rt: base.Runtime, cluster: str, node: str, node_state: state.StateDir,
-             request: dict[str, Any]) -> protocol.NetworkReport | None:
+             request: dict[str, Any]) -> netprotocol.NetworkReport | None:
     """Program the request's ``network`` (before pods are made: they join its pod network)."""
     if "network" not in request:
         return None
@@ -145,13 +146,13 @@ def _network(rt: base.Runtime, cluster: str, node: str, node_state: state.StateD
         raise BadRequest(str(exc)) from None
     if not rt.runs_on_host or node_state.memory is not None:
         # A simulated node has no kernel of its own to program: it takes the network as is.
-        return protocol.NetworkReport(hash=network.digest(run), podCIDR=run["podCIDR"])
+        return netprotocol.NetworkReport(hash=network.digest(run), podCIDR=run["podCIDR"])
     try:
         with node_state.lock():
             report, changed = network.apply(run, cluster=cluster, node=node,
                                             state_dir=node_state.path, runtime=rt)
     except (network.NetworkFailure, base.RuntimeFailure) as exc:
-        return protocol.NetworkReport(podCIDR=run["podCIDR"], errors=[str(exc)])
+        return netprotocol.NetworkReport(podCIDR=run["podCIDR"], errors=[str(exc)])
     why = dnsserver.ensure(node_state.path, network.gateway(run["podCIDR"]), reload=changed)
     if why:
         report["errors"] = [*report.get("errors", []), why]

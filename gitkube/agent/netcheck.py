@@ -12,7 +12,7 @@ import ipaddress
 import re
 from typing import Any
 
-from . import protocol
+from . import netprotocol
 
 _LABEL = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
 _PORT_NAME = re.compile(r"[a-z0-9]([-a-z0-9]{0,13}[a-z0-9])?|")
@@ -21,7 +21,7 @@ _NODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,252}")
 _UID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
 
 
-def check(network: Any) -> protocol.NetworkRun:
+def check(network: Any) -> netprotocol.NetworkRun:
     if not isinstance(network, dict):
         raise ValueError("'network' must be an object (the protocol's NetworkRun).")
     if not network.get("podCIDR"):

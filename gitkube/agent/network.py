@@ -30,7 +30,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from . import nftables, protocol
+from . import netprotocol, nftables
 from .runtimes import base
 
 STATE_FILE = "network.json"
@@ -50,7 +50,7 @@ def gateway(pod_cidr: str) -> str:
     return str(next(ipaddress.ip_network(pod_cidr).hosts()))
 
 
-def digest(network: protocol.NetworkRun) -> str:
+def digest(network: netprotocol.NetworkRun) -> str:
     return hashlib.sha256(json.dumps(network, sort_keys=True).encode()).hexdigest()
 
 
@@ -69,9 +69,9 @@ def _write_state(state_dir: Path, record: dict[str, Any]) -> None:
     os.replace(partial, state_dir / STATE_FILE)
 
 
-def apply(network: protocol.NetworkRun, *, cluster: str, node: str, state_dir: Path,
+def apply(network: netprotocol.NetworkRun, *, cluster: str, node: str, state_dir: Path,
           runtime: base.Runtime, withheld: Iterable[str] | None = None
-          ) -> tuple[protocol.NetworkReport, bool]:
+          ) -> tuple[netprotocol.NetworkReport, bool]:
     """Make the node's networking what ``network`` says; (the report, whether anything had
     to change). An unchanged network costs one ``nft`` listing.
 
@@ -103,7 +103,7 @@ def withhold(state_dir: Path, *, cluster: str, node: str, runtime: base.Runtime,
     Only pods the control plane sent as ready count; returns the withheld uids when that
     set changed (and the rules with it), else None."""
     record = read_state(state_dir)
-    network: protocol.NetworkRun | None = record.get("network")
+    network: netprotocol.NetworkRun | None = record.get("network")
     if not network:
         return None
     ready_here = {ep.get("podUID") for svc in network.get("services", [])
@@ -117,11 +117,11 @@ def withhold(state_dir: Path, *, cluster: str, node: str, runtime: base.Runtime,
     return hidden
 
 
-def report(network: protocol.NetworkRun, hidden: list[str],
-           errors: list[str]) -> protocol.NetworkReport:
+def report(network: netprotocol.NetworkRun, hidden: list[str],
+           errors: list[str]) -> netprotocol.NetworkReport:
     uids = {ep.get("podUID"): ep.get("pod", "") for svc in network.get("services", [])
             for ep in svc.get("endpoints", [])}
-    out = protocol.NetworkReport(hash=digest(network), podCIDR=network.get("podCIDR", ""),
+    out = netprotocol.NetworkReport(hash=digest(network), podCIDR=network.get("podCIDR", ""),
                                  dnsAddress=gateway(network["podCIDR"]))
     if hidden:
         out["withheld"] = sorted(uids.get(uid) or uid for uid in hidden)
@@ -130,12 +130,12 @@ def report(network: protocol.NetworkRun, hidden: list[str],
     return out
 
 
-def _local_uid(network: protocol.NetworkRun, node: str, uid: str) -> bool:
+def _local_uid(network: netprotocol.NetworkRun, node: str, uid: str) -> bool:
     return any(ep.get("podUID") == uid and ep.get("node") == node
                for svc in network.get("services", []) for ep in svc.get("endpoints", []))
 
 
-def _routes(network: protocol.NetworkRun, node: str) -> list[str]:
+def _routes(network: netprotocol.NetworkRun, node: str) -> list[str]:
     if _FORWARDING.read_text().strip() != "1":
         _FORWARDING.write_text("1\n")
     errors: list[str] = []
@@ -204,7 +204,7 @@ def _route_to(address: str, node: str) -> dict[str, Any] | None:
     return routes[0] if routes else None
 
 
-def _main_interface(network: protocol.NetworkRun, node: str) -> str:
+def _main_interface(network: netprotocol.NetworkRun, node: str) -> str:
     """Where a virtual IP's packets go when nothing else routes them: the interface towards
     the other nodes, else the one holding the node's (first) address."""
     for route in network.get("routes", []):

@@ -35,7 +35,7 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from . import protocol
+from . import netprotocol
 
 MASQ_MARK = "0x4000"
 DEFAULT_AFFINITY_SECONDS = 10800
@@ -99,7 +99,7 @@ class _Script:
         self.elements.setdefault(name, []).append(item)
 
 
-def render(network: protocol.NetworkRun, cluster: str, node: str, *, gateway: str,
+def render(network: netprotocol.NetworkRun, cluster: str, node: str, *, gateway: str,
            existing: Existing | None = None, withheld: Iterable[str] = ()) -> str:
     """The ``nft -f`` script that makes the table what ``network`` says, in one transaction.
 
@@ -123,7 +123,7 @@ def render(network: protocol.NetworkRun, cluster: str, node: str, *, gateway: st
     return _transaction(out, existing or Existing(), cluster, network.get("nodeAddresses"))
 
 
-def _fixed_chains(out: _Script, network: protocol.NetworkRun, cluster_cidr: str) -> None:
+def _fixed_chains(out: _Script, network: netprotocol.NetworkRun, cluster_cidr: str) -> None:
     out.chain("nat-prerouting", "jump services")
     out.chain("nat-output", "jump services")
     out.chain("nat-postrouting", "jump masquerading")
@@ -148,7 +148,7 @@ def _fixed_chains(out: _Script, network: protocol.NetworkRun, cluster_cidr: str)
     out.chain("masquerading", *masquerading)
 
 
-def _service_port(out: _Script, service: protocol.ServiceRun, port: protocol.ServicePortRun,
+def _service_port(out: _Script, service: netprotocol.ServiceRun, port: netprotocol.ServicePortRun,
                   node: str, cluster_cidr: str, withheld: set[str]) -> None:
     proto = port.get("protocol", "TCP").lower()
     name = port.get("name", "")
@@ -174,7 +174,7 @@ def _service_port(out: _Script, service: protocol.ServiceRun, port: protocol.Ser
     _external(out, service, port, f"ext-{key}-{ident}", every, own, cluster_cidr)
 
 
-def _external(out: _Script, service: protocol.ServiceRun, port: protocol.ServicePortRun,
+def _external(out: _Script, service: netprotocol.ServiceRun, port: netprotocol.ServicePortRun,
               chain: str, every: str, own: str, cluster_cidr: str) -> None:
     """NodePort, LoadBalancer and external IPs: the ``ext-`` chain and its entries, or a
     refusal when the Service has no usable endpoint anywhere."""
@@ -203,14 +203,14 @@ def _external(out: _Script, service: protocol.ServiceRun, port: protocol.Service
     out.chain(chain, *rules)
 
 
-def _refusal(anywhere: list[tuple[protocol.EndpointRun, int]]) -> str:
+def _refusal(anywhere: list[tuple[netprotocol.EndpointRun, int]]) -> str:
     """No endpoint here: refused at once when there is none at all, dropped when there are
     some on other nodes but the traffic policy keeps to this one (kube-proxy's rule)."""
     return "drop" if anywhere else "goto reject-chain"
 
 
-def usable(endpoints: list[protocol.EndpointRun], port_name: str, withheld: set[str], *,
-           node: str | None) -> list[tuple[protocol.EndpointRun, int]]:
+def usable(endpoints: list[netprotocol.EndpointRun], port_name: str, withheld: set[str], *,
+           node: str | None) -> list[tuple[netprotocol.EndpointRun, int]]:
     """The endpoints traffic may go to, with their port: the ready ones, else the serving
     and terminating ones (kube-proxy's CategorizeEndpoints), ``node``'s only when given."""
     candidates = [(ep, ep["ports"][port_name]) for ep in endpoints
@@ -223,7 +223,7 @@ def usable(endpoints: list[protocol.EndpointRun], port_name: str, withheld: set[
     return [c for c in candidates if c[0].get("serving") and c[0].get("terminating")]
 
 
-def _balance(out: _Script, chain: str, endpoints: list[tuple[protocol.EndpointRun, int]],
+def _balance(out: _Script, chain: str, endpoints: list[tuple[netprotocol.EndpointRun, int]],
              proto: str, key: str, affinity_seconds: int) -> str:
     """The chain spreading over ``endpoints`` (and their endpoint chains); "" when none."""
     if not endpoints:

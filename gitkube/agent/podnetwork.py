@@ -18,18 +18,18 @@ from __future__ import annotations
 from pathlib import Path
 from typing import cast
 
-from . import network, protocol, security
+from . import netprotocol, network, security
 
 
-def in_force(state_dir: Path) -> protocol.NetworkRun | None:
+def in_force(state_dir: Path) -> netprotocol.NetworkRun | None:
     """The node's NetworkRun in force, None when the node has no cluster network."""
     found = network.read_state(state_dir).get("network")
     if isinstance(found, dict) and found.get("podCIDR"):
-        return cast(protocol.NetworkRun, found)
+        return cast(netprotocol.NetworkRun, found)
     return None
 
 
-def cluster_dns(run: protocol.NetworkRun | None, namespace: str
+def cluster_dns(run: netprotocol.NetworkRun | None, namespace: str
                 ) -> security.ClusterDNS | None:
     """What ClusterFirst needs (``security.resolver``), None when the node has no cluster
     DNS (ClusterFirst then is Default)."""
@@ -38,7 +38,7 @@ def cluster_dns(run: protocol.NetworkRun | None, namespace: str
     return run["dnsIP"], run.get("clusterDomain") or "cluster.local", namespace
 
 
-def service_env(run: protocol.NetworkRun | None, namespace: str) -> dict[str, str]:
+def service_env(run: netprotocol.NetworkRun | None, namespace: str) -> dict[str, str]:
     """kubelet's service environment for a pod in ``namespace`` (FOO_SERVICE_HOST, ...)."""
     env: dict[str, str] = {}
     services = [] if run is None else run.get("services", [])

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from gitkube.agent import protocol
+from gitkube.agent import netprotocol
 from gitkube.api import discovery, network, services
 from gitkube.api import node as node_api
 from gitkube.controllers import endpointslices, ipam
@@ -29,7 +29,7 @@ from gitkube.planning.snapshot import Snapshot
 
 
 def lower_networks(snapshot: Snapshot, names: Iterable[str]
-                   ) -> dict[str, protocol.NetworkRun]:
+                   ) -> dict[str, netprotocol.NetworkRun]:
     """The ``network`` of a converge to each of ``names`` that has one: not while a node has
     no pod subnet, nor when the inventory says ``podNetwork: none`` (its networking is then
     left as it is), nor to any node while one reports an address inside ``clusterCIDR`` or
@@ -44,10 +44,10 @@ def lower_networks(snapshot: Snapshot, names: Iterable[str]
         return {}
     lowered = lower_services(snapshot)
     subnets = [(n.name, n.spec.pod_cidr, n.routable_address) for n in nodes if n.spec.pod_cidr]
-    out: dict[str, protocol.NetworkRun] = {}
+    out: dict[str, netprotocol.NetworkRun] = {}
     for node in wanted:
         own = node.routable_address
-        routes: list[protocol.RouteRun] = [
+        routes: list[netprotocol.RouteRun] = [
             {"node": name, "podCIDR": cidr, "via": via} for name, cidr, via in subnets
             if name != node.name and cidr and via and via != own]
         out[node.name] = {
@@ -62,7 +62,7 @@ def lower_networks(snapshot: Snapshot, names: Iterable[str]
     return out
 
 
-def lower_services(snapshot: Snapshot) -> list[protocol.ServiceRun]:
+def lower_services(snapshot: Snapshot) -> list[netprotocol.ServiceRun]:
     slices = snapshot.of_kind(discovery.EndpointSlice)
     by_service: dict[tuple[str, str], list[discovery.EndpointSlice]] = {}
     for slice_ in slices:
@@ -79,10 +79,10 @@ def lower_services(snapshot: Snapshot) -> list[protocol.ServiceRun]:
 
 
 def lower_service(svc: services.Service, slices: Iterable[discovery.EndpointSlice]
-                  ) -> protocol.ServiceRun | None:
+                  ) -> netprotocol.ServiceRun | None:
     """One Service as nodes program it; None while it waits for its cluster IP."""
     spec = svc.spec
-    run: protocol.ServiceRun = {"name": svc.name, "namespace": svc.namespace, "type": spec.type}
+    run: netprotocol.ServiceRun = {"name": svc.name, "namespace": svc.namespace, "type": spec.type}
     if spec.type == "ExternalName":
         run["externalName"] = (spec.external_name or "").rstrip(".")
         return run
@@ -90,9 +90,9 @@ def lower_service(svc: services.Service, slices: Iterable[discovery.EndpointSlic
         if not spec.cluster_ip:
             return None
         run["clusterIP"] = spec.cluster_ip
-    ports: list[protocol.ServicePortRun] = []
+    ports: list[netprotocol.ServicePortRun] = []
     for port in spec.ports:
-        lowered: protocol.ServicePortRun = {"name": port.name or "", "protocol": port.protocol,
+        lowered: netprotocol.ServicePortRun = {"name": port.name or "", "protocol": port.protocol,
                                             "port": port.port}
         if port.node_port is not None:
             lowered["nodePort"] = port.node_port
@@ -113,8 +113,8 @@ def lower_service(svc: services.Service, slices: Iterable[discovery.EndpointSlic
     return run
 
 
-def lower_endpoints(slices: Iterable[discovery.EndpointSlice]) -> list[protocol.EndpointRun]:
-    out: list[protocol.EndpointRun] = []
+def lower_endpoints(slices: Iterable[discovery.EndpointSlice]) -> list[netprotocol.EndpointRun]:
+    out: list[netprotocol.EndpointRun] = []
     seen: set[str] = set()
     for slice_ in slices:
         ports = {p.name or "": p.port for p in slice_.ports if p.port is not None}
@@ -126,7 +126,7 @@ def lower_endpoints(slices: Iterable[discovery.EndpointSlice]) -> list[protocol.
             if ip in seen:
                 continue
             seen.add(ip)
-            run: protocol.EndpointRun = {
+            run: netprotocol.EndpointRun = {
                 "ip": ip, "ports": dict(ports), "ready": bool(cond.ready),
                 "serving": bool(cond.serving if cond.serving is not None else cond.ready),
                 "terminating": bool(cond.terminating),

@@ -20,7 +20,7 @@ import time
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-from gitkube.agent import protocol
+from gitkube.agent import netprotocol
 from gitkube.api import core
 from gitkube.api.inventory import Inventory
 from gitkube.controllers import lowering, nodenetwork, volumes
@@ -141,7 +141,7 @@ def _push_networks(fleet: fleet_mod.Fleet, snapshot: Snapshot,
 
 
 def networks_of(snapshot: Snapshot, inventory: Inventory, nodes: Iterable[str]
-                ) -> dict[str, protocol.NetworkRun]:
+                ) -> dict[str, netprotocol.NetworkRun]:
     """The share of the cluster network each of ``nodes`` programs. Simulated nodes have no
     kernel to program: their converges carry none (thousands of them would each carry every
     Service's endpoints for nothing)."""

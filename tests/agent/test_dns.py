@@ -13,27 +13,27 @@ from typing import Any
 
 import pytest
 
-from gitkube.agent import dnsserver, dnswire, dnszone, network, protocol
+from gitkube.agent import dnsserver, dnswire, dnszone, netprotocol, network
 
 D = "default.svc.cluster.local"
 
 
-def services(*, withheld_pod: bool = False) -> list[protocol.ServiceRun]:
-    eps = [protocol.EndpointRun(ip="10.244.1.5", ports={"http": 8080}, ready=True,
+def services(*, withheld_pod: bool = False) -> list[netprotocol.ServiceRun]:
+    eps = [netprotocol.EndpointRun(ip="10.244.1.5", ports={"http": 8080}, ready=True,
                                 podUID="u1", hostname="db-0"),
-           protocol.EndpointRun(ip="10.244.2.5", ports={"http": 8080}, ready=True, podUID="u2"),
-           protocol.EndpointRun(ip="10.244.3.5", ports={"http": 8080}, ready=False,
+           netprotocol.EndpointRun(ip="10.244.2.5", ports={"http": 8080}, ready=True, podUID="u2"),
+           netprotocol.EndpointRun(ip="10.244.3.5", ports={"http": 8080}, ready=False,
                                 podUID="u3")]
     return [
-        protocol.ServiceRun(name="web", namespace="default", clusterIP="10.96.0.20",
+        netprotocol.ServiceRun(name="web", namespace="default", clusterIP="10.96.0.20",
                             ports=[{"name": "http", "protocol": "TCP", "port": 80},
                                    {"name": "", "protocol": "UDP", "port": 53}],
                             endpoints=eps),
-        protocol.ServiceRun(name="db", namespace="default", ports=[
+        netprotocol.ServiceRun(name="db", namespace="default", ports=[
             {"name": "http", "protocol": "TCP", "port": 8080}], endpoints=eps),
-        protocol.ServiceRun(name="ext", namespace="default", type="ExternalName",
+        netprotocol.ServiceRun(name="ext", namespace="default", type="ExternalName",
                             externalName="example.org"),
-        protocol.ServiceRun(name="alias", namespace="default", type="ExternalName",
+        netprotocol.ServiceRun(name="alias", namespace="default", type="ExternalName",
                             externalName=f"web.{D}"),
     ]
 
@@ -163,7 +163,7 @@ def server(tmp_path: Path) -> Iterator[tuple[dnsserver.Server, FakeUpstream, soc
     upstream.sock.close()
 
 
-def write_network(state_dir: Path, svcs: list[protocol.ServiceRun]) -> None:
+def write_network(state_dir: Path, svcs: list[netprotocol.ServiceRun]) -> None:
     run = {"podCIDR": "10.244.1.0/24", "clusterDomain": "cluster.local", "services": svcs}
     (state_dir / network.STATE_FILE).write_text(json.dumps({"network": run, "withheld": []}))
 
@@ -203,7 +203,7 @@ def test_a_changed_endpoint_answers_on_the_next_query_after_the_reload_signal(
     made, _, wake = server
     assert sorted(r.data for r in ask(made.port, f"db.{D}")[1]) == ["10.244.1.5", "10.244.2.5"]
     changed = services()
-    changed[1]["endpoints"] = [protocol.EndpointRun(ip="10.244.9.9", ports={}, ready=True)]
+    changed[1]["endpoints"] = [netprotocol.EndpointRun(ip="10.244.9.9", ports={}, ready=True)]
 
     write_network(tmp_path, changed)
     wake.send(b"\x01")  # what SIGHUP does through the wakeup fd
@@ -214,7 +214,7 @@ def test_a_changed_endpoint_answers_on_the_next_query_after_the_reload_signal(
 def test_tcp_carries_answers_of_any_size(server: Any, tmp_path: Path) -> None:
     made, _, wake = server
     many = services()
-    many[1]["endpoints"] = [protocol.EndpointRun(ip=f"10.244.{i}.7", ports={}, ready=True)
+    many[1]["endpoints"] = [netprotocol.EndpointRun(ip=f"10.244.{i}.7", ports={}, ready=True)
                             for i in range(1, 120)]
     write_network(tmp_path, many)
     wake.send(b"\x01")

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from gitkube.agent import daemons, dnsserver, network, protocol
+from gitkube.agent import daemons, dnsserver, netprotocol, network, protocol
 from gitkube.nodes import client as node_client
 from tests.fixtures.netns import NetnsNode
 from tests.fixtures.podman import BUSYBOX_IMAGE
@@ -31,27 +31,27 @@ WEB_IP, EMPTY_IP, ONE_IP, DNS_IP = "10.96.0.20", "10.96.0.21", "10.96.0.22", "10
 BACKENDS = [(1, "web-b", "10.244.2.10"), (2, "web-c", "10.244.3.10")]
 
 
-def _endpoint(node: NetnsNode, name: str, ip: str, **extra: Any) -> protocol.EndpointRun:
-    endpoint = protocol.EndpointRun(ip=ip, ports={"http": 8080}, node=node.name,
+def _endpoint(node: NetnsNode, name: str, ip: str, **extra: Any) -> netprotocol.EndpointRun:
+    endpoint = netprotocol.EndpointRun(ip=ip, ports={"http": 8080}, node=node.name,
                                     pod=f"default/{name}", podUID=f"uid-{name}", ready=True,
                                     serving=True, terminating=False)
     endpoint.update(extra)  # type: ignore[typeddict-item]
     return endpoint
 
 
-def _services(nodes: list[NetnsNode], **changes: Any) -> list[protocol.ServiceRun]:
-    web = protocol.ServiceRun(
+def _services(nodes: list[NetnsNode], **changes: Any) -> list[netprotocol.ServiceRun]:
+    web = netprotocol.ServiceRun(
         name="web", namespace="default", type="NodePort", clusterIP=WEB_IP,
         ports=[{"name": "http", "protocol": "TCP", "port": 80, "nodePort": 30080}],
         endpoints=[_endpoint(nodes[i], name, ip) for i, name, ip in BACKENDS])
-    empty = protocol.ServiceRun(name="empty", namespace="default", clusterIP=EMPTY_IP,
+    empty = netprotocol.ServiceRun(name="empty", namespace="default", clusterIP=EMPTY_IP,
                                 ports=[{"name": "", "protocol": "TCP", "port": 80}],
                                 endpoints=[])
-    sticky = protocol.ServiceRun(
+    sticky = netprotocol.ServiceRun(
         name="sticky", namespace="default", clusterIP=ONE_IP, sessionAffinity="ClientIP",
         affinitySeconds=600, ports=[{"name": "http", "protocol": "TCP", "port": 80}],
         endpoints=web["endpoints"])
-    headless = protocol.ServiceRun(
+    headless = netprotocol.ServiceRun(
         name="peers", namespace="default", ports=[{"name": "http", "protocol": "TCP",
                                                     "port": 8080}],
         endpoints=[_endpoint(nodes[i], name, ip, hostname=name) for i, name, ip in BACKENDS])
@@ -59,8 +59,8 @@ def _services(nodes: list[NetnsNode], **changes: Any) -> list[protocol.ServiceRu
 
 
 def _network(nodes: list[NetnsNode], index: int,
-             services: list[protocol.ServiceRun]) -> protocol.NetworkRun:
-    return protocol.NetworkRun(
+             services: list[netprotocol.ServiceRun]) -> netprotocol.NetworkRun:
+    return netprotocol.NetworkRun(
         podCIDR=f"10.244.{index + 1}.0/24", clusterCIDR="10.244.0.0/16",
         serviceCIDR="10.96.0.0/12", dnsIP=DNS_IP, clusterDomain="cluster.local",
         routes=[{"node": n.name, "podCIDR": f"10.244.{i + 1}.0/24", "via": n.wire_address}
@@ -77,7 +77,7 @@ class Cluster:
                                                n.inventory_for(CLUSTER), CLUSTER)
                         for n in nodes]
 
-    def program(self, services: list[protocol.ServiceRun]) -> list[protocol.NetworkReport]:
+    def program(self, services: list[netprotocol.ServiceRun]) -> list[netprotocol.NetworkReport]:
         return [client.request("observe", network=_network(self.nodes, i, services))
                 ["report"]["network"] for i, client in enumerate(self.clients)]
 
@@ -267,7 +267,7 @@ def test_a_pod_the_agent_makes_joins_the_network_and_leaves_the_rules_when_unrea
         env = node.podman("exec", name, "env").stdout.split()
         assert f"WEB_SERVICE_HOST={WEB_IP}" in env and "WEB_SERVICE_PORT_HTTP=80" in env
 
-        gate = protocol.ServiceRun(name="gate", namespace="default", clusterIP="10.96.0.30",
+        gate = netprotocol.ServiceRun(name="gate", namespace="default", clusterIP="10.96.0.30",
                                    ports=[{"name": "http", "protocol": "TCP", "port": 80}],
                                    endpoints=[_endpoint(node, "gated", pod["podIP"],
                                                         podUID="uid-gated")])

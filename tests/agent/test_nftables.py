@@ -9,20 +9,20 @@ from typing import Any
 
 import pytest
 
-from gitkube.agent import nftables, protocol
+from gitkube.agent import netprotocol, nftables
 
 SERVICE_CIDR_NET: dict[str, Any] = {
     "podCIDR": "10.244.1.0/24", "clusterCIDR": "10.244.0.0/16", "serviceCIDR": "10.96.0.0/12"}
 
 
 def ep(ip: str, node: str = "n1", *, ready: bool = True, serving: bool | None = None,
-       terminating: bool = False, uid: str = "") -> protocol.EndpointRun:
-    return protocol.EndpointRun(ip=ip, ports={"http": 8080}, node=node, ready=ready,
+       terminating: bool = False, uid: str = "") -> netprotocol.EndpointRun:
+    return netprotocol.EndpointRun(ip=ip, ports={"http": 8080}, node=node, ready=ready,
                                 serving=ready if serving is None else serving,
                                 terminating=terminating, podUID=uid or f"uid-{ip}")
 
 
-def render(endpoints: list[protocol.EndpointRun], *, withheld: tuple[str, ...] = (),
+def render(endpoints: list[netprotocol.EndpointRun], *, withheld: tuple[str, ...] = (),
            existing: nftables.Existing | None = None, **service: Any) -> str:
     svc: dict[str, Any] = {"name": "web", "namespace": "default", "clusterIP": "10.96.0.20",
                            "ports": [{"name": "http", "protocol": "TCP", "port": 80}],
@@ -52,7 +52,7 @@ def dnat_targets(script: str) -> set[str]:
      {"10.244.1.5:8080"}),
     ([ep("10.244.1.5"), ep("10.244.2.5", "n2")], ("uid-10.244.1.5",), {"10.244.2.5:8080"}),
 ], ids=["all-ready", "not-ready-left-out", "terminating-fallback", "withheld-by-supervisor"])
-def test_traffic_goes_to_usable_endpoints(endpoints: list[protocol.EndpointRun],
+def test_traffic_goes_to_usable_endpoints(endpoints: list[netprotocol.EndpointRun],
                                           withheld: tuple[str, ...], expected: set[str]) -> None:
     assert dnat_targets(render(endpoints, withheld=withheld)) == expected
 
@@ -71,7 +71,7 @@ def test_several_endpoints_are_spread_at_random_and_one_is_jumped_to() -> None:
     # Endpoints exist, only not on this node, and the policy keeps to it: dropped, not refused.
     ([ep("10.244.2.5", "n2")], "Local", "10.96.0.20 . tcp . 80 : drop"),
 ], ids=["no-endpoints", "none-ready", "local-policy-elsewhere"])
-def test_a_service_without_usable_endpoints(endpoints: list[protocol.EndpointRun], policy: str,
+def test_a_service_without_usable_endpoints(endpoints: list[netprotocol.EndpointRun], policy: str,
                                             verdict: str) -> None:
     script = render(endpoints, internalTrafficPolicy=policy)
 

@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-from gitkube.agent import podnetwork, protocol, security
+from gitkube.agent import netprotocol, podnetwork, protocol, security
 from gitkube.agent.runtimes import podman_args
 
-RUN = protocol.NetworkRun(
+RUN = netprotocol.NetworkRun(
     podCIDR="10.244.1.0/24", dnsIP="10.96.0.10", clusterDomain="cluster.local",
     services=[
-        protocol.ServiceRun(name="redis-primary", namespace="shop", clusterIP="10.96.0.11",
+        netprotocol.ServiceRun(name="redis-primary", namespace="shop", clusterIP="10.96.0.11",
                             ports=[{"name": "", "protocol": "TCP", "port": 6379}]),
-        protocol.ServiceRun(name="web", namespace="shop", clusterIP="10.96.0.12",
+        netprotocol.ServiceRun(name="web", namespace="shop", clusterIP="10.96.0.12",
                             ports=[{"name": "http", "protocol": "TCP", "port": 80},
                                    {"name": "dns-udp", "protocol": "UDP", "port": 53}]),
-        protocol.ServiceRun(name="peers", namespace="shop",
+        netprotocol.ServiceRun(name="peers", namespace="shop",
                             ports=[{"name": "", "protocol": "TCP", "port": 80}]),
-        protocol.ServiceRun(name="other", namespace="elsewhere", clusterIP="10.96.0.13",
+        netprotocol.ServiceRun(name="other", namespace="elsewhere", clusterIP="10.96.0.13",
                             ports=[{"name": "", "protocol": "TCP", "port": 80}]),
     ])
 
