@@ -8,11 +8,11 @@ state directory (so the node-resident supervisor keeps healing without the contr
 then plans and executes under the node's agent lock; it keeps the claim directories its
 pods mount and removes those the request's ``removeVolumes`` names (``volumes.py``).
 Observe and converge start the supervisor when it is not running (a simulated node has
-none: the handler takes one of its looks before answering), and lay its records (restart
-counts, last terminations, probe results) over what the runtime shows; converge also hands
-over the supervisor's event journal (probe failures, kills, back-offs), observe never
-does. Failures come back as ``{"ok": false, "error": ..., "permanent": ...}``: a bad
-request is permanent, a runtime hiccup is not.
+none: converge takes one of its looks first), and lay its records (restart counts, last
+terminations, probe results) over what the runtime shows; converge also hands over the
+supervisor's event journal (probe failures, kills, back-offs), observe never does.
+Failures come back as ``{"ok": false, "error": ..., "permanent": ...}``: a bad request is
+permanent, a runtime hiccup is not.
 """
 
 from __future__ import annotations
@@ -102,7 +102,6 @@ def _dispatch(request: dict[str, Any], rt: base.Runtime | None,
                                                           facts=_facts(rt, node_state))}
     if op == "observe":
         net = _network(rt, cluster, node, node_state, request)
-        _heal_here(rt, cluster, node_state)
         report = _observe(rt, cluster, node, node_state, request)
         if net is not None:
             report["network"] = net
@@ -167,8 +166,9 @@ def _after(later: Later | None, work: Callable[[], None]) -> None:
 
 
 def _heal_here(rt: base.Runtime, cluster: str, node_state: state.StateDir) -> None:
-    """A node with no resident supervisor (a simulated one) heals when it is asked: one of
-    the supervisor's looks (restarts, init steps, probes) on the runtime's clock, first."""
+    """A node with no resident supervisor (a simulated one) heals when it is converged (every
+    pass converges every node): one of the supervisor's looks (restarts, init steps, probes)
+    on the runtime's clock, first."""
     if not rt.runs_on_host:
         supervisor.Supervisor(node_state, rt, cluster, now=rt.now).tick()
 

@@ -191,7 +191,8 @@ class Supervisor:
                         due.append((uid, spec, kind, probe, container, have))
             if want.get("initContainers"):
                 self._advance(want, have, health)
-        for uid in [uid for uid in health if uid not in {p.get("uid") for p in desired}]:
+        wanted = {p.get("uid") for p in desired}
+        for uid in [uid for uid in health if uid not in wanted]:
             del health[uid]
         return due
 

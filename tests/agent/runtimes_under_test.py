@@ -7,8 +7,8 @@ podman that is the real agent in the session's throwaway storage, its resident s
 and ``podman ps``; on containerd the real agent on the session's own containerd, its
 supervisor and ``ctr containers ls`` (a container's id is its deterministic name and a
 digest of its pod's uid and hash, which ``shown`` leaves off); on sim the same handler on
-a simulated node whose clock the test drives (every request takes one of the supervisor's
-looks), and the node's ``sim.json``.
+a simulated node whose clock the test drives (a converge, as each pass sends, takes one of
+the supervisor's looks), and the node's ``sim.json``.
 """
 
 from __future__ import annotations
@@ -124,7 +124,7 @@ class ContainerdNode(PodmanNode):
 
 
 class SimNode:
-    """The agent on a simulated node whose clock (and supervisor ticks) the test drives."""
+    """The agent on a simulated node whose clock the test drives."""
 
     kind = "sim"
 
@@ -142,18 +142,21 @@ class SimNode:
         self.runtime, self.clock, _ = machine
         self.base = {"cluster": cluster, "node": "node-1", "runtime": {"kind": "sim"},
                      "state_dir": str(state_dir)}
+        self.desired: list[dict[str, Any]] = []
 
     def request(self, op: str, **payload: Any) -> dict[str, Any]:
         answer = handler.handle({**self.base, "op": op, **payload}, runtime=self.runtime)
         assert answer["ok"], answer
+        if op == "converge":
+            self.desired = payload["pods"]
         return answer
 
     def settle(self, check: Callable[[Pods], bool], what: str) -> Pods:
         for _ in range(240):  # two simulated minutes
-            pods = pods_of(self.request("observe"))
+            # The control plane's pass: the same pods again (one of the supervisor's looks).
+            pods = pods_of(self.request("converge", pods=self.desired))
             if check(pods):
                 return pods
-            # Each request takes one of the supervisor's looks at the simulated node.
             self.clock[0] += SIM_STEP
         raise AssertionError(f"never happened: {what}")
 

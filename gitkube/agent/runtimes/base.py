@@ -77,7 +77,7 @@ class Runtime(abc.ABC):
     #: Whether the containers run on this machine (its kernel, network and processes): then
     #: the node's network is programmed for them, the machine's addresses are reported and
     #: the resident supervisor heals them. A simulated node's exist only as data, on the
-    #: runtime's clock, and heal when the node is asked (the handler's ``_heal_here``).
+    #: runtime's clock, and heal when the node is converged (the handler's ``_heal_here``).
     runs_on_host: bool = True
 
     def __init__(self) -> None:

@@ -9,8 +9,8 @@ podman does. A container starts at once and plays its command on the runtime's c
 (``sim_programs``: ``sh -c "echo hi; sleep 2; exit 1"`` logs, runs and exits as it would
 under podman; anything it cannot read runs until stopped). Nothing restarts by itself: as
 on a real node, the supervisor does; a simulated node has no resident supervisor process
-(``runs_on_host`` is false), so the handler takes one of the supervisor's looks at every
-request instead, on this runtime's clock.
+(``runs_on_host`` is false), so every converge takes one of the supervisor's looks first
+instead, on this runtime's clock (every pass of the control plane converges every node).
 
 No network and no processes: a network probe passes while its container runs, an exec
 (probe, hook) is read as a program and answered at once, a ``sleep`` hook takes no time.
