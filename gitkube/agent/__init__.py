@@ -14,12 +14,13 @@ same thing in-process.
 - ``converge``: plan the node (pure) and execute it: pull policy and back-off, removals,
   creations; ``initsteps``: which containers a pod may create now (init order, pure).
 - ``runtimes/``: the runtime interface (``base``), its one factory (``kinds``) and the
-  runtimes: podman, sim.
+  runtimes: podman, containerd, sim.
 - ``identity``: the node's one copy of pod identity: deterministic names, keys, labels.
 - ``reports``: a runtime's containers → PodReports, phases and reasons in kubelet's words.
 - ``supervisor``: the node-resident restart and probe loop; ``healing``: its pure rules
-  (back-off, probe thresholds, events); ``probing``, ``grpc_health``, ``hpack``: network
-  probes from inside the pod's namespace; ``hooks``: postStart and preStop.
+  (back-off, probe thresholds, events); ``probing``, ``grpc_health``: network probes from
+  inside the pod's namespace (``hpack``: HTTP/2 headers, also for containerd's API);
+  ``hooks``: postStart and preStop.
 - ``network``: the node's share of the cluster network (the runtime's pod network, host-gw
   routes, Services); ``netcheck`` checks a request's network first, ``nftables`` renders
   kube-proxy's rules, ``dnsserver``/``dnszone``/``dnswire`` answer cluster DNS;
@@ -28,6 +29,7 @@ same thing in-process.
   supervisor).
 - ``state``: the agent's directory on the node (desired pods, waiting reasons, the
   supervisor's records, the event journal); ``files``: env files, ConfigMap/Secret
-  volumes (atomic ``..data`` swap) and emptyDirs; ``security``: kubelet's runAsNonRoot
-  check and resolv.conf composition.
+  volumes (atomic ``..data`` swap) and emptyDirs; ``volumes``: hostPath checks and
+  claim directories (k3s's local-path); ``security``: kubelet's runAsNonRoot check and
+  resolv.conf composition.
 """

@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from gitkube.agent import supervisor
+from gitkube.agent import daemons, supervisor
 from gitkube.api.inventory import RuntimeSettings
 from tests.e2e.harness import ClusterRepo, Run, deployment
 from tests.fixtures import containerd
@@ -50,7 +50,7 @@ def mixed_nodes(ssh_nodes: NodeFactory) -> Iterator[tuple[LoopbackNode, Loopback
     finally:
         for node in (first, second):
             for state in (node.home / ".gitkube").glob("*/*"):
-                supervisor.stop(state)
+                daemons.stop(state, supervisor.NAME)
         daemon.stop()
         for node in (first, second):
             containerd.unmount_under(node.home)  # the pods' namespaces and tmpfs

@@ -7,6 +7,13 @@
 - ``podman``: the podman CLI; its pure helpers beside it: ``podman_args`` (flags),
   ``podman_report`` (parsers of its JSON), ``podman_hostconf`` (the containers.conf a host
   needs).
+- ``containerd``: containerd's API over its socket (``containerd_wire``: gRPC and protobuf
+  with the standard library; ``containerd_api``: the calls, named), pod sandboxes as
+  namespace files and tmpfs (``containerd_sandbox``), whole OCI specs (``containerd_spec``,
+  pure), images in its store (``containerd_images``), its records as ``reports.Seen``
+  (``containerd_report``, pure), cgroups, image files and the pod bridge on the node
+  (``containerd_host``), the CNI plugins (``cni``).
+- ``host``: the machine's memory and OS name, for the runtimes whose containers run on it.
 - ``sim``: pods as data, on a clock, for scale tests; ``sim_programs`` reads a container's
   command as the few shell statements the simulator plays.
 """

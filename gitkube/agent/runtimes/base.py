@@ -1,7 +1,7 @@
 """The runtime interface: everything the agent asks of the container engine on its node.
 
 The handler, converge, the supervisor, probes and hooks speak only to ``Runtime``, so podman
-(``podman.py``), the in-memory simulator (``sim.py``) and a containerd runtime are
+(``podman.py``), containerd (``containerd.py``) and the in-memory simulator (``sim.py``) are
 interchangeable; ``kinds.make`` picks one from the request's ``runtime.kind``. A runtime
 touches nothing that does not carry its cluster's label (``identity.LABEL_CLUSTER``) and
 names everything with ``identity``'s deterministic names.
