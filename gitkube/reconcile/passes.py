@@ -108,7 +108,7 @@ def _result(home: home_mod.Home, source: sources.PassSource, plan: results.Plan,
 
 def _converge(fleet: fleet_mod.Fleet, snapshot: Snapshot,
               reports: Mapping[str, Mapping[str, Any]], progress: results.ProgressCallback,
-              ) -> tuple[fleet_mod.FleetResult, dict[str, protocol.NetworkRun]]:
+              ) -> tuple[fleet_mod.FleetResult, dict[str, netprotocol.NetworkRun]]:
     """The nodes converged, and the networks their converges carried."""
     pods_by_node = _pods_by_node(snapshot, reports)
     total = len(pods_by_node)
@@ -130,7 +130,7 @@ def _converge(fleet: fleet_mod.Fleet, snapshot: Snapshot,
 
 
 def _push_networks(fleet: fleet_mod.Fleet, snapshot: Snapshot,
-                   sent: Mapping[str, protocol.NetworkRun]) -> None:
+                   sent: Mapping[str, netprotocol.NetworkRun]) -> None:
     """Readiness the converges reported changes EndpointSlices in the status just written:
     the nodes get their new network now (an observe carrying it), not a pass later, so a
     pod that stopped being Ready stops getting traffic on every node within this pass."""
