@@ -25,7 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from gitkube.agent import supervisor
+from gitkube.agent import daemons, supervisor
 from gitkube.agent.runtimes import podman_hostconf
 from gitkube.api.inventory import RuntimeSettings
 
@@ -192,7 +192,7 @@ def main() -> None:
     finally:
         if daemon is not None:
             for state in storage.glob("state-*"):
-                supervisor.stop(state)
+                daemons.stop(state, supervisor.NAME)
             daemon.stop()
             containerd_fixtures.unmount_under(storage)
         subprocess.run(["podman", "--root", str(storage / "root"), "--runroot",

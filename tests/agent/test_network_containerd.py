@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from gitkube.agent import daemons, dnsserver, protocol, supervisor
+from gitkube.agent import daemons, dnsserver, netprotocol, protocol, supervisor
 from gitkube.agent.runtimes import cni
 from gitkube.api.inventory import RuntimeSettings
 from gitkube.nodes import client as node_client
@@ -30,11 +30,11 @@ CLUSTER = f"ncd{os.getpid()}"
 SERVICE_IP, DNS_IP = "10.97.0.30", "10.97.0.10"
 
 
-def _network(node: NetnsNode, endpoints: list[protocol.EndpointRun]) -> protocol.NetworkRun:
-    service = protocol.ServiceRun(name="web", namespace="default", clusterIP=SERVICE_IP,
+def _network(node: NetnsNode, endpoints: list[netprotocol.EndpointRun]) -> netprotocol.NetworkRun:
+    service = netprotocol.ServiceRun(name="web", namespace="default", clusterIP=SERVICE_IP,
                                   ports=[{"name": "http", "protocol": "TCP", "port": 80}],
                                   endpoints=endpoints)
-    return protocol.NetworkRun(podCIDR="10.245.2.0/24", clusterCIDR="10.245.0.0/16",
+    return netprotocol.NetworkRun(podCIDR="10.245.2.0/24", clusterCIDR="10.245.0.0/16",
                                serviceCIDR="10.97.0.0/16", dnsIP=DNS_IP,
                                clusterDomain="cluster.local", routes=[], services=[service])
 
@@ -65,7 +65,7 @@ def node(netns_nodes: list[NetnsNode]) -> Iterator[tuple[NetnsNode, node_client.
         client.request("converge", pods=[], network=_network(made, []))
         client.close()
         # Its DNS server and supervisor go too: later tests count the node's processes.
-        supervisor.stop(state)
+        daemons.stop(state, supervisor.NAME)
         daemons.stop(state, dnsserver.NAME)
         made.run("nft", "delete", "table", "ip", f"gitkube-{CLUSTER}", check=False)
         made.run("ip", "link", "del", _bridge(), check=False)
@@ -97,7 +97,7 @@ def test_a_containerd_pod_joins_the_nodes_pod_subnet_and_its_services(
     assert netns.run("busybox", "sh", "-c", _get(pod["podIP"], 8080)).stdout.strip() == "web"
     assert netns.run("busybox", "sh", "-c", _get("127.0.0.1", 18080)).stdout.strip() == "web"
 
-    endpoint = protocol.EndpointRun(ip=pod["podIP"], ports={"http": 8080}, node=netns.name,
+    endpoint = netprotocol.EndpointRun(ip=pod["podIP"], ports={"http": 8080}, node=netns.name,
                                     pod="default/web", podUID="uid-web", ready=True,
                                     serving=True, terminating=False)
     client.request("observe", network=_network(netns, [endpoint]))
