@@ -1,9 +1,10 @@
 """Converging one node: plan (pure) which pods to create and remove, then do it in parallel.
 
 ``plan_node`` compares the desired pods with what the runtime shows, by pod uid
-and spec hash: a missing pod is created, a pod whose hash changed is replaced,
-a pod no longer desired is removed, and a pod lacking some containers (an
-interrupted converge, an image that had not arrived) is completed. ``execute``
+and spec hash: a missing pod is created, a pod whose hash changed is replaced (as is
+one holding a container the runtime never started), a pod no longer desired is removed,
+and a pod lacking some containers (an interrupted converge, an image that had not
+arrived) is completed. ``execute``
 resolves images once per converge (pull policy, pull back-off), removes first
 (freeing names and host ports), then creates, with a few workers in parallel.
 Per-pod failures become events and waiting reasons, never a failed converge.
@@ -47,6 +48,7 @@ def plan_node(
         found = have.get(pod.get("uid", ""))
         if found is not None and (
             found.get("hash") != pod.get("hash") or changed_containers(pod, found)
+            or never_started(found)
         ):
             to_remove.append(found)
             to_create.append(pod)
@@ -63,6 +65,19 @@ def changed_containers(pod: protocol.PodRun, found: protocol.PodReport) -> list[
         str(c.get("name")) for c in found.get("containers", [])
         if c.get("containerID") and c.get("image") and c.get("name") in want
         and protocol.normalize_image(str(c.get("image"))) != want[c.get("name")]
+    ]
+
+
+def never_started(found: protocol.PodReport) -> list[str]:
+    """Containers the runtime holds but never started. A converge starts what it creates
+    (a failed start removes the container), so one left behind is a container whose state
+    the runtime lost: podman's run directory reset under it (``podman start`` then fails
+    with "container with given ID already exists"), or a create cut short by a kill. Its
+    pod is made again, as kubelet makes a pod whose sandbox died."""
+    return [
+        str(c.get("name")) for c in [*found.get("initContainers", []), *found.get("containers", [])]
+        if c.get("containerID") and c.get("state") == "waiting" and "exitCode" not in c
+        and c.get("reason") == "ContainerCreating"
     ]
 
 

@@ -3,8 +3,9 @@
 A daemon (the node's DNS server, the supervisor) runs in a session of its own with no
 inherited stdin/stdout/stderr, so the SSH channel that started it closes as soon as the
 agent answers. It holds an flock on ``<name>.lock`` while it lives
-and names itself in ``<name>.pid`` (pid, then a detail line), so ``kill $(head -1 NAME.pid)``
-stops it and the agent can tell whether it runs without trusting a stale pid. It logs to
+and writes its pid alone in ``<name>.pid``, so ``kill $(cat NAME.pid)`` stops it, and what it
+was started for in ``<name>.detail`` (the supervisor's agent package, the DNS server's
+address); the lock tells the agent whether it runs without trusting a stale pid. It logs to
 ``<name>.log`` (rotated once past ``LOG_MAX_BYTES``).
 """
 
@@ -32,10 +33,14 @@ def running(state_dir: Path, name: str) -> tuple[int, str] | None:
     if not _lock_held(state_dir / f"{name}.lock"):
         return None
     try:
-        lines = (state_dir / f"{name}.pid").read_text().splitlines()
-        return int(lines[0]), lines[1] if len(lines) > 1 else ""
-    except (OSError, ValueError, IndexError):
+        pid = int((state_dir / f"{name}.pid").read_text().split("\n", 1)[0])
+    except (OSError, ValueError):
         return None
+    try:
+        detail = (state_dir / f"{name}.detail").read_text().strip()
+    except OSError:
+        detail = ""  # one started by an older agent: its detail matches nothing, so it is replaced
+    return pid, detail
 
 
 def start(state_dir: Path, name: str, args: list[str]) -> bool:
@@ -47,11 +52,12 @@ def start(state_dir: Path, name: str, args: list[str]) -> bool:
         start_new_session=True, close_fds=True, cwd="/", env=probing.child_env())
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:
-        if running(state_dir, name):
+        found = running(state_dir, name)
+        if found is not None and found[0] == child.pid:  # not the pid file of one gone
             _reap_later(child)
             return True
         if child.poll() is not None:
-            return False
+            return running(state_dir, name) is not None  # another one took the lock first
         time.sleep(0.01)
     return False
 
@@ -83,8 +89,16 @@ def hold(state_dir: Path, name: str, detail: str) -> int | None:
     except OSError:
         os.close(fd)
         return None
-    (state_dir / f"{name}.pid").write_text(f"{os.getpid()}\n{detail}\n")
+    _replace(state_dir / f"{name}.detail", f"{detail}\n")
+    _replace(state_dir / f"{name}.pid", f"{os.getpid()}\n")
     return fd
+
+
+def _replace(path: Path, text: str) -> None:
+    """Write ``path`` whole at once: a reader sees the old content or the new, never a part."""
+    scratch = path.with_name(f".{path.name}.{os.getpid()}")
+    scratch.write_text(text)
+    scratch.replace(path)
 
 
 def logger(state_dir: Path, name: str) -> Callable[[str], None]:

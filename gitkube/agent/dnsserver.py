@@ -14,7 +14,7 @@ IP_FREEBIND: the bridge appears with the first pod); the cluster DNS address rea
 through the node's nftables DNAT. ``network.json`` is its input: the agent writes it and sends
 SIGHUP, and the new records answer from the next query on (the file's mtime is also checked
 every second). It leaves on SIGTERM or when ``network.json`` is gone. Started and found by
-``daemons`` (``dns.pid``, ``dns.lock``, ``dns.log``).
+``daemons`` (``dns.pid``, ``dns.detail``, ``dns.lock``, ``dns.log``).
 """
 
 from __future__ import annotations

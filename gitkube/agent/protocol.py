@@ -41,7 +41,9 @@ On the node the agent keeps ``state_dir`` (default ``~/.gitkube/<cluster>/<node>
     health.json            the supervisor's record: probe results, restarts, last terminations
     events.json            the supervisor's event journal until a converge drains it (bounded;
                            a repeat bumps ``count``)
-    supervisor.pid         the supervisor's pid (one per cluster and node; ``kill`` stops it)
+    supervisor.pid         the supervisor's pid alone (one per cluster and node;
+                           ``kill $(cat supervisor.pid)`` stops it), supervisor.detail its
+                           agent package
     pods/<uid>/volumes/    materialised ``files`` (Kubernetes' atomic ``..data`` layout) and
                            the pod's disk ``emptyDir`` volumes (one directory each; a Memory
                            one is a tmpfs volume the runtime makes)

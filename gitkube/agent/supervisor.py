@@ -4,7 +4,7 @@ Started by the agent (``ensure``) and then on its own: ``python3 -m <agent> supe
 STATE_DIR`` runs detached as the agent's other resident processes do (``daemons``: its own
 session, no inherited stdin/stdout/stderr, so an SSH channel closes as soon as the agent
 answers), one per cluster and node, guarded by an flock on ``supervisor.lock`` and named
-in ``supervisor.pid`` (``kill $(head -1 supervisor.pid)`` stops it). Every request that
+in ``supervisor.pid`` (``kill $(cat supervisor.pid)`` stops it). Every request that
 finds it gone starts it again.
 
 Once a second it reads ``desired.json`` (the pods of the last converge), lists the
@@ -57,7 +57,8 @@ from . import (
 from .runtimes import base, kinds
 
 TICK_SECONDS = 1.0
-#: Its files in the state directory (``supervisor.lock``, ``.pid``, ``.log``: ``daemons``).
+#: Its files in the state directory (``supervisor.lock``, ``.pid``, ``.detail``, ``.log``:
+#: ``daemons``).
 NAME = "supervisor"
 #: ``python3 -m <agent> supervise STATE_DIR`` runs it (``__main__``).
 COMMAND = "supervise"

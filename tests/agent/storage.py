@@ -34,6 +34,8 @@ _APPLETS = ("sh", "httpd", "wget", "nc", "sleep", "echo", "cat", "ls", "env", "t
 class Storage:
     base: Path
     image: str = IMAGE
+    #: libpod's run state (``--tmpdir``) in the storage too, not the machine's /run/libpod.
+    own_tmpdir: bool = False
 
     @property
     def root(self) -> Path:
@@ -44,21 +46,31 @@ class Storage:
         return self.base / "run"
 
     @property
+    def tmpdir(self) -> Path | None:
+        return self.base / "tmp" if self.own_tmpdir else None
+
+    @property
     def conf(self) -> Path:
         return self.base / "containers.conf"
 
     def runtime(self, state_dir: Path) -> dict[str, Any]:
         """The agent's RuntimeConfig for this storage."""
-        return {
+        config = {
             "kind": "podman",
             "root": str(self.root),
             "runroot": str(self.runroot),
             "containers_conf": str(self.conf),
             "state_dir": str(state_dir),
         }
+        if self.tmpdir is not None:
+            config["tmpdir"] = str(self.tmpdir)
+        return config
 
     def podman(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        argv = ["podman", "--root", str(self.root), "--runroot", str(self.runroot), *args]
+        argv = ["podman", "--root", str(self.root), "--runroot", str(self.runroot)]
+        if self.tmpdir is not None:
+            argv += ["--tmpdir", str(self.tmpdir)]
+        argv += args
         env = {**os.environ, "CONTAINERS_CONF": str(self.conf)}
         return subprocess.run(
             argv, capture_output=True, text=True, check=check, env=env, timeout=120
@@ -74,8 +86,8 @@ class Storage:
         shutil.rmtree(self.base, ignore_errors=True)
 
 
-def create_storage() -> Storage:
-    storage = Storage(Path(tempfile.mkdtemp(prefix="gka-", dir="/tmp")))
+def create_storage(*, own_tmpdir: bool = False) -> Storage:
+    storage = Storage(Path(tempfile.mkdtemp(prefix="gka-", dir="/tmp")), own_tmpdir=own_tmpdir)
     storage.conf.write_text(CONTAINERS_CONF)
     rootfs = storage.base / "rootfs"
     (rootfs / "bin").mkdir(parents=True)

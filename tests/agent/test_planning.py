@@ -39,6 +39,13 @@ def with_image(report: protocol.PodReport, image: str) -> protocol.PodReport:
     return report
 
 
+def never_started(report: protocol.PodReport) -> protocol.PodReport:
+    """What podman shows once its run directory was reset under a running pod."""
+    for container in report["containers"]:
+        container.update(state="waiting", reason="ContainerCreating", ready=False)
+    return report
+
+
 CASES = [
     pytest.param([], [], [], [], id="empty-node-stays-empty"),
     pytest.param([want("a"), want("b")], [], ["a", "b"], [], id="fresh-node-creates-all"),
@@ -49,6 +56,8 @@ CASES = [
     pytest.param([want("a")], [with_image(have("a"), "other:2")], ["a"], ["a"],
                  id="image-changed-by-hand-replaces"),
     pytest.param([], [have("a"), have("b")], [], ["a", "b"], id="undesired-pods-are-removed"),
+    pytest.param([want("a")], [never_started(have("a"))], ["a"], ["a"],
+                 id="a-container-the-runtime-never-started-replaces-its-pod"),
     pytest.param(
         [want("a", "h1", "web", "log")],
         [have("a", "h1", "web")],

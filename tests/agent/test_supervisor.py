@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 from typing import Any
 
 import pytest
@@ -102,8 +103,12 @@ def test_stopped_by_its_pid_and_started_again_by_the_next_request(
                                           "command": ["sleep", "1000"]}])])
     first = daemons.running(agent.state_dir, supervisor.NAME)
     assert first is not None
-    assert daemons.stop(agent.state_dir, supervisor.NAME)
-    assert daemons.running(agent.state_dir, supervisor.NAME) is None
+    # As the README says: the pid file holds the pid alone.
+    pid_file = agent.state_dir / "supervisor.pid"
+    assert pid_file.read_text() == f"{first[0]}\n"
+    subprocess.run(["sh", "-c", f"kill $(cat {pid_file})"], check=True)
+    until(lambda: daemons.running(agent.state_dir, supervisor.NAME) is None,
+          "the supervisor left")
     assert daemons.stop(agent.state_dir, supervisor.NAME) is False, "nothing left to stop"
 
     agent("observe")

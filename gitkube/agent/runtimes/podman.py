@@ -317,10 +317,13 @@ class PodmanRuntime(base.Runtime):
         name = self._names.get(uid)
         if name is None:
             return
+        listed = self._ps(cluster, f"{identity.LABEL_POD_UID}={uid}")
+        lost = [entry.id.removeprefix(_SCHEME) for entry in listed if entry.state == "created"]
+        if lost:
+            self._kill_lost(lost)
         # preStop hooks first, all at once, within the grace period (kubelet's killPod).
         if grace_seconds > 0:
-            running = [(entry.id, entry.labels)
-                       for entry in self._ps(cluster, f"{identity.LABEL_POD_UID}={uid}")
+            running = [(entry.id, entry.labels) for entry in listed
                        if entry.state == "running" and not entry.sandbox]
             grace_seconds = self.run_pre_stops(running, grace_seconds)
         self._run(
@@ -329,6 +332,16 @@ class PodmanRuntime(base.Runtime):
         )
         self._names.pop(uid, None)
         self.forget_pod(cluster, uid)
+
+    def _kill_lost(self, container_ids: list[str]) -> None:
+        """Kill what still runs in the pod's cgroup when podman lost the pod's state (its run
+        directory reset: its containers show as created, and ``pod rm`` stops nothing)."""
+        with contextlib.suppress(base.RuntimeFailure):
+            found = self._run(["inspect", "--format", "{{.Pod}} {{.HostConfig.CgroupParent}}",
+                               "--", *container_ids], partial=True)
+            for pod_id, _, parent in {line.partition(" ") for line in found.splitlines()}:
+                if pod_id and pod_id in parent:  # the pod's own cgroup, nothing wider
+                    host.kill_cgroup(parent)
 
     def pod_network(self, cluster: str, subnet: str, gateway: str) -> list[str]:
         """The podman network of the cluster's pods, without podman's DNS (the cluster's
